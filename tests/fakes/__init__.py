@@ -1,0 +1,1 @@
+"""Offline fakes of external services used by the tests."""
