@@ -1,0 +1,56 @@
+"""The console channel: one message per line on stdin, replies on stdout.
+
+Options print as numbered lines and are answered by their number, as on Zalo. Output is
+flushed after every turn, so it works interactively and with piped input.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+from handlers.types import Incoming, Reply
+
+CHANNEL = "console"
+
+
+def render_reply(reply: Reply) -> str:
+    """Plain text with numbered options: the form Zalo and the terminal share."""
+    lines = [reply.text]
+    if reply.options:
+        lines.append("")
+        lines += [f"{n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
+    if reply.document is not None:
+        lines.append(f"[{reply.document.filename}]")
+    if reply.image is not None:
+        lines.append(f"[{reply.image.filename}]")
+    return "\n".join(lines)
+
+
+def serve(
+    handle: Callable[[Incoming], list[Reply]],
+    *,
+    user_id: str,
+    name: str,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    prompt: bool = False,
+) -> None:
+    """Read lines until end of input; each non-empty line is one message."""
+    while True:
+        if prompt:
+            stdout.write("> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        incoming = Incoming.parse(
+            channel=CHANNEL, chat_id=user_id, user_id=user_id, display_name=name, text=text
+        )
+        for reply in handle(incoming):
+            stdout.write(render_reply(reply) + "\n\n")
+        stdout.flush()

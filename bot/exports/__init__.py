@@ -1,0 +1,1 @@
+"""Office-grade exports of the compiled campaign: XLSX, DOCX, CSV."""

@@ -1,0 +1,1 @@
+"""What the bot says and asks: commands and conversations, written once for every channel."""

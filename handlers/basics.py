@@ -1,0 +1,133 @@
+"""`/start` (registration), `/help`, `/lang`, and what an unregistered person is told."""
+
+from __future__ import annotations
+
+import re
+
+from bot.i18n import LANGUAGES, _, language, render
+from bot.people import INVITE_ALPHABET, INVITE_LENGTH, Outcome, register
+from handlers.context import Ctx
+from handlers.engine import Answers, Flow, Step, register_flow
+from handlers.types import Reply
+
+_CODE = re.compile(rf"^[{INVITE_ALPHABET}{INVITE_ALPHABET.lower()}\-\s]{{{INVITE_LENGTH},16}}$")
+
+
+def role_label(role: str) -> str:
+    return {
+        "staff": _("staff"),
+        "head": _("unit head"),
+        "clerk": _("office clerk"),
+        "admin": _("administrator"),
+    }.get(role, role)
+
+
+def looks_like_code(text: str | None) -> bool:
+    return bool(text and _CODE.match(text.strip()))
+
+
+def how_to_register() -> list[Reply]:
+    return [
+        Reply(
+            _(
+                "Hello! I am thidua, the automated assistant of the office's emulation "
+                "campaign. To begin, send the invite code your office gave you:\n"
+                "/start CODE"
+            )
+        )
+    ]
+
+
+def start(ctx: Ctx, args: str) -> list[Reply]:
+    if ctx.registered and not args:
+        return [Reply(greeting(ctx))]
+    if not args:
+        return how_to_register()
+    inc = ctx.incoming
+    result = register(
+        session=ctx.session,
+        channel=inc.channel,
+        user_id=inc.user_id,
+        chat_id=inc.chat_id,
+        display_name=inc.display_name,
+        code=args,
+        now=ctx.now,
+    )
+    if result.outcome in (Outcome.REGISTERED, Outcome.LINKED, Outcome.ALREADY):
+        ctx.person, ctx.unit = result.person, result.unit
+        with language(result.person.lang):
+            lead = {
+                Outcome.ALREADY: _("You are already registered."),
+                Outcome.LINKED: _("This app is now connected to your account."),
+                Outcome.REGISTERED: "",
+            }[result.outcome]
+            return [Reply(f"{lead}\n\n{greeting(ctx)}".strip())]
+    return [
+        Reply(
+            {
+                Outcome.UNKNOWN: _(
+                    "That invite code is not valid. Check it and send /start CODE again."
+                ),
+                Outcome.USED: _(
+                    "That invite code has already been used. Ask your office for a new one."
+                ),
+                Outcome.EXPIRED: _("That invite code has expired. Ask your office for a new one."),
+                Outcome.LOCKED: _("Too many wrong codes. Please try again in an hour."),
+            }[result.outcome]
+        )
+    ]
+
+
+def greeting(ctx: Ctx) -> str:
+    from handlers.registry import allowed_commands
+
+    return render(
+        "greeting.txt.j2",
+        name=ctx.person.full_name,
+        unit=ctx.unit.name,
+        role=role_label(ctx.person.role),
+        theme=ctx.campaign.theme,
+        year=ctx.campaign.year,
+        commands=allowed_commands(ctx.role),
+    )
+
+
+def help_text(ctx: Ctx) -> str:
+    from handlers.registry import allowed_commands
+
+    if not ctx.registered:
+        return how_to_register()[0].text
+    return render("help.txt.j2", commands=allowed_commands(ctx.role))
+
+
+def _set_language(ctx: Ctx, answers: Answers) -> list[Reply]:
+    ctx.person.lang = str(answers["lang"])
+    ctx.session.add(ctx.person)
+    with language(ctx.person.lang):
+        return [
+            Reply(
+                _("Language set: English.")
+                if ctx.person.lang == "en"
+                else _("Language set: Vietnamese.")
+            )
+        ]
+
+
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+
+LANG = register_flow(
+    Flow(
+        name="lang",
+        steps=(
+            Step(
+                "lang",
+                "choice",
+                lambda ctx, a: _("Choose your language:"),
+                choices=lambda ctx, a: [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+                auto=lambda ctx, a: a.get("lang"),
+            ),
+        ),
+        begin=lambda ctx, args: {"lang": args.lower()} if args.lower() in LANGUAGES else {},
+        finish=_set_language,
+    )
+)

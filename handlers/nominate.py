@@ -1,0 +1,214 @@
+"""`/nominate` (`/denghi`): who → title or award form → basis (→ initiative) → confirm."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot import models as m
+from bot import nominations
+from bot.i18n import _, render
+from handlers.context import OFFICE_ROLES, Ctx
+from handlers.engine import Answers, Choices, Flow, Invalid, Step, register_flow
+from handlers.types import Reply
+
+OTHER = "other"
+NAME_MAX = 120
+
+
+def _audiences(ctx: Ctx, answers: Answers) -> Choices:
+    return [("individual", _("An individual")), ("collective", _("A collective"))]
+
+
+def _units(ctx: Ctx, answers: Answers) -> Choices:
+    rows = ctx.session.exec(select(m.Unit).where(m.Unit.active).order_by(m.Unit.name))
+    return [(str(u.id), u.name) for u in rows]
+
+
+def _unit_id(ctx: Ctx, answers: Answers) -> int:
+    return int(str(answers["unit"])) if answers.get("unit") else ctx.person.unit_id
+
+
+def _nominees(ctx: Ctx, answers: Answers) -> Choices:
+    unit_id = _unit_id(ctx, answers)
+    if answers["audience"] == "collective":
+        unit = ctx.session.get(m.Unit, unit_id)
+        return [(f"u{unit.id}", unit.name), (OTHER, _("Another collective (type its name)"))]
+    people = ctx.session.exec(
+        select(m.Person)
+        .where(m.Person.unit_id == unit_id, m.Person.active)
+        .order_by(m.Person.full_name)
+    )
+    return [(f"p{p.id}", p.full_name) for p in people] + [
+        (OTHER, _("Someone else (type the name)"))
+    ]
+
+
+def _titles(ctx: Ctx, answers: Answers) -> Choices:
+    audience = str(answers["audience"])
+    return [(t.code, t.name) for t in ctx.campaign.titles if audience in t.for_]
+
+
+def nominee(ctx: Ctx, answers: Answers) -> tuple[str, int | None, int | None]:
+    """(name, person id, unit id) of the nominee the answers describe."""
+    picked = str(answers["nominee"])
+    if picked == OTHER:
+        return str(answers["nominee_name"]), None, None
+    if picked.startswith("p"):
+        person = ctx.session.get(m.Person, int(picked[1:]))
+        return person.full_name, person.id, None
+    unit = ctx.session.get(m.Unit, int(picked[1:]))
+    return unit.name, None, unit.id
+
+
+def _key(ctx: Ctx, answers: Answers) -> str:
+    name, person_id, unit_id = nominee(ctx, answers)
+    return nominations.nominee_key(
+        audience=str(answers["audience"]), person_id=person_id, unit_id=unit_id, name=name
+    )
+
+
+def _check_duplicate(ctx: Ctx, answers: Answers, title_code: str) -> None:
+    existing = nominations.find_duplicate(
+        session=ctx.session,
+        campaign_id=ctx.campaign_row.id,
+        key=_key(ctx, answers),
+        title_code=title_code,
+    )
+    if existing is not None:
+        raise Invalid(
+            _(
+                "{name} is already nominated for {title}: {receipt}. Choose another "
+                "title, or /cancel."
+            ).format(
+                name=existing.nominee_name,
+                receipt=existing.receipt,
+                title=ctx.campaign.titles_by_code[title_code].name,
+            )
+        )
+
+
+def _needs_initiative(ctx: Ctx, answers: Answers) -> bool:
+    title = ctx.campaign.titles_by_code.get(str(answers.get("title", "")))
+    return bool(title and title.needs_initiative)
+
+
+def _missing(ctx: Ctx, answers: Answers) -> list[str]:
+    return nominations.missing_prerequisites(
+        session=ctx.session,
+        campaign=ctx.campaign,
+        campaign_id=ctx.campaign_row.id,
+        key=_key(ctx, answers),
+        title_code=str(answers["title"]),
+    )
+
+
+def _summary(ctx: Ctx, answers: Answers) -> str:
+    name, _pid, _uid = nominee(ctx, answers)
+    unit = ctx.session.get(m.Unit, _unit_id(ctx, answers))
+    return render(
+        "nomination_summary.txt.j2",
+        a=answers,
+        nominee=name,
+        unit=unit,
+        title=ctx.campaign.titles_by_code[str(answers["title"])],
+        missing=_missing(ctx, answers),
+        counts=ctx.role != "staff",
+    )
+
+
+def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
+    name, person_id, unit_id = nominee(ctx, answers)
+    open_now = ctx.open_phases()
+    try:
+        saved = nominations.record_nomination(
+            session=ctx.session,
+            campaign=ctx.campaign_row,
+            proposer=ctx.person,
+            unit_id=_unit_id(ctx, answers),
+            audience=str(answers["audience"]),
+            nominee_name=name,
+            nominee_person_id=person_id,
+            nominee_unit_id=unit_id,
+            title_code=str(answers["title"]),
+            basis=str(answers["basis"]),
+            initiative=str(answers["initiative"]) if answers.get("initiative") else None,
+            phase=open_now[-1] if open_now else None,
+            now=ctx.now,
+        )
+    except nominations.Duplicate as dup:
+        raise Invalid(
+            _("Already nominated: {receipt}. Choose Cancel.").format(receipt=dup.existing.receipt)
+        ) from None
+    return [
+        Reply(
+            render(
+                "nomination_receipt.txt.j2",
+                receipt=saved.receipt,
+                proposed=saved.status == "proposed",
+            )
+        )
+    ]
+
+
+FLOW = register_flow(
+    Flow(
+        name="nominate",
+        steps=(
+            Step(
+                "audience", "choice", lambda ctx, a: _("Whom do you nominate?"), choices=_audiences
+            ),
+            Step(
+                "unit",
+                "choice",
+                lambda ctx, a: _("For which unit?"),
+                label=lambda: _("Unit"),
+                choices=_units,
+                when=lambda ctx, a: ctx.role in OFFICE_ROLES,
+            ),
+            Step(
+                "nominee",
+                "choice",
+                lambda ctx, a: _("Choose the nominee:"),
+                label=lambda: _("Nominee"),
+                choices=_nominees,
+            ),
+            Step(
+                "nominee_name",
+                "text",
+                lambda ctx, a: _("Type the nominee's full name:"),
+                max_len=NAME_MAX,
+                when=lambda ctx, a: a.get("nominee") == OTHER,
+            ),
+            Step(
+                "title",
+                "choice",
+                lambda ctx, a: _("Which title or award form?"),
+                label=lambda: _("Title or award"),
+                choices=_titles,
+                check=_check_duplicate,
+            ),
+            Step(
+                "basis",
+                "text",
+                lambda ctx, a: _("The achievements it rests on (at most {n} characters):").format(
+                    n=nominations.BASIS_MAX
+                ),
+                label=lambda: _("Basis"),
+                max_len=nominations.BASIS_MAX,
+            ),
+            Step(
+                "initiative",
+                "text",
+                lambda ctx, a: _(
+                    "The recognised initiative (sáng kiến): its name, number and "
+                    "date of recognition:"
+                ),
+                label=lambda: _("Initiative"),
+                max_len=nominations.INITIATIVE_MAX,
+                when=_needs_initiative,
+            ),
+        ),
+        summary=_summary,
+        finish=_finish,
+    )
+)

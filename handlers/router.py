@@ -1,0 +1,149 @@
+"""One entry point for every channel: `handle(Incoming) -> list[Reply]`.
+
+It opens one short database session for the turn, finds who is writing, sets their language,
+and sends the message to a command, to the flow in progress, or to a short hint. Errors are
+logged with a reference number and the person gets that number, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+
+from sqlmodel import Session
+
+from bot import clock
+from bot import models as m
+from bot.db import session_scope
+from bot.i18n import _, language
+from bot.people import identity_of
+from bot.store import NoCampaign, active_campaign
+from handlers import basics, engine, registry
+from handlers.context import Ctx
+from handlers.types import Incoming, Reply
+
+# Flows register themselves on import; the registry names the commands that start them.
+from handlers import my, nominate, report  # noqa: F401  isort: skip
+
+log = logging.getLogger(__name__)
+SEEN_EVERY = dt.timedelta(hours=1)
+
+
+def handle(incoming: Incoming) -> list[Reply]:
+    """Answer one message. Never raises: a failure becomes an apology with a reference."""
+    try:
+        with session_scope() as session:
+            return _turn(session, incoming)
+    except NoCampaign:
+        log.error("no campaign loaded: run `thidua init`")
+        with language(None):
+            return [Reply(_("The bot is not set up yet. Please tell the office."))]
+    except Exception:
+        ref = secrets.token_hex(3).upper()
+        log.exception("error ref=%s channel=%s chat=%s", ref, incoming.channel, incoming.chat_id)
+        with language(None):
+            return [
+                Reply(
+                    _(
+                        "Sorry, something went wrong (ref. {ref}). Please try again; "
+                        "if it keeps happening, tell the office this number."
+                    ).format(ref=ref)
+                )
+            ]
+
+
+def _turn(session: Session, incoming: Incoming) -> list[Reply]:
+    now = clock.now()
+    row, campaign = active_campaign(session=session)
+    ctx = Ctx(session=session, incoming=incoming, now=now, campaign_row=row, campaign=campaign)
+    ctx.identity = identity_of(session=session, channel=incoming.channel, user_id=incoming.user_id)
+    if ctx.identity is not None:
+        ctx.person = session.get(m.Person, ctx.identity.person_id)
+        ctx.unit = session.get(m.Unit, ctx.person.unit_id)
+        _seen(ctx)
+    with language(ctx.person.lang if ctx.person else None):
+        return _dispatch(ctx)
+
+
+def _seen(ctx: Ctx) -> None:
+    """Note that the person wrote: the chat is reachable again (at most one write an hour)."""
+    ident, inc = ctx.identity, ctx.incoming
+    stale = ident.last_seen_at is None or ctx.now - ident.last_seen_at > SEEN_EVERY
+    if stale or not ident.reachable or ident.chat_id != inc.chat_id:
+        ident.last_seen_at, ident.reachable, ident.chat_id = ctx.now, True, inc.chat_id
+        ident.unreachable_reason = None
+        ctx.session.add(ident)
+
+
+def _dispatch(ctx: Ctx) -> list[Reply]:
+    inc = ctx.incoming
+    state = engine.load_state(ctx)
+    notes: list[Reply] = []
+    if state is not None and engine.is_expired(state, ctx.now):
+        notes.append(
+            Reply(
+                _(
+                    "Your unfinished {flow} expired after a day without an answer; "
+                    "nothing of it was saved."
+                ).format(flow=engine.flow_title(state.flow))
+            )
+        )
+        engine.drop_state(ctx, state)
+        state = None
+    if inc.command is not None:
+        return notes + _command(ctx, state, inc.command, inc.args)
+    if not ctx.registered:
+        if basics.looks_like_code(inc.text):
+            return basics.start(ctx, inc.text or "")
+        return basics.how_to_register()
+    if state is not None:
+        return notes + engine.answer(ctx, state)
+    if inc.choice is not None:
+        return [Reply(_("That question has passed. /help lists what I can do."))]
+    hint = _(
+        "I did not understand that. Start with a command, e.g. /report; /help lists them all."
+    )
+    return [*notes, Reply(hint)]
+
+
+def _command(ctx: Ctx, state: m.Conversation | None, name: str, args: str) -> list[Reply]:
+    command = registry.BY_NAME.get(name)
+    if command is None:
+        text = _("There is no command /{name}. /help lists what I can do.").format(name=name)
+        return engine.reask(ctx, state, text) if state else [Reply(text)]
+    if command.name == "cancel":
+        if state is None:
+            return [Reply(_("Nothing to cancel."))]
+        engine.drop_state(ctx, state)
+        return [
+            Reply(
+                _("Cancelled {flow}. Nothing was saved.").format(
+                    flow=engine.flow_title(state.flow)
+                )
+            )
+        ]
+    if command.name == "help":
+        text = basics.help_text(ctx)
+        return engine.reask(ctx, state, text) if state and ctx.registered else [Reply(text)]
+    if command.name == "start" or not ctx.registered:
+        if state is not None and ctx.registered and not args:
+            return engine.reask(ctx, state, basics.greeting(ctx))
+        return basics.start(ctx, args) if command.name == "start" else basics.how_to_register()
+    if state is not None and state.flow != command.name:
+        return engine.ask_abandon(ctx, state, f"/{name} {args}".strip())
+    return run_command(ctx, command.name, args)
+
+
+def run_command(ctx: Ctx, name: str, args: str) -> list[Reply]:
+    """Run a command for a registered person, if their role allows it."""
+    command = registry.BY_NAME[name]
+    if ctx.role not in command.roles:
+        return [
+            Reply(
+                _("Sorry, /{name} is not available to your role ({role}).").format(
+                    name=command.name, role=basics.role_label(ctx.role or "")
+                )
+            )
+        ]
+    return command.run(ctx, args)

@@ -1,0 +1,92 @@
+"""The seam between channels and handlers: `Incoming` in, `Reply` values out.
+
+Channel adapters only convert to and from these; no conversation logic lives in an adapter.
+Reply text is plain text (user-supplied strings unescaped): Telegram escapes it for HTML,
+Zalo and the console print it as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+_COMMAND = re.compile(r"^/([A-Za-z_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A photo or document a person sent; `path` is set once the adapter stored the file."""
+
+    kind: Literal["photo", "document"]
+    ref: str
+    name: str = ""
+    mime: str = ""
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    channel: str
+    chat_id: str
+    user_id: str
+    display_name: str = ""
+    text: str | None = None
+    command: str | None = None
+    args: str = ""
+    choice: str | None = None
+    attachment: Attachment | None = None
+    language_code: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        channel: str,
+        chat_id: str,
+        user_id: str,
+        display_name: str = "",
+        text: str | None = None,
+        attachment: Attachment | None = None,
+        language_code: str | None = None,
+    ) -> Incoming:
+        """Build from a typed message: `/start ABC` (or `/start@bot ABC`) becomes a command."""
+        command, args = None, ""
+        match = _COMMAND.match((text or "").strip())
+        if match:
+            command, args = match.group(1).lower(), (match.group(2) or "").strip()
+            text = None
+        return cls(
+            channel=channel,
+            chat_id=chat_id,
+            user_id=user_id,
+            display_name=display_name,
+            text=text,
+            command=command,
+            args=args,
+            attachment=attachment,
+            language_code=language_code,
+        )
+
+
+@dataclass(frozen=True)
+class Option:
+    """A choice: `data` is namespaced (`flow:report:area:<token>:<value>`, ≤ 64 bytes)."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class File:
+    filename: str
+    content: bytes
+    mime: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    options: tuple[Option, ...] = field(default_factory=tuple)
+    document: File | None = None
+    image: File | None = None

@@ -1,0 +1,1 @@
+"""The campaign calendar and the scheduler that fires pushes."""

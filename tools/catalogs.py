@@ -1,0 +1,176 @@
+"""Keep the Babel catalogs in step with the code.
+
+    python tools/catalogs.py update    # extract messages, merge into locales/*/LC_MESSAGES/*.po
+    python tools/catalogs.py compile   # .po -> .mo (the shipped, compiled catalogs)
+    python tools/catalogs.py check     # exit 1 if a message lacks a translation or a .mo is stale
+
+Msgids are English, so the `en` catalog is filled with the msgid itself; `vi` is translated by
+hand. Messages are split into domains by the file they come from (see DOMAINS), so each area of
+the bot owns its own `.po` file.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import io
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "locales"
+LANGS = ("vi", "en")
+SOURCES = ("bot", "handlers", "schedules")
+
+# domain -> file patterns (relative to the repo root); the first match wins.
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "telegram": ("bot/channels/telegram*.py",),
+    "zalo": ("bot/channels/zalo*.py",),
+    "pushes": (
+        "schedules/scheduler.py",
+        "bot/delivery.py",
+        "bot/outbox.py",
+        "handlers/remind.py",
+        "handlers/broadcast.py",
+        "bot/templates/push/*",
+    ),
+    "clerk": (
+        "bot/summary.py",
+        "bot/exports/*",
+        "handlers/summary.py",
+        "handlers/export.py",
+        "handlers/review.py",
+        "bot/templates/clerk/*",
+    ),
+    "thidua": ("*",),
+}
+
+METHODS = [("templates/**.j2", "jinja2.ext:babel_extract"), ("**.py", "python")]
+OPTIONS = {
+    "templates/**.j2": {
+        "extensions": "jinja2.ext.i18n",
+        "trim_blocks": "True",
+        "lstrip_blocks": "True",
+    }
+}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+
+
+def domain_of(path: str) -> str:
+    for domain, patterns in DOMAINS.items():
+        if any(fnmatch.fnmatch(path, p) for p in patterns):
+            return domain
+    return "thidua"
+
+
+def extract() -> dict[str, Catalog]:
+    """Every translatable message in the sources, by domain."""
+    catalogs: dict[str, Catalog] = {d: Catalog(domain=d) for d in DOMAINS}
+    seen: set[str] = set()
+    for source in SOURCES:
+        for filename, lineno, message, comments, _context in extract_from_dir(
+            ROOT / source, METHODS, OPTIONS, keywords=KEYWORDS
+        ):
+            path = f"{source}/{filename}"
+            key = message if isinstance(message, str) else message[0]
+            if key in seen:
+                continue
+            seen.add(key)
+            catalogs[domain_of(path)].add(
+                message, locations=[(path, lineno)], auto_comments=comments
+            )
+    return catalogs
+
+
+def po_path(lang: str, domain: str) -> Path:
+    return LOCALES / lang / "LC_MESSAGES" / f"{domain}.po"
+
+
+def read(lang: str, domain: str) -> Catalog:
+    path = po_path(lang, domain)
+    if not path.exists():
+        return Catalog(locale=lang, domain=domain)
+    with path.open("rb") as fp:
+        return read_po(fp, locale=lang, domain=domain)
+
+
+def update() -> None:
+    for domain, template in extract().items():
+        for lang in LANGS:
+            old = read(lang, domain)
+            new = Catalog(
+                locale=lang, domain=domain, project="thidua", language_team=lang, fuzzy=False
+            )
+            for msg in template:
+                if not msg.id:
+                    continue
+                kept = old.get(msg.id)
+                string = (
+                    kept.string if kept is not None else ("" if not msg.pluralizable else ("", ""))
+                )
+                if lang == "en":
+                    string = msg.id
+                new.add(msg.id, string, locations=msg.locations, auto_comments=msg.auto_comments)
+            if not len(new) and not po_path(lang, domain).exists():
+                continue
+            po_path(lang, domain).parent.mkdir(parents=True, exist_ok=True)
+            with po_path(lang, domain).open("wb") as fp:
+                write_po(fp, new, width=99, sort_output=False, omit_header=False)
+    compile_all()
+
+
+def _mo_bytes(catalog: Catalog) -> bytes:
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
+
+
+def compile_all() -> None:
+    for po in LOCALES.glob("*/LC_MESSAGES/*.po"):
+        lang, domain = po.parent.parent.name, po.stem
+        po.with_suffix(".mo").write_bytes(_mo_bytes(read(lang, domain)))
+
+
+def problems() -> list[str]:
+    """Untranslated or missing messages, and compiled catalogs that lag their .po."""
+    found = []
+    for domain, template in extract().items():
+        for lang in LANGS:
+            catalog = read(lang, domain)
+            for msg in template:
+                if not msg.id:
+                    continue
+                have = catalog.get(msg.id)
+                strings = have.string if have is not None else ""
+                strings = strings if isinstance(strings, tuple) else (strings,)
+                if have is None or not all(strings):
+                    first = msg.id if isinstance(msg.id, str) else msg.id[0]
+                    found.append(
+                        f"{lang}/{domain}: untranslated: {first!r} ({msg.locations[0][0]})"
+                    )
+    for po in LOCALES.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        lang, domain = po.parent.parent.name, po.stem
+        if not mo.exists() or mo.read_bytes() != _mo_bytes(read(lang, domain)):
+            found.append(f"{mo.relative_to(ROOT)}: stale; run tools/catalogs.py compile")
+    return found
+
+
+def main(argv: list[str]) -> int:
+    action = argv[1] if len(argv) > 1 else "check"
+    if action == "update":
+        update()
+    elif action == "compile":
+        compile_all()
+    found = problems()
+    for line in found:
+        print(line)
+    return 1 if found and action == "check" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
