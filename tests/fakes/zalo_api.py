@@ -139,6 +139,7 @@ class FakeZalo:
         self._known_chats: set[str] = set()
         self._faults: dict[str, deque[_Fault]] = {}
         self._state = _State()
+        self._files: dict[str, tuple[bytes, str]] = {}
         self._cond: asyncio.Condition | None = None
         self._runner: web.AppRunner | None = None
         self._session: ClientSession | None = None
@@ -159,6 +160,7 @@ class FakeZalo:
         self._closing = False
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/files/{name}", self._serve_file)
         # access_log=None: the access log would contain the token-bearing path.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -242,6 +244,20 @@ class FakeZalo:
     def malformed_next_update(self) -> None:
         """The next ``getUpdates`` answers ok with a result that is not a valid update."""
         self._state.malformed += 1
+
+    # ------------------------------------------------------------------ hosted files
+
+    def host_file(self, content: bytes, content_type: str = "image/jpeg") -> str:
+        """Serve ``content`` like Zalo's CDN serves a user's photo; returns its URL."""
+        name = secrets.token_hex(8)
+        self._files[name] = (content, content_type)
+        return f"{self.root}/files/{name}"
+
+    async def _serve_file(self, request: web.Request) -> web.Response:
+        found = self._files.get(request.match_info["name"])
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type=found[1])
 
     # ------------------------------------------------------------------ simulated users
 
