@@ -9,10 +9,13 @@ token in its options' data, so a press on an old keyboard is recognised as passe
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+
+import sqlalchemy as sa
 
 from bot import models as m
 from bot.i18n import _
@@ -80,9 +83,13 @@ def load_state(ctx: Ctx) -> m.Conversation | None:
 
 
 def drop_state(ctx: Ctx, state: m.Conversation | None) -> None:
-    if state is not None:
+    if state is None:
+        return
+    if sa.inspect(state).persistent:
         ctx.session.delete(state)
         ctx.session.flush()
+    elif state in ctx.session:
+        ctx.session.expunge(state)
 
 
 def is_expired(state: m.Conversation, now: dt.datetime) -> bool:
@@ -255,7 +262,7 @@ def resolve_choice(ctx: Ctx, state: m.Conversation, choices: Choices) -> str:
     if inc.attachment is not None and inc.text is None:
         raise Invalid(_("Please choose one of the options."))
     typed = clean_text(inc.text or "")
-    if typed.isdigit():
+    if re.fullmatch(r"[0-9]{1,4}", typed):
         n = int(typed)
         if 1 <= n <= len(choices):
             return choices[n - 1][0]

@@ -109,6 +109,8 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
 
 def _command(ctx: Ctx, state: m.Conversation | None, name: str, args: str) -> list[Reply]:
     command = registry.BY_NAME.get(name)
+    if not ctx.registered and name != "start":
+        return basics.how_to_register()
     if command is None:
         text = _("There is no command /{name}. /help lists what I can do.").format(name=name)
         return engine.reask(ctx, state, text) if state else [Reply(text)]
@@ -126,10 +128,10 @@ def _command(ctx: Ctx, state: m.Conversation | None, name: str, args: str) -> li
     if command.name == "help":
         text = basics.help_text(ctx)
         return engine.reask(ctx, state, text) if state and ctx.registered else [Reply(text)]
-    if command.name == "start" or not ctx.registered:
+    if command.name == "start":
         if state is not None and ctx.registered and not args:
             return engine.reask(ctx, state, basics.greeting(ctx))
-        return basics.start(ctx, args) if command.name == "start" else basics.how_to_register()
+        return basics.start(ctx, args)
     if state is not None and state.flow != command.name:
         return engine.ask_abandon(ctx, state, f"/{name} {args}".strip())
     return run_command(ctx, command.name, args)
