@@ -34,10 +34,13 @@ def at_title(people, chat_as) -> Chat:
     return chat
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("   ", "Câu trả lời đang trống. Vui lòng nhập lại."),
-    ("x" * 10_000, "Nội dung dài 10000 ký tự; tối đa 120 ký tự. Vui lòng rút gọn."),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("   ", "Câu trả lời đang trống. Vui lòng nhập lại."),
+        ("x" * 10_000, "Nội dung dài 10000 ký tự; tối đa 120 ký tự. Vui lòng rút gọn."),
+    ],
+)
 def test_text_that_cannot_be_taken(at_title, text, expected):
     replies = at_title.send(text=text)
     assert replies[0].text.startswith(expected)
@@ -51,10 +54,13 @@ def test_empty_text(at_title):
     assert state() == ("report", "title")
 
 
-@pytest.mark.parametrize("title", [
-    "Hoàn thành 🎉🚀 xuất sắc",
-    "<b>Đậm</b> & <script>alert(1)</script> *markdown* _x_ [a](b)",
-])
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Hoàn thành 🎉🚀 xuất sắc",
+        "<b>Đậm</b> & <script>alert(1)</script> *markdown* _x_ [a](b)",
+    ],
+)
 def test_emoji_html_and_markdown_are_kept_as_typed(at_title, title):
     at_title.say(title)
     at_title.say("Chi tiết")
@@ -74,11 +80,14 @@ def test_combining_marks_are_normalised_to_nfc(at_title):
     assert stored(m.Report)[0].title == "Cải cách hành chính"
 
 
-@pytest.mark.parametrize(("answer", "expected"), [
-    ("7", "Vui lòng trả lời bằng một số từ 1 đến 3."),
-    ("0", "Vui lòng trả lời bằng một số từ 1 đến 3."),
-    ("chuyên môn", "Vui lòng chọn một phương án (trả lời bằng số thứ tự)."),
-])
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("7", "Vui lòng trả lời bằng một số từ 1 đến 3."),
+        ("0", "Vui lòng trả lời bằng một số từ 1 đến 3."),
+        ("chuyên môn", "Vui lòng chọn một phương án (trả lời bằng số thứ tự)."),
+    ],
+)
 def test_wrong_choices(people, chat_as, answer, expected):
     chat = chat_as(people.add())
     chat.say("/report")
@@ -131,8 +140,7 @@ def test_commands_in_the_middle_of_a_flow(at_title):
     at_title.say("/khongco")
     assert "Không có lệnh /khongco" in at_title.text and state() == ("report", "title")
     at_title.say("/denghi")
-    assert "Bạn đang làm dở báo cáo thành tích (/baocao). Bỏ dở để chạy /denghi?" in \
-        at_title.text
+    assert "Bạn đang làm dở báo cáo thành tích (/baocao). Bỏ dở để chạy /denghi?" in at_title.text
     at_title.press("Không, làm tiếp")
     assert "Tiêu đề ngắn" in at_title.text and state() == ("report", "title")
     at_title.say("/nominate")

@@ -30,10 +30,19 @@ ANNIVERSARIES_2022 = [
 ]
 
 TARGETS = [
-    ("collective", "Tập thể cơ quan Sở Công Thương hoàn thành xuất sắc nhiệm vụ, được UBND tỉnh "
-     "tặng Cờ thi đua hoặc Bằng khen.", 1, None),
-    ("collective", "100% phòng chuyên môn, đơn vị trực thuộc đạt danh hiệu tập thể lao động "
-     "tiên tiến", None, 100),
+    (
+        "collective",
+        "Tập thể cơ quan Sở Công Thương hoàn thành xuất sắc nhiệm vụ, được UBND tỉnh "
+        "tặng Cờ thi đua hoặc Bằng khen.",
+        1,
+        None,
+    ),
+    (
+        "collective",
+        "100% phòng chuyên môn, đơn vị trực thuộc đạt danh hiệu tập thể lao động tiên tiến",
+        None,
+        100,
+    ),
     ("collective", "trong đó có 02 tập thể đạt danh hiệu tập thể lao động xuất sắc.", 2, None),
     ("collective", "Có 02 tập thể được Bộ Công Thương, UBND tỉnh tặng Bằng khen.", 2, None),
     ("collective", "Tổ chức Công đoàn, Đoàn Thanh niên hoàn thành xuất sắc nhiệm vụ.", 2, None),
@@ -69,13 +78,18 @@ def test_theme_word_for_word(shown):
 
 def test_phases_and_deadlines(shown):
     phases = [(p["number"], p["start"], p["end"], p["deadline"]) for p in shown["phases"]]
-    assert phases == [(1, "2022-01-01", "2022-06-30", "2022-07-15"),
-                      (2, "2022-07-01", "2022-12-31", "2022-12-31")]
+    assert phases == [
+        (1, "2022-01-01", "2022-06-30", "2022-07-15"),
+        (2, "2022-07-01", "2022-12-31", "2022-12-31"),
+    ]
 
 
 def test_fourteen_anniversaries_with_plan_grouping_and_ordinals(shown):
-    found = [(a["date"], a["ordinal"], a["name"], p["number"])
-             for p in shown["phases"] for a in p["anniversaries"]]
+    found = [
+        (a["date"], a["ordinal"], a["name"], p["number"])
+        for p in shown["phases"]
+        for a in p["anniversaries"]
+    ]
     assert sorted(found) == sorted(ANNIVERSARIES_2022)
     assert len(found) == 14
     assert all("ordinal" not in a for a in _raw_anniversaries())
@@ -108,11 +122,16 @@ def test_plan_particulars_and_duties(shown):
 
 
 def test_calendar_anniversaries_carry_the_plan_wording(calendar_2022):
-    party = [e for e in calendar_2022 if e["kind"] == "anniversary" and e["ordinal"] == 92
-             and e["date"] == "2022-02-03"]
+    party = [
+        e
+        for e in calendar_2022
+        if e["kind"] == "anniversary" and e["ordinal"] == 92 and e["date"] == "2022-02-03"
+    ]
     assert len(party) == 1
-    assert ("Thi đua lập thành tích chào mừng kỷ niệm 92 năm Ngày thành lập Đảng Cộng sản "
-            "Việt Nam (03/02/1930 – 03/02/2022)") in party[0]["text"]
+    assert (
+        "Thi đua lập thành tích chào mừng kỷ niệm 92 năm Ngày thành lập Đảng Cộng sản "
+        "Việt Nam (03/02/1930 – 03/02/2022)"
+    ) in party[0]["text"]
     days = {(e["date"], e["ordinal"]) for e in calendar_2022 if e["kind"] == "anniversary"}
     assert days == {(d, o) for d, o, _n, _p in ANNIVERSARIES_2022}
 
@@ -122,29 +141,49 @@ def test_calendar_sorted_with_offsets(calendar_2022):
     assert ats == sorted(ats)
     assert all(at.endswith("+07:00") and "T08:00:00" in at for at in ats)
     assert {e["kind"] for e in calendar_2022} == {
-        "launch", "phase_start", "anniversary_reminder", "anniversary", "deadline_reminder",
-        "deadline"}
+        "launch",
+        "phase_start",
+        "anniversary_reminder",
+        "anniversary",
+        "deadline_reminder",
+        "deadline",
+    }
 
 
 def test_deadline_reminders_at_default_lead_days(calendar_2022):
-    phase1 = sorted((e["days_before"], e["kind"]) for e in calendar_2022
-                    if e["phase"] == 1 and e["kind"] in ("deadline_reminder", "deadline"))
-    assert phase1 == [(0, "deadline"), (1, "deadline_reminder"), (3, "deadline_reminder"),
-                      (7, "deadline_reminder"), (14, "deadline_reminder")]
-    assert all(e["date"] == "2022-07-15" for e in calendar_2022
-               if e["phase"] == 1 and e["kind"].startswith("deadline"))
+    phase1 = sorted(
+        (e["days_before"], e["kind"])
+        for e in calendar_2022
+        if e["phase"] == 1 and e["kind"] in ("deadline_reminder", "deadline")
+    )
+    assert phase1 == [
+        (0, "deadline"),
+        (1, "deadline_reminder"),
+        (3, "deadline_reminder"),
+        (7, "deadline_reminder"),
+        (14, "deadline_reminder"),
+    ]
+    assert all(
+        e["date"] == "2022-07-15"
+        for e in calendar_2022
+        if e["phase"] == 1 and e["kind"].startswith("deadline")
+    )
 
 
 def test_weekend_pushes_move_to_friday_but_the_date_stays(calendar_2022):
     # 30/4/2022 is a Saturday; 15/7/2022 - 1 day = 14/7 (Thursday) stays.
-    liberation = next(e for e in calendar_2022
-                      if e["kind"] == "anniversary" and e["date"] == "2022-04-30")
+    liberation = next(
+        e for e in calendar_2022 if e["kind"] == "anniversary" and e["date"] == "2022-04-30"
+    )
     assert liberation["at"] == "2022-04-29T08:00:00+07:00"
     # 31/12/2022 is a Saturday: the phase-2 deadline push goes out on Friday 30/12.
     deadline2 = next(e for e in calendar_2022 if e["kind"] == "deadline" and e["phase"] == 2)
     assert (deadline2["date"], deadline2["at"]) == ("2022-12-31", "2022-12-30T08:00:00+07:00")
-    t1 = next(e for e in calendar_2022 if e["kind"] == "deadline_reminder"
-              and e["phase"] == 1 and e["days_before"] == 1)
+    t1 = next(
+        e
+        for e in calendar_2022
+        if e["kind"] == "deadline_reminder" and e["phase"] == 1 and e["days_before"] == 1
+    )
     assert t1["at"] == "2022-07-14T08:00:00+07:00"
 
 
@@ -155,7 +194,9 @@ def test_year_2023_recomputes_every_ordinal_and_date():
     assert ("02-03", 93) in anniversaries and ("04-30", 48) in anniversaries
     assert all(e["date"].startswith("2023-") for e in events)
     party = next(e for e in events if e["kind"] == "anniversary" and e["date"] == "2023-02-03")
-    assert "93 năm Ngày thành lập Đảng Cộng sản Việt Nam (03/02/1930 – 03/02/2023)" in party["text"]
+    assert (
+        "93 năm Ngày thành lập Đảng Cộng sản Việt Nam (03/02/1930 – 03/02/2023)" in party["text"]
+    )
 
 
 def test_campaign_check_warns_about_phan_dinh_phung(tmp_path):

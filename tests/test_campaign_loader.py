@@ -84,8 +84,9 @@ def test_another_office_loads_with_no_code_change():
     kinds = {e["kind"] for e in events}
     assert {"thematic_start", "thematic_deadline"} <= kinds
     assert {e["phase"] for e in events if e["phase"]} == {1, 2, 3}
-    reminders = sorted(e["days_before"] for e in events
-                       if e["phase"] == 3 and e["kind"].startswith("deadline"))
+    reminders = sorted(
+        e["days_before"] for e in events if e["phase"] == 3 and e["kind"].startswith("deadline")
+    )
     assert reminders == [0, 5]
     teacher = next(e for e in events if e["kind"] == "anniversary" and e["phase"] == 3)
     assert teacher["ordinal"] == 41 and teacher["at"] == "2023-11-20T07:30:00+07:00"

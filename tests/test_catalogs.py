@@ -23,8 +23,10 @@ def test_every_message_is_translated_and_compiled():
     assert _catalogs().problems() == []
 
 
-@pytest.mark.parametrize(("lang", "expected"), [
-    ("vi", "Đã hủy. Chưa có gì được lưu."), ("en", "Cancelled. Nothing was saved.")])
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("vi", "Đã hủy. Chưa có gì được lưu."), ("en", "Cancelled. Nothing was saved.")],
+)
 def test_installed_catalogs_translate(lang, expected):
     from bot.i18n import _
 

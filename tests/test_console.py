@@ -20,8 +20,15 @@ def thidua(*args: str, stdin: str = "", now: str | None = None) -> str:
     env = dict(os.environ)
     if now:
         env["THIDUA_NOW"] = now
-    done = subprocess.run([*THIDUA, *args], input=stdin, capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    done = subprocess.run(
+        [*THIDUA, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -37,16 +44,24 @@ def test_run_without_tokens_lands_in_a_working_conversation(database):
 def test_chat_registers_and_resumes_after_a_restart(ready):
     with session_scope() as session:
         unit = session.exec(select(m.Unit).where(m.Unit.code == "TTKC")).one()
-        code = issue_invites(session=session, unit=unit, role="staff", count=1,
-                             now=clock.now())[0].code
+        code = issue_invites(session=session, unit=unit, role="staff", count=1, now=clock.now())[
+            0
+        ].code
     now = "2022-05-10T09:00:00+07:00"
-    first = thidua("chat", "--user", "lan", "--name", "Nguyễn Thị Lan",
-                   stdin=f"/start {code}\n/report\n2\nTiêu đề trước khi khởi động lại\n",
-                   now=now)
+    first = thidua(
+        "chat",
+        "--user",
+        "lan",
+        "--name",
+        "Nguyễn Thị Lan",
+        stdin=f"/start {code}\n/report\n2\nTiêu đề trước khi khởi động lại\n",
+        now=now,
+    )
     assert "Xin chào Nguyễn Thị Lan!" in first
     assert "Thành tích đạt được?" in first  # stopped at the detail question
-    second = thidua("chat", "--user", "lan", stdin="Nội dung sau khi khởi động lại\n1\n1\n",
-                    now=now)
+    second = thidua(
+        "chat", "--user", "lan", stdin="Nội dung sau khi khởi động lại\n1\n1\n", now=now
+    )
     assert "Tiêu đề: Tiêu đề trước khi khởi động lại" in second
     assert "Số tiếp nhận: BC-2022-0001" in second
     with session_scope() as session:

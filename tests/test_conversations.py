@@ -25,8 +25,9 @@ def rows(model, **where):  # noqa: ANN001, ANN003, ANN201
 def invite(unit: str = "QLCN", role: str = "staff") -> str:
     with session_scope() as session:
         unit_row = session.exec(select(m.Unit).where(m.Unit.code == unit)).one()
-        return issue_invites(session=session, unit=unit_row, role=role, count=1,
-                             now=clock.now())[0].code
+        return issue_invites(session=session, unit=unit_row, role=role, count=1, now=clock.now())[
+            0
+        ].code
 
 
 def file_report(chat: Chat, title: str = "Hoàn thành đề án CN hỗ trợ") -> str:
@@ -46,15 +47,19 @@ def test_register_report_my_edit_withdraw(ready):
     assert "/start" in chat.say("xin chào")[0].text
     chat.say(f"/start {invite()}")
     assert "Xin chào Lê Thị Hoa!" in chat.text
-    assert "“Đoàn kết, đổi mới, thi đua hoàn thành vượt mức các chỉ tiêu, nhiệm vụ năm 2022”" \
+    assert (
+        "“Đoàn kết, đổi mới, thi đua hoàn thành vượt mức các chỉ tiêu, nhiệm vụ năm 2022”"
         in chat.text
+    )
     assert "/report (/baocao)" in chat.text and "trợ lý tự động" in chat.text
 
     chat.say("/baocao")  # 10/05/2022: only phase 1 is open, so the phase is not asked
     assert "Nội dung thi đua nào?" in chat.text
-    assert chat.labels == ["Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn",
-                           "Thi đua thực hiện có hiệu quả công tác cải cách hành chính",
-                           "Các phong trào thi đua khác"]
+    assert chat.labels == [
+        "Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn",
+        "Thi đua thực hiện có hiệu quả công tác cải cách hành chính",
+        "Các phong trào thi đua khác",
+    ]
     chat.say("2")
     chat.say("Rút ngắn thời gian cấp phép")
     chat.say("Giảm 30% thời gian giải quyết thủ tục.")
@@ -66,7 +71,11 @@ def test_register_report_my_edit_withdraw(ready):
     assert "Số tiếp nhận: BC-2022-0001 (ngày 10/05/2022)" in chat.text
     (report,) = rows(m.Report)
     assert (report.phase, report.area, report.title, report.status) == (
-        1, "cai-cach-hanh-chinh", "Rút ngắn thời gian cấp phép", "submitted")
+        1,
+        "cai-cach-hanh-chinh",
+        "Rút ngắn thời gian cấp phép",
+        "submitted",
+    )
 
     chat.say("/cuatoi")
     assert "BC-2022-0001 · Rút ngắn thời gian cấp phép · đã gửi" in chat.labels
@@ -104,8 +113,13 @@ def test_edit_a_field_from_the_summary(people, chat_as):
     chat.say("Nội dung")
     chat.say("bỏ qua")
     chat.press("Sửa một mục")
-    assert chat.labels == ["Nội dung thi đua", "Tiêu đề", "Thành tích", "Minh chứng",
-                           "Quay lại bản tóm tắt"]
+    assert chat.labels == [
+        "Nội dung thi đua",
+        "Tiêu đề",
+        "Thành tích",
+        "Minh chứng",
+        "Quay lại bản tóm tắt",
+    ]
     chat.press("Tiêu đề")
     chat.say("Tiêu đề mới")
     assert "Tiêu đề: Tiêu đề mới" in chat.text and "Vui lòng kiểm tra báo cáo" in chat.text
@@ -124,15 +138,20 @@ def test_evidence_photo_is_stored_with_the_report(people, chat_as):
     chat.press("Xác nhận")
     (report,) = rows(m.Report)
     assert (report.evidence_kind, report.evidence_ref, report.evidence_path) == (
-        "photo", "file-123", "att/p.jpg")
+        "photo",
+        "file-123",
+        "att/p.jpg",
+    )
 
 
 def test_two_open_phases_are_asked_and_a_closed_one_refused(people, chat_as):
     at("2022-07-15T23:50:00+07:00")  # phase 1 takes reports until 15/07, phase 2 has begun
     chat = chat_as(people.add())
     chat.say("/report")
-    assert chat.labels == ["Đợt thi đua thứ nhất (hạn 15/07/2022)",
-                           "Đợt thi đua thứ hai (hạn 31/12/2022)"]
+    assert chat.labels == [
+        "Đợt thi đua thứ nhất (hạn 15/07/2022)",
+        "Đợt thi đua thứ hai (hạn 31/12/2022)",
+    ]
     chat.say("1")
     chat.say("1")
     chat.say("Tiêu đề")
@@ -152,8 +171,10 @@ def test_two_open_phases_are_asked_and_a_closed_one_refused(people, chat_as):
 def test_head_files_the_unit_phase_report(people, chat_as):
     chat = chat_as(people.add(role="head"))
     chat.say("/report")
-    assert chat.labels == ["Thành tích cá nhân",
-                           "Báo cáo thành tích đơn vị theo đợt (Phòng Quản lý Công nghiệp)"]
+    assert chat.labels == [
+        "Thành tích cá nhân",
+        "Báo cáo thành tích đơn vị theo đợt (Phòng Quản lý Công nghiệp)",
+    ]
     chat.say("2")
     chat.say("1")
     chat.say("Báo cáo đợt 1")
@@ -171,8 +192,9 @@ def test_head_nominates_and_it_counts(people, chat_as):
     chat.press("Cá nhân")
     assert chat.labels == ["Lê Thị Hoa", "Trần Văn Bình", "Người khác (nhập họ tên)"]
     chat.press("Trần Văn Bình")
-    assert "Chiến sĩ thi đua cơ sở" in chat.labels and "Tập thể lao động tiên tiến" \
-        not in chat.labels
+    assert (
+        "Chiến sĩ thi đua cơ sở" in chat.labels and "Tập thể lao động tiên tiến" not in chat.labels
+    )
     chat.press("Chiến sĩ thi đua cơ sở")
     chat.say("Hoàn thành xuất sắc nhiệm vụ hai năm liền.")
     assert "Sáng kiến đã được công nhận" in chat.text
@@ -182,7 +204,11 @@ def test_head_nominates_and_it_counts(people, chat_as):
     assert "Số tiếp nhận: DN-2022-0001" in chat.text
     (n,) = rows(m.Nomination)
     assert (n.status, n.nominee_person_id, n.title_code, n.audience) == (
-        "endorsed", staff.id, "CSTD-CS", "individual")
+        "endorsed",
+        staff.id,
+        "CSTD-CS",
+        "individual",
+    )
     assert n.initiative.startswith("Sáng kiến số hóa")
 
 
@@ -212,8 +238,11 @@ def test_staff_proposes_and_the_head_endorses(people, chat_as):
 
 def head_id(chat: Chat) -> int:
     with session_scope() as session:
-        return session.exec(select(m.Identity).where(m.Identity.user_id == chat.user_id)) \
-            .one().person_id
+        return (
+            session.exec(select(m.Identity).where(m.Identity.user_id == chat.user_id))
+            .one()
+            .person_id
+        )
 
 
 def test_the_same_nominee_and_title_twice_is_refused(people, chat_as):
@@ -249,7 +278,10 @@ def test_clerk_nominates_for_any_unit_and_types_a_name(people, chat_as):
     clerk.press("Xác nhận")
     (n,) = rows(m.Nomination)
     assert (n.nominee_name, n.status, n.nominee_unit_id) == (
-        "Công đoàn ngành Công Thương", "endorsed", None)
+        "Công đoàn ngành Công Thương",
+        "endorsed",
+        None,
+    )
 
 
 def test_language_is_per_person(people, chat_as):
@@ -292,8 +324,16 @@ def test_receipts_are_unique_under_concurrent_saves(people):
                 with session_scope() as session:
                     row, _c = active_campaign(session=session)
                     person = session.get(m.Person, pid)
-                    record_report(session=session, campaign=row, person=person, phase=1,
-                                  area="chuyen-mon", title="t", detail="d", now=clock.now())
+                    record_report(
+                        session=session,
+                        campaign=row,
+                        person=person,
+                        phase=1,
+                        area="chuyen-mon",
+                        title="t",
+                        detail="d",
+                        now=clock.now(),
+                    )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -305,3 +345,35 @@ def test_receipts_are_unique_under_concurrent_saves(people):
     assert errors == []
     receipts = sorted(r.receipt for r in rows(m.Report))
     assert receipts == [f"BC-2022-{n:04d}" for n in range(1, 41)]
+
+
+def test_open_thematic_campaigns_are_content_areas(database):
+    from pathlib import Path
+
+    from bot.campaign_loader import load_campaign
+    from bot.db import migrate
+    from bot.store import load_into_store
+    from tests.conftest import People
+
+    migrate(database)
+    with session_scope() as session:
+        load_into_store(
+            session=session,
+            source="test",
+            campaign=load_campaign(Path(__file__).parent / "data" / "so-giao-duc-2023.toml"),
+        )
+    at("2023-03-15T09:00:00+07:00")
+    person = People().add(unit="GDTH")
+    chat = Chat(person.user_id, name=person.name)
+    chat.say("/report")
+    assert chat.labels == ["Đổi mới phương pháp dạy học", "Đợt thi đua chuyên đề STEM"]
+    chat.say("2")
+    chat.say("STEM")
+    chat.say("Hai câu lạc bộ")
+    chat.say("1")
+    chat.press("Xác nhận")
+    assert "BC-2023-0001" in chat.text
+    assert rows(m.Report)[0].area == "chuyen-de-stem"
+    at("2023-04-20T09:00:00+07:00")
+    chat.say("/report")
+    assert chat.labels == ["Đổi mới phương pháp dạy học"]

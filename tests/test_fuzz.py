@@ -13,8 +13,22 @@ from bot.reports import DETAIL_MAX, TITLE_MAX
 from handlers.types import Attachment, Incoming
 from handlers.router import handle
 
-COMMANDS = ["/report", "/baocao", "/nominate", "/my", "/help", "/cancel", "/lang", "/start",
-            "/start XYZ", "/huy", "/denghi", "/cuatoi", "/summary", "/xyz"]
+COMMANDS = [
+    "/report",
+    "/baocao",
+    "/nominate",
+    "/my",
+    "/help",
+    "/cancel",
+    "/lang",
+    "/start",
+    "/start XYZ",
+    "/huy",
+    "/denghi",
+    "/cuatoi",
+    "/summary",
+    "/xyz",
+]
 
 messages = st.one_of(
     st.sampled_from(COMMANDS),
@@ -32,20 +46,28 @@ ERROR = "Xin lỗi, đã có lỗi"
 def _send(user: str, message: object) -> list:
     fields = message if isinstance(message, dict) else None
     if fields is None:
-        incoming = Incoming.parse(channel="fuzz", chat_id=user, user_id=user,
-                                  display_name="Fuzz", text=str(message))
+        incoming = Incoming.parse(
+            channel="fuzz", chat_id=user, user_id=user, display_name="Fuzz", text=str(message)
+        )
     else:
-        incoming = Incoming(channel="fuzz", chat_id=user, user_id=user, display_name="Fuzz",
-                            **fields)
+        incoming = Incoming(
+            channel="fuzz", chat_id=user, user_id=user, display_name="Fuzz", **fields
+        )
     return handle(incoming)
 
 
 def test_random_conversations(people):
-    users = [people.add(role=role, channel="fuzz").user_id
-             for role in ("staff", "head", "clerk", "admin")]
+    users = [
+        people.add(role=role, channel="fuzz").user_id
+        for role in ("staff", "head", "clerk", "admin")
+    ]
 
-    @settings(max_examples=400, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=400,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(st.sampled_from(users), st.lists(messages, min_size=1, max_size=12))
     def run(user, script):
         for message in script:

@@ -28,8 +28,10 @@ def count(model) -> int:  # noqa: ANN001
 
 def test_units_csv_then_people_xlsx(tmp_path, ready):
     units = tmp_path / "units.csv"
-    units.write_text("code,name\nKTAT,Phòng Kỹ thuật An toàn\nQLCN,Phòng Quản lý Công nghiệp\n",
-                     encoding="utf-8")
+    units.write_text(
+        "code,name\nKTAT,Phòng Kỹ thuật An toàn\nQLCN,Phòng Quản lý Công nghiệp\n",
+        encoding="utf-8",
+    )
     assert run("units", "import", str(units)).exit_code == 0
     listed = json.loads(run("units", "list", "--json").stdout)
     assert {"code": "KTAT", "name": "Phòng Kỹ thuật An toàn", "office": False} in listed
@@ -43,13 +45,18 @@ def test_units_csv_then_people_xlsx(tmp_path, ready):
     assert result.exit_code == 0, result.output
     people = json.loads(run("people", "list", "--json").stdout)
     assert [(p["name"], p["unit"], p["role"], p["phone"]) for p in people] == [
-        ("Lê Thị Hoa", "KTAT", "head", "0912 345 678"), ("Phan Văn Nam", "QLCN", "staff", None)]
+        ("Lê Thị Hoa", "KTAT", "head", "0912 345 678"),
+        ("Phan Văn Nam", "QLCN", "staff", None),
+    ]
 
 
 def test_a_bad_row_is_named_and_nothing_is_written(tmp_path, ready):
     path = tmp_path / "people.csv"
-    path.write_text("name,unit,role\nLê Thị Hoa,QLCN,staff\nTrần Văn B,XXX,staff\n"
-                    ",QLCN,staff\nPhan C,QLCN,boss\n", encoding="utf-8")
+    path.write_text(
+        "name,unit,role\nLê Thị Hoa,QLCN,staff\nTrần Văn B,XXX,staff\n"
+        ",QLCN,staff\nPhan C,QLCN,boss\n",
+        encoding="utf-8",
+    )
     result = run("people", "import", str(path))
     assert result.exit_code == 1
     assert "dòng 3: không có đơn vị mã “XXX”" in result.stderr
@@ -78,15 +85,35 @@ def test_invite_codes_are_unambiguous_single_use_and_expire(ready):
     assert codes[0]["expires_at"].endswith("+07:00")
     code = codes[0]["code"]
     with session_scope() as session:
-        first = register(session=session, channel="test", user_id="a", chat_id="a",
-                         display_name="Hoa", code=code.lower(), now=clock.now())
+        first = register(
+            session=session,
+            channel="test",
+            user_id="a",
+            chat_id="a",
+            display_name="Hoa",
+            code=code.lower(),
+            now=clock.now(),
+        )
         assert first.outcome is Outcome.REGISTERED and first.person.role == "head"
-        again = register(session=session, channel="test", user_id="b", chat_id="b",
-                         display_name="Nam", code=code, now=clock.now())
+        again = register(
+            session=session,
+            channel="test",
+            user_id="b",
+            chat_id="b",
+            display_name="Nam",
+            code=code,
+            now=clock.now(),
+        )
         assert again.outcome is Outcome.USED
-        late = register(session=session, channel="test", user_id="c", chat_id="c",
-                        display_name="Lan", code=codes[1]["code"],
-                        now=clock.now() + dt.timedelta(days=31))
+        late = register(
+            session=session,
+            channel="test",
+            user_id="c",
+            chat_id="c",
+            display_name="Lan",
+            code=codes[1]["code"],
+            now=clock.now() + dt.timedelta(days=31),
+        )
         assert late.outcome is Outcome.EXPIRED
 
 
@@ -98,22 +125,52 @@ def test_invite_rejects_unknown_unit_and_role(ready):
 def test_five_wrong_codes_lock_for_an_hour(ready):
     with session_scope() as session:
         unit = session.exec(select(m.Unit).where(m.Unit.code == "QLCN")).one()
-        good = issue_invites(session=session, unit=unit, role="staff", count=1,
-                             now=clock.now())[0].code
+        good = issue_invites(session=session, unit=unit, role="staff", count=1, now=clock.now())[
+            0
+        ].code
     outcomes = []
     for _ in range(5):
         with session_scope() as session:
-            outcomes.append(register(session=session, channel="test", user_id="x", chat_id="x",
-                                     display_name="X", code="WRONGCODE1", now=clock.now()).outcome)
+            outcomes.append(
+                register(
+                    session=session,
+                    channel="test",
+                    user_id="x",
+                    chat_id="x",
+                    display_name="X",
+                    code="WRONGCODE1",
+                    now=clock.now(),
+                ).outcome
+            )
     assert outcomes == [Outcome.UNKNOWN] * 4 + [Outcome.LOCKED]
     with session_scope() as session:
-        assert register(session=session, channel="test", user_id="x", chat_id="x",
-                        display_name="X", code=good, now=clock.now()).outcome is Outcome.LOCKED
-        audit = session.exec(select(m.AuditEvent).where(
-            m.AuditEvent.action == "register.locked")).all()
+        assert (
+            register(
+                session=session,
+                channel="test",
+                user_id="x",
+                chat_id="x",
+                display_name="X",
+                code=good,
+                now=clock.now(),
+            ).outcome
+            is Outcome.LOCKED
+        )
+        audit = session.exec(
+            select(m.AuditEvent).where(m.AuditEvent.action == "register.locked")
+        ).all()
         assert len(audit) == 1 and audit[0].chat_id == "x"
     at("2022-05-10T10:01:00+07:00")
     with session_scope() as session:
-        assert register(session=session, channel="test", user_id="x", chat_id="x",
-                        display_name="X", code=good, now=clock.now()).outcome \
+        assert (
+            register(
+                session=session,
+                channel="test",
+                user_id="x",
+                chat_id="x",
+                display_name="X",
+                code=good,
+                now=clock.now(),
+            ).outcome
             is Outcome.REGISTERED
+        )
