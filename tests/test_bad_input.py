@@ -14,7 +14,7 @@ from handlers.types import Attachment
 from tests.conftest import Chat, at
 
 
-def stored(model) -> list:  # noqa: ANN001
+def stored(model) -> list:
     with session_scope() as session:
         return session.exec(select(model)).all()
 

@@ -16,7 +16,7 @@ from bot.db import engine
 OTHER = Path(__file__).parent / "data" / "so-giao-duc-2023.toml"
 
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str):
     return CliRunner().invoke(app, list(args))
 
 

@@ -12,7 +12,7 @@ from bot.i18n import language, translations
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _catalogs():  # noqa: ANN202
+def _catalogs():
     spec = importlib.util.spec_from_file_location("catalogs", ROOT / "tools" / "catalogs.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

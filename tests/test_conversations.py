@@ -14,7 +14,7 @@ from handlers.types import Attachment
 from tests.conftest import Chat, at
 
 
-def rows(model, **where):  # noqa: ANN001, ANN003, ANN201
+def rows(model, **where):
     with session_scope() as session:
         query = select(model)
         for key, value in where.items():

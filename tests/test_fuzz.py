@@ -10,8 +10,8 @@ from bot import models as m
 from bot.db import session_scope
 from bot.nominations import BASIS_MAX
 from bot.reports import DETAIL_MAX, TITLE_MAX
-from handlers.types import Attachment, Incoming
 from handlers.router import handle
+from handlers.types import Attachment, Incoming
 
 COMMANDS = [
     "/report",

@@ -17,11 +17,11 @@ from bot.people import INVITE_ALPHABET, Outcome, issue_invites, register
 from tests.conftest import at
 
 
-def run(*args: str):  # noqa: ANN201
+def run(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
-def count(model) -> int:  # noqa: ANN001
+def count(model) -> int:
     with session_scope() as session:
         return len(session.exec(select(model)).all())
 

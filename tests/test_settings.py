@@ -39,7 +39,7 @@ def test_a_bad_value_stops_start_up_with_one_line(name, value):
 
 def test_settings_error_names_the_variable(monkeypatch):
     monkeypatch.setenv("THIDUA_NOW", "x")
-    with pytest.raises(SettingsError, match="^THIDUA_NOW: "):
+    with pytest.raises(SettingsError, match=r"^THIDUA_NOW: "):
         get_settings()
 
 
