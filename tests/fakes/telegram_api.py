@@ -894,6 +894,7 @@ class FakeTelegram:
             "status": 200,
         }
         self.calls.append(record)
+        self._notify()  # a waiter may be watching for this call to arrive
         try:
             entry = self._methods.get(record["method"].lower())
             if entry is None:

@@ -24,7 +24,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from tests.fakes.telegram_api import ApiError, FakeTelegram, parse_html, parse_markdown_v2
+from tests.fakes.telegram_api import (
+    DEFAULT_TOKEN,
+    ApiError,
+    FakeTelegram,
+    parse_html,
+    parse_markdown_v2,
+)
 
 USER_ID = 1001
 
@@ -411,3 +417,39 @@ def test_formatting_parsers() -> None:
         parse_markdown_v2("Giá 1.5")
     with pytest.raises(ApiError, match='Unmatched end tag at byte offset 7, expected "</i>"'):
         parse_html("<b><i>x</b></i>")
+
+
+async def test_newer_get_updates_terminates_older_long_poll(tg: FakeTelegram) -> None:
+    url = f"{tg.base_url}{tg.token}/getUpdates"
+    async with aiohttp.ClientSession() as http:
+
+        async def poll(timeout: int) -> tuple[int, dict]:
+            async with http.post(url, json={"timeout": timeout}) as resp:
+                return resp.status, await resp.json()
+
+        older = asyncio.create_task(poll(10))
+        await tg.wait_for(lambda: tg.calls_to("getUpdates"))
+        await asyncio.sleep(0.05)
+        (old_status, old_body), (new_status, new_body) = await asyncio.wait_for(
+            asyncio.gather(older, poll(0)), 5
+        )
+    assert (old_status, new_status) == (409, 200)
+    assert "terminated by other getUpdates request" in old_body["description"]
+    assert new_body == {"ok": True, "result": []}
+
+
+async def test_two_bots_keep_separate_state() -> None:
+    second = "987654321:second-bot-token"
+    async with FakeTelegram(tokens=[DEFAULT_TOKEN, second]) as tg:
+        user = tg.user(USER_ID, "An")
+        await tg.send_text(user, "cho bot thứ hai", token=second)
+        async with (
+            Bot(tg.token, base_url=tg.base_url) as first_bot,
+            Bot(second, base_url=tg.base_url) as second_bot,
+        ):
+            assert (await second_bot.get_me()).username == "thidua_test1_bot"
+            assert await first_bot.get_updates() == ()
+            [update] = await second_bot.get_updates()
+            assert update.message.text == "cho bot thứ hai"
+            await second_bot.send_message(USER_ID, "chào")
+        assert tg.sent(USER_ID) == [] and len(tg.sent(USER_ID, token=second)) == 1
