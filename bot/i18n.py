@@ -23,6 +23,7 @@ LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
 
 _current: ContextVar[str] = ContextVar("thidua_lang", default=DEFAULT_LANGUAGE)
+_default = DEFAULT_LANGUAGE  # THIDUA_LANG, set at start-up
 
 
 def locales_dir() -> Path:
@@ -45,17 +46,24 @@ def translations(lang: str) -> NullTranslations:
 
 
 def normalize_language(code: str | None) -> str:
-    """'en-US' -> 'en'; anything we do not speak -> the default."""
+    """'en-US' -> 'en'; anything we do not speak (or None) -> the configured default."""
     short = (code or "").split("-")[0].split("_")[0].lower()
-    return short if short in LANGUAGES else DEFAULT_LANGUAGE
+    return short if short in LANGUAGES else _default
 
 
 def current_language() -> str:
     return _current.get()
 
 
+def default_language() -> str:
+    return _default
+
+
 def set_default_language(lang: str) -> None:
-    _current.set(normalize_language(lang))
+    global _default
+    _default = DEFAULT_LANGUAGE  # so that an unknown value falls back to Vietnamese
+    _default = normalize_language(lang)
+    _current.set(_default)
 
 
 @contextmanager

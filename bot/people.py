@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 from bot import models as m
-from bot.i18n import _
+from bot.i18n import _, default_language
 from bot.store import audit
 
 ROLES = ("staff", "head", "clerk", "admin")
@@ -305,6 +305,7 @@ def register(
             unit_id=invite.unit_id,
             role=invite.role,
             created_at=now,
+            lang=default_language(),
         )
         session.add(person)
         session.flush()

@@ -68,21 +68,24 @@ def domain_of(path: str) -> str:
 
 
 def extract() -> dict[str, Catalog]:
-    """Every translatable message in the sources, by domain."""
-    catalogs: dict[str, Catalog] = {d: Catalog(domain=d) for d in DOMAINS}
-    seen: set[str] = set()
+    """Every translatable message in the sources, by domain.
+
+    A message used by several areas belongs to the core domain if core code uses it, else to
+    the first area that does: so a shared word like "Phase" stays put as areas come and go.
+    """
+    found: dict[str, list] = {}
     for source in SOURCES:
         for filename, lineno, message, comments, _context in extract_from_dir(
             ROOT / source, METHODS, OPTIONS, keywords=KEYWORDS
         ):
-            path = f"{source}/{filename}"
             key = message if isinstance(message, str) else message[0]
-            if key in seen:
-                continue
-            seen.add(key)
-            catalogs[domain_of(path)].add(
-                message, locations=[(path, lineno)], auto_comments=comments
-            )
+            found.setdefault(key, []).append((message, f"{source}/{filename}", lineno, comments))
+    catalogs: dict[str, Catalog] = {d: Catalog(domain=d) for d in DOMAINS}
+    for uses in found.values():
+        domains = [domain_of(path) for _m, path, _l, _c in uses]
+        domain = "thidua" if "thidua" in domains else domains[0]
+        message, path, lineno, comments = uses[0]
+        catalogs[domain].add(message, locations=[(path, lineno)], auto_comments=comments)
     return catalogs
 
 
@@ -98,7 +101,18 @@ def read(lang: str, domain: str) -> Catalog:
         return read_po(fp, locale=lang, domain=domain)
 
 
+def known_translations(lang: str) -> dict[str, object]:
+    """Every translation of `lang` in any domain: a message that moves domain keeps it."""
+    known: dict[str, object] = {}
+    for po in sorted((LOCALES / lang / "LC_MESSAGES").glob("*.po")):
+        for msg in read(lang, po.stem):
+            if msg.id and msg.string and (not isinstance(msg.string, tuple) or all(msg.string)):
+                known.setdefault(msg.id if isinstance(msg.id, str) else msg.id[0], msg.string)
+    return known
+
+
 def update() -> None:
+    known = {lang: known_translations(lang) for lang in LANGS}
     for domain, template in extract().items():
         for lang in LANGS:
             old = read(lang, domain)
@@ -109,9 +123,10 @@ def update() -> None:
                 if not msg.id:
                     continue
                 kept = old.get(msg.id)
-                string = (
-                    kept.string if kept is not None else ("" if not msg.pluralizable else ("", ""))
-                )
+                key = msg.id if isinstance(msg.id, str) else msg.id[0]
+                empty = ("", "") if msg.pluralizable else ""
+                string = kept.string if kept is not None and kept.string else empty
+                string = string or known[lang].get(key, empty)
                 if lang == "en":
                     string = msg.id
                 new.add(msg.id, string, locations=msg.locations, auto_comments=msg.auto_comments)
