@@ -317,5 +317,7 @@ def run() -> None:
     main()
 
 
+from bot import cli_clerk  # noqa: E402,F401
+
 if __name__ == "__main__":  # pragma: no cover
     app()

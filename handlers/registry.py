@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.i18n import _
-from handlers import basics, engine
+from handlers import basics, engine, export, review, summary
 from handlers.context import ADMIN, CLERK, HEAD, STAFF, Ctx
 from handlers.types import Reply
 
@@ -35,6 +35,9 @@ COMMANDS: list[Command] = [
     Command("report", "baocao", EVERYONE, flow("report"), lambda: _("report an achievement")),
     Command("nominate", "denghi", EVERYONE, flow("nominate"), lambda: _("propose an award")),
     Command("my", "cuatoi", EVERYONE, flow("my"), lambda: _("your reports and nominations")),
+    Command("summary", "tonghop", UNIT_LEADS, summary.run, summary.describe),
+    Command("export", "xuat", OFFICE, flow("export"), export.describe),
+    Command("review", "duyet", OFFICE, flow("review"), review.describe),
     Command("lang", None, EVERYONE, flow("lang"), lambda: _("language: Tiếng Việt / English")),
     Command(
         "help",

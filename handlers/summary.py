@@ -1,0 +1,87 @@
+"""`/summary` (`/tonghop`): where the campaign stands, in one message, plus a chart.
+
+`/summary` is the current phase, all units (a head: their own unit); `/summary 1` a chosen
+phase; `/summary QLCN` one unit; both may be given. Staff are refused by the router.
+"""
+
+from __future__ import annotations
+
+from bot import models as m
+from bot import summary as figures_of
+from bot.exports import chart
+from bot.i18n import _
+from handlers.context import HEAD, Ctx
+from handlers.types import File, Reply
+
+#: The longest message each channel takes; others (console, tests) get Telegram's.
+LIMITS = {"telegram": 4096, "zalo": 2000}
+DEFAULT_LIMIT = 4096
+#: Channels that show an image; Zalo's bot API is text only.
+IMAGE_CHANNELS = frozenset({"telegram"})
+
+
+def parse(ctx: Ctx, args: str) -> tuple[int | None, m.Unit | None, str | None]:
+    """(phase, unit row, problem) from `1`, `QLCN`, `1 QLCN`, `QLCN 2`."""
+    phase, unit = None, None
+    for word in args.replace(",", " ").split():
+        if word.isascii() and word.isdigit():
+            numbers = [p.number for p in ctx.campaign.phases]
+            if int(word) not in numbers:
+                return (
+                    None,
+                    None,
+                    _("There is no phase {n}. Phases: {numbers}.").format(
+                        n=word, numbers=", ".join(str(n) for n in numbers)
+                    ),
+                )
+            phase = int(word)
+            continue
+        unit = figures_of.find_unit(session=ctx.session, code=word)
+        if unit is None:
+            return (
+                None,
+                None,
+                _("There is no unit {code}. /summary lists the units.").format(code=word),
+            )
+    return phase, unit, None
+
+
+def run(ctx: Ctx, args: str) -> list[Reply]:
+    phase, unit, problem = parse(ctx, args)
+    if problem:
+        return [Reply(problem)]
+    if ctx.role == HEAD:
+        if unit is not None and unit.id != ctx.person.unit_id:
+            return [
+                Reply(
+                    _("You can see the summary of your own unit only: /summary {code}.").format(
+                        code=ctx.unit.code
+                    )
+                )
+            ]
+        unit = ctx.unit
+    figures = figures_of.compile_summary(
+        session=ctx.session,
+        campaign_row=ctx.campaign_row,
+        campaign=ctx.campaign,
+        today=ctx.today,
+        phase=phase,
+        unit=unit,
+    )
+    channel = ctx.incoming.channel
+    replies = [Reply(figures_of.render_text(figures, LIMITS.get(channel, DEFAULT_LIMIT)))]
+    if channel in IMAGE_CHANNELS:
+        name = f"tong-hop-dot-{figures.phase.number}"
+        if figures.unit is not None:
+            name += f"-{figures.unit.code.lower()}"
+        replies.append(
+            Reply(
+                _("Personal reports by unit, {phase}.").format(phase=figures.phase.name),
+                image=File(f"{name}.png", chart.reports_by_unit(figures), "image/png"),
+            )
+        )
+    return replies
+
+
+def describe() -> str:
+    return _("where the campaign stands")
