@@ -1,0 +1,425 @@
+"""The Zalo channel: Zalo Bot API updates in, plain-text replies out (see ZALO_BOT_API.md).
+
+Updates arrive by long polling (`getUpdates`, one update per call, HTTP 408 when empty) or, when
+ZALO_WEBHOOK_URL is set, as POSTs to that URL's path on the shared web app. Either way each
+update becomes a task; the tasks of one chat run one after another in arrival order. A task
+claims the message id in `processed_update` first (Zalo hands updates out again, and a restart
+must not redo them), turns the update into an `Incoming`, awaits the handlers in a thread and
+sends the replies: options as numbered lines, long text split at 2,000 characters.
+
+Zalo's monthly quota ends in HTTP 429. Then sending pauses until the next local midnight (a
+`channel_state` row); what could not be sent waits in the outbox for the delivery worker, which
+probes with `send()` when the pause is over. The bot token is only ever in the client's URLs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import hmac
+import logging
+import mimetypes
+import re
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from aiohttp import web
+
+from bot import clock
+from bot.channels import zalo_state as state
+from bot.channels.base import Paused, SendError, Transient, Unreachable
+from bot.channels.console import render_reply
+from bot.channels.text import split_text
+from bot.channels.zalo_client import (
+    MAX_TEXT_LENGTH,
+    ZaloClient,
+    ZaloError,
+    ZaloMalformedUpdate,
+    ZaloUpdate,
+)
+from bot.i18n import _, language
+from bot.settings import Settings
+from handlers.types import Attachment, Incoming, Reply
+
+log = logging.getLogger(__name__)
+
+CHANNEL = state.CHANNEL
+SECRET_HEADER = "X-Bot-Api-Secret-Token"
+TEXT_EVENT = "message.text.received"
+IMAGE_EVENT = "message.image.received"
+#: Long-poll length in seconds. A poll in flight is finished on stop (an abandoned poll may
+#: lose its update), so this bounds how long stopping can take.
+POLL_TIMEOUT = 20
+#: Pause after every poll: while updates are pending Zalo answers at once (~12 requests/s).
+POLL_INTERVAL = 1.0
+BACKOFF_MAX = 60.0
+PRUNE_EVERY = 6 * 3600.0
+#: A reply that failed for a transient reason: tries in hand, then the outbox after this long.
+REPLY_TRIES = 3
+REPLY_RETRY_LATER = 60.0
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+STOP_GRACE = 30.0
+
+Handle = Callable[[Incoming], list[Reply]]
+
+
+class ZaloRunner:
+    """The Zalo channel for `thidua run` (the `Runner` protocol of bot/channels/base.py)."""
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        settings: Settings,
+        handle: Handle,
+        *,
+        poll_timeout: int = POLL_TIMEOUT,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        if settings.zalo_bot_token is None:
+            raise ValueError("ZALO_BOT_TOKEN is not set")
+        self._settings = settings
+        self._handle = handle
+        self._client = ZaloClient(
+            settings.zalo_bot_token.get_secret_value(), base_url=settings.zalo_base_url
+        )
+        self._poll_timeout = poll_timeout
+        self._poll_interval = poll_interval
+        configured = settings.zalo_webhook_secret
+        # No secret configured: one of our own for this process (we register it ourselves).
+        self._secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: Counter[str] = Counter()
+        self._background: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._downloads: httpx.AsyncClient | None = None
+        self._pruned_at = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, web_app: web.Application | None) -> None:
+        await asyncio.to_thread(state.prune)
+        self._pruned_at = asyncio.get_running_loop().time()
+        url = self._settings.zalo_webhook_url
+        if url:
+            if web_app is None:
+                raise RuntimeError("ZALO_WEBHOOK_URL is set but there is no web app to serve it")
+            if not 8 <= len(self._secret) <= 256:
+                raise ValueError("ZALO_WEBHOOK_SECRET must be 8 to 256 characters")
+            path = urlsplit(url).path or "/"
+            web_app.router.add_post(path, self._on_webhook)
+            self._background = asyncio.create_task(self._register_webhook(url), name="zalo-hook")
+            log.info("zalo: receiving by webhook on path %s", path)
+        else:
+            self._background = asyncio.create_task(self._poll_loop(), name="zalo-poll")
+            log.info("zalo: receiving by long polling")
+
+    async def stop(self) -> None:
+        """Finish the poll in flight and the updates in hand, then close."""
+        self._stopping.set()
+        if self._background is not None:
+            grace = self._poll_timeout + 15.0
+            try:
+                await asyncio.wait_for(asyncio.shield(self._background), grace)
+            except TimeoutError:
+                self._background.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._background
+        if self._tasks:
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
+            for task in pending:
+                task.cancel()
+        await self._client.aclose()
+        if self._downloads is not None:
+            await self._downloads.aclose()
+        log.info("zalo: stopped")
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake up at once when stopping."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _retrying(self, what: str, call: Callable[[], object]) -> bool:
+        """Await `call()` until it succeeds (backing off) or we stop; True on success."""
+        backoff = 1.0
+        while not self._stopping.is_set():
+            try:
+                await call()  # type: ignore[misc]
+                return True
+            except ZaloError as exc:
+                level = logging.ERROR if exc.is_auth else logging.WARNING
+                log.log(level, "zalo: %s failed (%s); retrying in %.0f s", what, exc, backoff)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        return False
+
+    # ------------------------------------------------------------------ receiving
+
+    async def _register_webhook(self, url: str) -> None:
+        if await self._retrying("setWebhook", lambda: self._client.set_webhook(url, self._secret)):
+            log.info("zalo: webhook registered")
+
+    async def _poll_loop(self) -> None:
+        # getUpdates does not work while a webhook is set.
+        if not await self._retrying("deleteWebhook", self._client.delete_webhook):
+            return
+        backoff = 0.0
+        while not self._stopping.is_set():
+            try:
+                update = await self._client.get_updates(timeout=self._poll_timeout)
+            except ZaloMalformedUpdate as exc:
+                log.warning("zalo: skipped a malformed update (%s)", exc.description)
+                update = None
+            except ZaloError as exc:
+                backoff = min(max(backoff * 2, 1.0), BACKOFF_MAX)
+                level = logging.ERROR if exc.is_auth else logging.WARNING
+                log.log(level, "zalo: getUpdates failed (%s); next poll in %.0f s", exc, backoff)
+                await self._sleep(backoff)
+                continue
+            backoff = 0.0
+            if update is not None:
+                self._spawn(update)
+            await self._sleep(self._poll_interval)
+
+    async def _on_webhook(self, request: web.Request) -> web.StreamResponse:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret.encode()):
+            log.warning("zalo webhook: refused a request without the right secret token")
+            return web.json_response({"ok": False}, status=401)
+        if self._stopping.is_set():
+            return web.json_response({"ok": False}, status=503)  # Zalo may deliver it again
+        try:
+            update = ZaloUpdate.from_json(await request.json())
+        except ValueError as exc:  # bad JSON, bad encoding, or not an update
+            log.warning("zalo webhook: malformed body refused (%s)", exc)
+            return web.json_response({"ok": False}, status=400)
+        self._spawn(update)
+        return web.json_response({"ok": True})
+
+    def _spawn(self, update: ZaloUpdate) -> None:
+        task = asyncio.create_task(self._process(update), name="zalo-update")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @contextlib.asynccontextmanager
+    async def _in_order(self, chat_id: str) -> AsyncIterator[None]:
+        """One update of a chat at a time, first come first served (asyncio.Lock is FIFO)."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[chat_id] -= 1
+            if not self._users[chat_id]:
+                del self._users[chat_id], self._locks[chat_id]
+
+    async def _process(self, update: ZaloUpdate) -> None:
+        try:
+            async with self._in_order(update.chat_id):
+                await self._take(update)
+        except Exception:
+            log.exception("zalo: update %s failed", update.message_id)
+
+    async def _take(self, update: ZaloUpdate) -> None:
+        if update.chat_type != "PRIVATE":  # groups are "coming soon"; we serve private chats
+            log.info("zalo: ignored a %s chat update", update.chat_type)
+            return
+        if not await asyncio.to_thread(state.claim, update.message_id):
+            log.debug("zalo: update %s seen before; dropped", update.message_id)
+            return
+        await self._maybe_prune()
+        incoming = await self._incoming(update)
+        if incoming is None:
+            texts = await asyncio.to_thread(self._only_text, update.user_id)
+        else:
+            texts = await asyncio.to_thread(self._turn, incoming)
+        await self._reply(update, texts)
+
+    async def _maybe_prune(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._pruned_at > PRUNE_EVERY:
+            self._pruned_at = now
+            await asyncio.to_thread(state.prune)
+
+    async def _incoming(self, update: ZaloUpdate) -> Incoming | None:
+        """The update as the handlers see it; None for what Zalo sends that we cannot read."""
+        fields = {
+            "channel": CHANNEL,
+            "chat_id": update.chat_id,
+            "user_id": update.user_id,
+            "display_name": update.display_name or "",
+        }
+        if update.event_name == IMAGE_EVENT and update.photo_url:
+            path, mime = await self._download(update)
+            attachment = Attachment(
+                kind="photo",
+                ref=update.photo_url,
+                name=Path(path).name if path else "",
+                mime=mime,
+                path=path,
+            )
+            return Incoming.parse(**fields, text=update.caption or None, attachment=attachment)
+        if update.event_name == TEXT_EVENT and update.text and update.text.strip():
+            return Incoming.parse(**fields, text=update.text)
+        return None
+
+    def _turn(self, incoming: Incoming) -> list[str]:
+        """Run the handlers (in a thread) and render their replies as Zalo texts."""
+        replies = self._handle(incoming)
+        lang = None
+        if any(r.document is not None or r.image is not None for r in replies):
+            lang = state.language_of(incoming.user_id)
+        with language(lang):
+            return [render(reply) for reply in replies]
+
+    @staticmethod
+    def _only_text(user_id: str) -> list[str]:
+        with language(state.language_of(user_id)):
+            return [
+                _(
+                    "Only text messages can be read here (and photos as evidence). Please "
+                    "type your message; /help lists the commands."
+                )
+            ]
+
+    async def _download(self, update: ZaloUpdate) -> tuple[str | None, str]:
+        """Store the photo under THIDUA_ATTACHMENTS/zalo; best effort: (None, "") on failure."""
+        assert update.photo_url is not None
+        if self._downloads is None:
+            self._downloads = httpx.AsyncClient(
+                timeout=httpx.Timeout(20.0), trust_env=False, follow_redirects=True
+            )
+        try:
+            async with self._downloads.stream("GET", update.photo_url) as response:
+                response.raise_for_status()
+                mime = response.headers.get("content-type", "").split(";")[0].strip()
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > PHOTO_MAX_BYTES:
+                        raise ValueError("photo larger than the limit")
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("zalo: photo of %s not downloaded (%s)", update.message_id, exc)
+            return None, ""
+        name = re.sub(r"[^A-Za-z0-9_-]", "", update.message_id)[:64] or "photo"
+        suffix = mimetypes.guess_extension(mime) or Path(urlsplit(update.photo_url).path).suffix
+        path = Path(self._settings.attachments_dir) / CHANNEL / f"{name}{suffix[:8] or '.jpg'}"
+        try:
+            await asyncio.to_thread(_write, path, bytes(content))
+        except OSError as exc:
+            log.warning("zalo: photo of %s not stored (%s)", update.message_id, exc)
+            return None, mime
+        return str(path), mime
+
+    # ------------------------------------------------------------------ sending
+
+    async def _reply(self, update: ZaloUpdate, texts: list[str]) -> None:
+        """Send the replies in order; what cannot go now waits in the outbox."""
+        pieces = [piece for text in texts for piece in split_text(text, MAX_TEXT_LENGTH)]
+        for n, piece in enumerate(pieces):
+            for attempt in range(1, REPLY_TRIES + 1):
+                try:
+                    await self._send_piece(update.chat_id, piece)
+                    break
+                except Paused as paused:
+                    await self._queue(update, pieces, n, paused.until)
+                    return
+                except Unreachable as exc:
+                    log.warning("zalo: reply to %s refused (%s)", update.message_id, exc)
+                    return
+                except Transient as exc:
+                    if attempt < REPLY_TRIES:
+                        await asyncio.sleep(attempt)
+                        continue
+                    log.warning("zalo: reply to %s failed (%s); queued", update.message_id, exc)
+                    later = clock.now() + dt.timedelta(seconds=REPLY_RETRY_LATER)
+                    await self._queue(update, pieces, n, later)
+                    return
+
+    async def _queue(self, update: ZaloUpdate, pieces: list[str], n: int, at: dt.datetime) -> None:
+        await asyncio.to_thread(
+            lambda: state.queue_reply(
+                user_id=update.user_id,
+                chat_id=update.chat_id,
+                message_id=update.message_id,
+                pieces=pieces[n:],
+                first=n,
+                at=at,
+            )
+        )
+
+    async def send(self, chat_id: str, text: str) -> None:
+        """Send a push (split at 2,000 characters); raise a `SendError` on failure.
+
+        `Paused(until)` while the quota pause lasts or on a 429 (which starts one),
+        `Transient` for 5xx, network and Zalo's "403 internal", `Unreachable` for a 400/404
+        (the chat's identity is then marked not reachable).
+        """
+        for piece in split_text(text, MAX_TEXT_LENGTH):
+            await self._send_piece(chat_id, piece)
+
+    async def _send_piece(self, chat_id: str, text: str) -> None:
+        until = await asyncio.to_thread(state.paused_until)
+        if until is not None:
+            raise Paused(until)
+        try:
+            await self._client.send_message(chat_id, text)
+        except ZaloError as exc:
+            failure = exc
+        else:
+            if await asyncio.to_thread(state.count_sent):
+                log.info("zalo: sending resumed after the quota pause")
+            return
+        raise await self._send_error(chat_id, failure)
+
+    async def _send_error(self, chat_id: str, exc: ZaloError) -> SendError:
+        """What a failed send means for the caller (and the pause/identity it implies)."""
+        if exc.is_quota:
+            until = state.next_local_midnight(clock.now())
+            await asyncio.to_thread(state.pause, until)
+            return Paused(until, f"zalo quota used up: {exc.description}")
+        if exc.is_transient:
+            return Transient(f"zalo: {exc}")
+        if exc.is_auth:
+            log.error("zalo: the bot token was refused (401); check ZALO_BOT_TOKEN")
+            return Transient(f"zalo: {exc}")
+        if exc.code in (400, 404) or exc.http_status in (400, 404):
+            reason = f"zalo {exc.code}: {exc.description}"
+            await asyncio.to_thread(state.mark_unreachable, chat_id, reason)
+            return Unreachable(reason)
+        return Transient(f"zalo: {exc}")
+
+
+def render(reply: Reply) -> str:
+    """A reply as Zalo text: numbered options as on the console; files cannot be sent."""
+    text = render_reply(dataclasses.replace(reply, document=None, image=None))
+    notes = []
+    if reply.document is not None:
+        notes.append(
+            _(
+                "The file {name} cannot be sent on Zalo. It is available on Telegram or from "
+                "the office."
+            ).format(name=reply.document.filename)
+        )
+    if reply.image is not None:
+        notes.append(
+            _(
+                "The picture {name} cannot be shown on Zalo. It is available on Telegram or "
+                "from the office."
+            ).format(name=reply.image.filename)
+        )
+    return "\n\n".join([text, *notes]) if notes else text
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)

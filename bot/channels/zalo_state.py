@@ -1,0 +1,260 @@
+"""What the Zalo channel keeps in the database (sync; the runner calls these in a thread).
+
+- `processed_update`: message ids already taken, so a redelivery or a restart handles each once;
+- `channel_state` for "zalo": the quota pause and the count of messages sent this month;
+- `outbox`: replies that could not go out now (quota, Zalo down) wait there for the delivery
+  worker, and the clerk and admin hear of a quota pause on their other channel;
+- `identity.reachable`: a chat Zalo refuses to deliver to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+
+import sqlalchemy as sa
+from sqlmodel import col, delete, select, update
+
+from bot import clock
+from bot import models as m
+from bot.db import session_scope
+from bot.i18n import _, format_day, language
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+KEEP_PROCESSED = dt.timedelta(days=7)
+#: Outbox priority of a reply held back: above pushes (0), so it goes out first on resume.
+REPLY_PRIORITY = 10
+ALERT_ROLES = ("clerk", "admin")
+
+
+def update_key(message_id: str) -> str:
+    """The `processed_update.update_id` for a Zalo message id (fits the 64-character column)."""
+    if len(message_id) <= 64:
+        return message_id
+    return hashlib.sha256(message_id.encode()).hexdigest()
+
+
+def claim(message_id: str) -> bool:
+    """Remember `message_id` as taken; False if it was taken before (a redelivery)."""
+    try:
+        with session_scope() as session:
+            session.add(
+                m.ProcessedUpdate(
+                    channel=CHANNEL, update_id=update_key(message_id), at=clock.now()
+                )
+            )
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
+def prune(keep: dt.timedelta = KEEP_PROCESSED) -> None:
+    """Forget processed ids older than `keep` (Zalo does not redeliver that late)."""
+    with session_scope() as session:
+        session.exec(
+            delete(m.ProcessedUpdate).where(
+                col(m.ProcessedUpdate.channel) == CHANNEL,
+                col(m.ProcessedUpdate.at) < clock.now() - keep,
+            )
+        )
+
+
+def next_local_midnight(now: dt.datetime) -> dt.datetime:
+    """The next 00:00 in Vietnam, as UTC: when a quota pause ends and a probe is tried."""
+    tomorrow = now.astimezone(clock.LOCAL).date() + dt.timedelta(days=1)
+    return dt.datetime.combine(tomorrow, dt.time(0), tzinfo=clock.LOCAL).astimezone(dt.UTC)
+
+
+def paused_until() -> dt.datetime | None:
+    """When sending resumes, if Zalo sending is paused now."""
+    with session_scope() as session:
+        state = session.get(m.ChannelState, CHANNEL)
+        if state is not None and state.paused_until and state.paused_until > clock.now():
+            return state.paused_until
+    return None
+
+
+def _state(session) -> m.ChannelState:  # type: ignore[no-untyped-def]
+    state = session.get(m.ChannelState, CHANNEL)
+    if state is None:
+        state = m.ChannelState(channel=CHANNEL)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _ensure_state() -> None:
+    try:
+        with session_scope() as session:
+            _state(session)
+    except sa.exc.IntegrityError:  # created at the same moment by another thread
+        pass
+
+
+def pause(until: dt.datetime) -> bool:
+    """Pause Zalo sending until `until` (quota); True if it was not paused already.
+
+    A new pause tells the clerks and admins on their other channel (once a month).
+    """
+    _ensure_state()
+    with session_scope() as session:
+        state = _state(session)
+        now = clock.now()
+        fresh = state.paused_until is None or state.paused_until <= now
+        state.paused_until, state.reason = until, "quota"
+        session.add(state)
+        if fresh:
+            month = clock.local_now().strftime("%Y-%m")
+            _alert_quota(session, until, state.sent_this_month if state.month == month else 0)
+    return fresh
+
+
+def count_sent() -> bool:
+    """Count one message sent this (Vietnam) month; lift a pause whose time has come.
+
+    True if a pause was lifted (the probe after a quota pause went through).
+    """
+    _ensure_state()
+    month = clock.local_now().strftime("%Y-%m")
+    table = m.ChannelState
+    with session_scope() as session:
+        # One UPDATE, so two replies sent at once both count.
+        session.exec(
+            update(table)
+            .where(col(table.channel) == CHANNEL)
+            .values(
+                sent_this_month=sa.case(
+                    (col(table.month) == month, col(table.sent_this_month) + 1), else_=1
+                ),
+                month=month,
+            )
+        )
+        lifted = session.exec(
+            update(table)
+            .where(col(table.channel) == CHANNEL, col(table.paused_until).is_not(None))
+            .values(paused_until=None, reason=None)
+        )
+        return bool(lifted.rowcount)
+
+
+def sent_this_month() -> int:
+    with session_scope() as session:
+        state = session.get(m.ChannelState, CHANNEL)
+        month = clock.local_now().strftime("%Y-%m")
+        return state.sent_this_month if state is not None and state.month == month else 0
+
+
+def queue_reply(
+    *,
+    user_id: str,
+    chat_id: str,
+    message_id: str,
+    pieces: list[str],
+    first: int,
+    at: dt.datetime,
+) -> int:
+    """Put reply pieces `first`, `first+1`, ... in the outbox, due `at`; how many were queued.
+
+    Keys `reply:zalo:<chat>:<message>:<n>` make a second attempt add nothing. A reply to a
+    person not registered (no identity) cannot be queued: it is logged and dropped.
+    """
+    with session_scope() as session:
+        ident = session.exec(
+            select(m.Identity).where(m.Identity.channel == CHANNEL, m.Identity.user_id == user_id)
+        ).first()
+        if ident is None:
+            log.warning(
+                "zalo: %d reply message(s) to an unregistered chat could not be sent or queued",
+                len(pieces),
+            )
+            return 0
+        queued = 0
+        for n, text in enumerate(pieces, start=first):
+            key = f"reply:{CHANNEL}:{chat_id}:{message_id}:{n}"[:200]
+            if session.exec(select(m.Outbox.id).where(m.Outbox.key == key)).first() is not None:
+                continue
+            session.add(
+                m.Outbox(
+                    key=key,
+                    person_id=ident.person_id,
+                    identity_id=ident.id,
+                    channel=CHANNEL,
+                    chat_id=chat_id,
+                    text=text,
+                    priority=REPLY_PRIORITY,
+                    status="pending",
+                    next_attempt_at=at,
+                    created_at=clock.now(),
+                )
+            )
+            queued += 1
+        return queued
+
+
+def mark_unreachable(chat_id: str, reason: str) -> None:
+    """Zalo refused the chat: the clerk sees the person as not reachable on Zalo."""
+    with session_scope() as session:
+        for ident in session.exec(
+            select(m.Identity).where(m.Identity.channel == CHANNEL, m.Identity.chat_id == chat_id)
+        ):
+            ident.reachable, ident.unreachable_reason = False, reason[:200]
+            session.add(ident)
+
+
+def language_of(user_id: str) -> str | None:
+    """The language of the person behind a Zalo user, if registered."""
+    with session_scope() as session:
+        ident = session.exec(
+            select(m.Identity).where(m.Identity.channel == CHANNEL, m.Identity.user_id == user_id)
+        ).first()
+        person = session.get(m.Person, ident.person_id) if ident is not None else None
+        return person.lang if person is not None else None
+
+
+def _alert_quota(session, until: dt.datetime, sent: int) -> None:  # type: ignore[no-untyped-def]
+    """Outbox rows telling clerks and admins, on a channel other than Zalo, of the pause."""
+    month = until.astimezone(clock.LOCAL).strftime("%Y-%m")
+    rows = session.exec(
+        select(m.Identity, m.Person)
+        .join(m.Person, col(m.Person.id) == col(m.Identity.person_id))
+        .where(
+            col(m.Person.role).in_(ALERT_ROLES),
+            col(m.Person.active).is_(True),
+            col(m.Identity.channel).not_in((CHANNEL, "console")),
+            col(m.Identity.reachable).is_(True),
+        )
+    ).all()
+    log.warning(
+        "zalo: monthly message quota used up (HTTP 429) after %d sent this month; sending on "
+        "Zalo paused until %s; %d clerk/admin alert(s) queued",
+        sent,
+        until.isoformat(),
+        len(rows),
+    )
+    for ident, person in rows:
+        key = f"alert:{CHANNEL}:quota:{month}:{ident.id}"
+        if session.exec(select(m.Outbox.id).where(m.Outbox.key == key)).first() is not None:
+            continue
+        with language(person.lang):
+            text = _(
+                "Zalo: the bot's monthly message quota is used up ({n} messages sent this "
+                "month). Sending on Zalo is paused until {day}; nothing is lost, the messages "
+                "wait and go out then. A paid Zalo Bot plan raises the quota."
+            ).format(n=sent, day=format_day(until.astimezone(clock.LOCAL).date()))
+        session.add(
+            m.Outbox(
+                key=key,
+                person_id=person.id,
+                identity_id=ident.id,
+                channel=ident.channel,
+                chat_id=ident.chat_id,
+                text=text,
+                priority=REPLY_PRIORITY,
+                status="pending",
+                next_attempt_at=clock.now(),
+                created_at=clock.now(),
+            )
+        )
