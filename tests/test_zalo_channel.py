@@ -251,6 +251,22 @@ async def test_choice_typed_as_its_text_and_photo_as_evidence(
     assert Path(report.evidence_path).resolve().is_relative_to(attachments.resolve())
 
 
+async def test_a_photo_that_cannot_be_downloaded_still_arrives_as_evidence(
+    zl: FakeZalo, runners: Runners, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[Incoming] = []
+    await runners.polling(zl, lambda inc: seen.append(inc) or [Reply("đã nhận ảnh")])
+    gone = f"{zl.root}/files/missing"
+    await zl.send_image("u1", gone, caption="ảnh hội nghị")
+    await zl.wait_sent("u1", 1)
+    (incoming,) = seen
+    assert incoming.attachment is not None and incoming.text == "ảnh hội nghị"
+    assert (incoming.attachment.kind, incoming.attachment.ref) == ("photo", gone)
+    assert incoming.attachment.path is None
+    assert any("not downloaded" in r.getMessage() for r in caplog.records)
+    assert not Path(get_settings().attachments_dir, "zalo").exists()
+
+
 async def test_restart_mid_flow_resumes(zl: FakeZalo, runners: Runners) -> None:
     first = await runners.polling(zl)
     lan = User(zl)

@@ -24,7 +24,7 @@ import mimetypes
 import re
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -132,6 +132,8 @@ class ZaloRunner:
                 self._background.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._background
+            except Exception:
+                log.exception("zalo: the receiving loop had failed")
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
             for task in pending:
@@ -147,15 +149,16 @@ class ZaloRunner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def _retrying(self, what: str, call: Callable[[], object]) -> bool:
+    async def _retrying(self, what: str, call: Callable[[], Awaitable[object]]) -> bool:
         """Await `call()` until it succeeds (backing off) or we stop; True on success."""
         backoff = 1.0
         while not self._stopping.is_set():
             try:
-                await call()  # type: ignore[misc]
+                await call()
                 return True
             except ZaloError as exc:
-                level = logging.ERROR if exc.is_auth else logging.WARNING
+                # A refusal (bad token, bad URL) needs a person; a hiccup only patience.
+                level = logging.WARNING if exc.is_transient else logging.ERROR
                 log.log(level, "zalo: %s failed (%s); retrying in %.0f s", what, exc, backoff)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
@@ -180,8 +183,13 @@ class ZaloRunner:
                 update = None
             except ZaloError as exc:
                 backoff = min(max(backoff * 2, 1.0), BACKOFF_MAX)
-                level = logging.ERROR if exc.is_auth else logging.WARNING
+                level = logging.WARNING if exc.is_transient else logging.ERROR
                 log.log(level, "zalo: getUpdates failed (%s); next poll in %.0f s", exc, backoff)
+                await self._sleep(backoff)
+                continue
+            except Exception:  # a bug must not end receiving for good
+                backoff = min(max(backoff * 2, 1.0), BACKOFF_MAX)
+                log.exception("zalo: polling failed; next poll in %.0f s", backoff)
                 await self._sleep(backoff)
                 continue
             backoff = 0.0

@@ -134,7 +134,7 @@ def count_sent() -> bool:
         )
         lifted = session.exec(
             update(table)
-            .where(col(table.channel) == CHANNEL, col(table.paused_until).is_not(None))
+            .where(col(table.channel) == CHANNEL, col(table.paused_until) <= clock.now())
             .values(paused_until=None, reason=None)
         )
         return bool(lifted.rowcount)
