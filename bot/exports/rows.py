@@ -235,7 +235,7 @@ def _nomination_rows(scope: Scope) -> Iterator[tuple]:
     titles = scope.campaign.titles_by_code
     statuses = status_labels()
     audiences = {"individual": _("Individual"), "collective": _("Collective")}
-    forms = {"title": _("Title"), "award": _("Award"), "rating": _("Rating")}
+    forms = {"title": _("Emulation title"), "award": _("Award"), "rating": _("Rating")}
     n = m.Nomination
     proposer = aliased(m.Person)
     stmt = (
