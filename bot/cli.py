@@ -318,6 +318,7 @@ def run() -> None:
 
 
 from bot import cli_clerk  # noqa: E402,F401
+from bot import cli_pushes  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.i18n import _
-from handlers import basics, engine, export, review, summary
+from handlers import basics, broadcast, engine, export, remind, review, summary
 from handlers.context import ADMIN, CLERK, HEAD, STAFF, Ctx
 from handlers.types import Reply
 
@@ -38,6 +38,8 @@ COMMANDS: list[Command] = [
     Command("summary", "tonghop", UNIT_LEADS, summary.run, summary.describe),
     Command("export", "xuat", OFFICE, flow("export"), export.describe),
     Command("review", "duyet", OFFICE, flow("review"), review.describe),
+    Command("remind", "doncoc", OFFICE, flow("remind"), remind.describe),
+    Command("broadcast", None, OFFICE, flow("broadcast"), broadcast.describe),
     Command("lang", None, EVERYONE, flow("lang"), lambda: _("language: Tiếng Việt / English")),
     Command(
         "help",

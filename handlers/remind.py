@@ -1,0 +1,164 @@
+"""`/remind` (`/doncoc`): nudge now the heads of the units that have not sent their phase report.
+
+The clerk sees who will get what, confirms, and the nudges go through the outbox under a push
+key of their own (`push:<campaign>:remind.<id>:<date>`), so a second Confirm adds nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bot import outbox
+from bot.campaign import Phase
+from bot.i18n import _, format_day, language, render
+from bot.settings import get_settings
+from bot.store import audit
+from handlers.context import Ctx
+from handlers.engine import Answers, Choices, Flow, Step, register_flow
+from handlers.types import Reply
+
+
+def describe() -> str:
+    return _("nudge the units that have not reported")
+
+
+@dataclass
+class Plan:
+    phase: Phase
+    missing: list[outbox.UnitStatus]
+    reached: list[tuple[outbox.UnitStatus, list[outbox.Recipient]]]
+    messages: list[tuple[outbox.Recipient, str]]
+
+    @property
+    def unreached(self) -> list[outbox.UnitStatus]:
+        touched = {s.unit.id for s, _heads in self.reached}
+        return [s for s in self.missing if s.unit.id not in touched]
+
+
+def plan(ctx: Ctx, number: int) -> Plan:
+    """The units without a phase report, their reachable heads, and each head's message."""
+    phase = ctx.campaign.phase(number)
+    status = outbox.phase_status(
+        session=ctx.session, campaign_id=ctx.campaign_row.id, phase=number
+    )
+    missing = [s for s in status if not s.filed]
+    heads = outbox.recipients(
+        session=ctx.session,
+        channels=outbox.configured_channels(get_settings()),
+        unit_ids=[s.unit.id for s in missing],
+        roles=["head"],
+    )
+    by_unit: dict[int, list[outbox.Recipient]] = defaultdict(list)
+    for head in heads:
+        by_unit[head.unit_id].append(head)
+    reached = [(s, by_unit[s.unit.id]) for s in missing if by_unit.get(s.unit.id)]
+    messages = []
+    for s, unit_heads in reached:
+        for head in unit_heads:
+            with language(head.lang):
+                text = outbox.nudge_text(phase=phase, unit=s.unit, today=ctx.today)
+            messages.append((head, text))
+    return Plan(phase, missing, reached, messages)
+
+
+def _phases(ctx: Ctx, answers: Answers) -> Choices:
+    c = ctx.campaign
+    return [
+        (
+            str(n),
+            _("{name} (deadline {deadline})").format(
+                name=c.phase(n).name, deadline=format_day(c.phase(n).deadline)
+            ),
+        )
+        for n in ctx.open_phases()
+    ]
+
+
+def _only_phase(ctx: Ctx, answers: Answers) -> str | None:
+    open_now = ctx.open_phases()
+    return str(open_now[0]) if len(open_now) == 1 else None
+
+
+def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
+    if not ctx.open_phases():
+        return [Reply(_("No phase is open for reports now, so there is nobody to remind."))]
+    if not outbox.configured_channels(get_settings()):
+        return [Reply(_("Reminders go out on Telegram or Zalo, and neither is set up here."))]
+    return {"ref": secrets.token_hex(4)}
+
+
+def _summary(ctx: Ctx, answers: Answers) -> str | None:
+    found = plan(ctx, int(str(answers["phase"])))
+    if not found.missing:
+        return None  # nothing to confirm: the finish says so
+    sample = outbox.nudge_text(phase=found.phase, unit=found.missing[0].unit, today=ctx.today)
+    return render(
+        "push/remind_preview.txt.j2",
+        phase=found.phase,
+        reached=[
+            {"unit": s.unit.name, "names": ", ".join(dict.fromkeys(h.name for h in heads))}
+            for s, heads in found.reached
+        ],
+        unreached=[s.unit.name for s in found.unreached],
+        messages=len(found.messages),
+        sample=sample,
+    )
+
+
+def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
+    found = plan(ctx, int(str(answers["phase"])))
+    if not found.missing:
+        return [
+            Reply(
+                _(
+                    "Every unit has sent its phase report for the {phase}: nobody to remind."
+                ).format(phase=found.phase.name)
+            )
+        ]
+    if not found.messages:
+        return [Reply(_("None of these units has a unit head the bot can reach; nothing sent."))]
+    key, added = outbox.queue_custom(
+        session=ctx.session,
+        campaign_id=ctx.campaign_row.id,
+        campaign_code=ctx.campaign.code,
+        kind="remind",
+        ref=str(answers["ref"]),
+        messages=found.messages,
+        now=ctx.now,
+    )
+    audit(
+        session=ctx.session,
+        action="push.remind",
+        person_id=ctx.person.id,
+        subject=key[:64],
+        detail={"phase": found.phase.number, "units": len(found.reached), "messages": added},
+    )
+    return [
+        Reply(
+            _(
+                "Queued {n} messages to the heads of {units} units; they go out within a minute."
+            ).format(n=added, units=len(found.reached))
+        )
+    ]
+
+
+FLOW = register_flow(
+    Flow(
+        name="remind",
+        begin=_begin,
+        steps=(
+            Step(
+                "phase",
+                "choice",
+                lambda ctx, a: _("Which phase?"),
+                choices=_phases,
+                auto=_only_phase,
+            ),
+        ),
+        summary=_summary,
+        finish=_finish,
+        editable=False,
+    )
+)
