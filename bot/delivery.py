@@ -368,15 +368,18 @@ class Worker:
         return task
 
     async def _turn(self, row: Claimed) -> None:
-        """Wait for the chat's and the channel's next free slot."""
+        """Wait for the channel's next slot at a moment the chat may take a message."""
         loop = asyncio.get_running_loop()
-        now = loop.time()
+        while True:
+            wait = self._chat_next.get(row.chat_id, 0.0) - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            await self._pacer.acquire()
+            if self._chat_next.get(row.chat_id, 0.0) <= loop.time():
+                break  # else another message to this chat went first: wait again
         interval = GROUP_INTERVAL if row.chat_id.startswith("-") else PRIVATE_INTERVAL
-        slot = max(now, self._chat_next.get(row.chat_id, 0.0))
-        self._chat_next[row.chat_id] = slot + interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-        await self._pacer.acquire()
+        self._chat_next[row.chat_id] = loop.time() + interval
         if self._stopping or self._paused_until is not None:
             raise _Stopping
 
@@ -419,6 +422,8 @@ class Worker:
         attempts = row.attempts + 1
         now = clock.now()
         reason = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, RetryAfter):  # nothing reached the chat: it is free again
+            self._chat_next[row.chat_id] = asyncio.get_running_loop().time()
         if isinstance(exc, RetryAfter):
             self.stats["rate_limited"] += 1
             if self._note(was_429=True):
