@@ -376,7 +376,7 @@ def _reports_table(doc, summary: Summary) -> None:  # type: ignore[no-untyped-de
         before=6,
         after=3,
     )
-    area_w = 2.2 if len(areas) <= 3 else max(1.4, 7.0 / max(1, len(areas)))
+    area_w = 2.6 if len(areas) <= 3 else max(1.4, 7.8 / max(1, len(areas)))
     name_w = max(4.0, TEXT_WIDTH_CM - 1.0 - 1.8 - area_w * len(areas))
     widths = [1.0, name_w, *([area_w] * len(areas)), 1.8]
     table = _grid(doc, widths, len(summary.units) + 2, borders=True)
