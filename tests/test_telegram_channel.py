@@ -241,6 +241,9 @@ async def test_webhook_refuses_a_wrong_secret(ready, tg, monkeypatch):
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
                 async with http.post(url, json=forged, headers=headers) as resp:
                     assert resp.status == 401
+            right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret_Value-1"}
+            async with http.post(url, data=b"not json", headers=right) as resp:
+                assert resp.status == 400
         await asyncio.sleep(0.2)
         with session_scope() as session:
             assert session.exec(select(m.Identity)).all() == []

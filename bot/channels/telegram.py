@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 ALLOWED_UPDATES = ["message", "callback_query"]
-CONCURRENCY = 8  # chats handled at once (each chat's updates stay in order)
+CONCURRENCY = 4  # chats handled at once (each chat's updates stay in order)
 POLL_TIMEOUT = dt.timedelta(seconds=30)
 ATTEMPTS = 4  # per API call in the reply path: RetryAfter waits, network errors back off
 MAX_WAIT = 30.0
@@ -280,7 +280,7 @@ class TelegramRunner:
             return web.Response(status=503)  # Telegram delivers it again later
         try:
             update = Update.de_json(await request.json(), self.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400)
         await self.application.update_queue.put(update)
         return web.Response()
