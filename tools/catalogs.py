@@ -119,7 +119,12 @@ def update() -> None:
         for lang in LANGS:
             old = read(lang, domain)
             new = Catalog(
-                locale=lang, domain=domain, project="thidua", language_team=lang, fuzzy=False
+                locale=lang,
+                domain=domain,
+                project="thidua",
+                language_team=lang,
+                fuzzy=False,
+                creation_date=old.creation_date,  # no churn in the header on every update
             )
             for msg in template:
                 if not msg.id:
