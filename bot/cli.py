@@ -317,8 +317,7 @@ def run() -> None:
     main()
 
 
-from bot import cli_clerk  # noqa: E402,F401
-from bot import cli_pushes  # noqa: E402,F401
+from bot import cli_clerk, cli_pushes  # noqa: E402,F401
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -249,7 +249,9 @@ def _insert_ignore(session: Session, table: sa.Table, rows: list[dict], index: l
     added = 0
     for start in range(0, len(rows), CHUNK):
         stmt = insert(table).values(rows[start : start + CHUNK])
-        added += session.exec(stmt.on_conflict_do_nothing(index_elements=index)).rowcount  # type: ignore[call-overload]
+        stmt = stmt.on_conflict_do_nothing(index_elements=index).returning(table.c[index[0]])
+        # RETURNING, not rowcount: psycopg reports -1 for a multi-row INSERT here
+        added += len(session.exec(stmt).all())  # type: ignore[call-overload]
     return added
 
 
