@@ -337,9 +337,17 @@ async def test_invite_json_prints_the_deep_link(ready, tg, monkeypatch):
     telegram_settings(monkeypatch, tg)
     from bot.cli import app
 
-    result = await asyncio.to_thread(
-        CliRunner().invoke, app, ["invite", "--unit", "QLCN", "--role", "staff", "--json"]
-    )
+    # The CLI quiets some loggers for good; leave them as found for the tests that follow.
+    names = ("httpx", "httpcore", "apscheduler.executors", "alembic.runtime")
+    noisy = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in noisy]
+    try:
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, ["invite", "--unit", "QLCN", "--role", "staff", "--json"]
+        )
+    finally:
+        for logger, level in zip(noisy, levels, strict=True):
+            logger.setLevel(level)
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows[0]["link"] == f"https://t.me/thidua_test_bot?start={rows[0]['code']}"
