@@ -51,17 +51,22 @@ def store_url(base: str | None, name: str, tmp: Path) -> str:
     if not base or base.startswith("sqlite"):
         return f"sqlite:///{tmp / f'{name}.db'}"
     url = normalise_url(base)
-    with sa.create_engine(url).begin() as conn:
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
         conn.execute(sa.text(f"CREATE SCHEMA {name}"))
+    eng.dispose()
     sep = "&" if "?" in url else "?"
     return f"{url}{sep}options=-csearch_path%3D{name}"
 
 
-def drop_schema(base: str | None, name: str) -> None:
+def drop_schema(base: str | None, name: str, url: str) -> None:
+    engine_for(url).dispose()
     if base and not base.startswith("sqlite"):
-        with sa.create_engine(normalise_url(base)).begin() as conn:
+        eng = sa.create_engine(normalise_url(base))
+        with eng.begin() as conn:
             conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+        eng.dispose()
 
 
 def build(url: str, reports: int, nominations: int, seed: int = 7) -> None:
@@ -259,7 +264,13 @@ def baseline_once(url: str, out: Path) -> float:
             result = conn.execution_options(stream_results=True).exec_driver_sql(sql)
             for batch in iter(lambda r=result: r.fetchmany(2000), []):
                 for values in batch:
-                    ws.append(tuple(values))
+                    # PostgreSQL gives aware timestamps, which Excel cannot hold
+                    ws.append(
+                        tuple(
+                            v.replace(tzinfo=None) if isinstance(v, dt.datetime) else v
+                            for v in values
+                        )
+                    )
     wb.save(out)
     return time.perf_counter() - started
 
@@ -292,6 +303,7 @@ def main() -> None:
     if args.child_export:
         url, out = args.child_export
         export_once(url, Path(out))
+        engine_for(url).dispose()
         return
 
     base = os.environ.get("DATABASE_URL")
@@ -322,8 +334,8 @@ def main() -> None:
                 t_base = min(t_base, baseline_once(urls["big"], tmp / "baseline.xlsx"))
             size = (tmp / "export.xlsx").stat().st_size / 1e6
         finally:
-            for label in urls:
-                drop_schema(base, f"thidua_bench_{label}")
+            for label, url in urls.items():
+                drop_schema(base, f"thidua_bench_{label}", url)
 
     def verdict(value: float, goal: float) -> str:
         return "ok" if value <= goal else "OVER GOAL"

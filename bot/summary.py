@@ -440,8 +440,11 @@ def phase_label(phase: Phase) -> str:
 # --- the text -----------------------------------------------------------------------------
 
 
-def render_text(summary: Summary, limit: int | None = None) -> str:
-    """The summary as one message; shortened (codes, no names) when over `limit` characters."""
+def render_text(summary: Summary, limit: int | None = None, *, office: bool = True) -> str:
+    """The summary as one message; shortened (codes, no names) when over `limit` characters.
+
+    `office`: the reader can act on what waits for review (/review is the office's).
+    """
     from bot.i18n import render
 
     example = next((u.unit.code for u in summary.expected), "VP")
@@ -449,6 +452,7 @@ def render_text(summary: Summary, limit: int | None = None) -> str:
         "s": summary,
         "phase_label": phase_label(summary.phase),
         "audiences": audience_labels(),
+        "office": office,
     }
     full_pointer = _("Detail for one unit: /summary <unit code>, e.g. /summary {code}.")
     short_pointer = _(

@@ -69,7 +69,8 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
         unit=unit,
     )
     channel = ctx.incoming.channel
-    replies = [Reply(figures_of.render_text(figures, LIMITS.get(channel, DEFAULT_LIMIT)))]
+    limit = LIMITS.get(channel, DEFAULT_LIMIT)
+    replies = [Reply(figures_of.render_text(figures, limit, office=ctx.role != HEAD))]
     if channel in IMAGE_CHANNELS:
         name = f"tong-hop-dot-{figures.phase.number}"
         if figures.unit is not None:

@@ -109,6 +109,7 @@ def test_head_sees_only_their_unit(desk, chat_as):
     assert "- Chiến sĩ thi đua cơ sở: 1/9" in got
     assert "Không liên lạc được qua kênh nào: 1" in got
     assert "Thanh tra" not in chat.text and "Phan Thị Không Máy" not in chat.text
+    assert "Chờ Văn phòng xem xét" not in chat.text  # /review is not theirs
     chat.say("/summary QLCN")
     assert "Đơn vị: Phòng Quản lý Công nghiệp (QLCN)" in chat.text
     chat.say("/summary TTRA")
