@@ -1,13 +1,14 @@
 """Inbound Telegram throughput: bare python-telegram-bot echo vs thidua, same server, same run.
 
-    /work/venv/bin/python benchmarks/telegram_inbound.py [--updates 2000] [--users 50]
+    /work/venv/bin/python benchmarks/telegram_inbound.py [--updates 2000] [--users 50] [--rounds 4]
 
 FakeTelegram (tests/fakes) serves the Bot API on 127.0.0.1, in this process. Every bot polls
 it. `--users` simulated people write at once; each sends its next update as soon as the bot
 answered the previous one, until `--updates` updates were sent to that bot. The figure is updates
 per second from the first update enqueued to the last reply recorded by the server; CPU ms per
 update (all threads of the process, server included) is printed too, as it varies less when the
-machine is busy.
+machine is busy. The bots take turns in `--rounds` rounds (each bot started, driven for its share
+of the updates, stopped), so a change in the machine's load mid-run touches them all alike.
 
 (a) echo: an `Application` with one MessageHandler that answers `reply_text(text)`, PTB's
     defaults otherwise.
@@ -25,15 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import datetime as dt
 import logging
 import os
-import pstats
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,36 +44,36 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters  # n
 
 from tests.fakes.telegram_api import FakeTelegram, SimUser  # noqa: E402
 
-JSON = dict
+Step = Callable[[SimUser, int, dict], Awaitable[None]]
 
 
 class Driver:
-    """Simulated people: each answers the bot's last message with its next step."""
+    """Simulated people: each answers the bot's last message with its next step.
+
+    `turns` (user id -> steps taken) is kept across rounds, so a flow goes on where it stopped.
+    """
 
     def __init__(
-        self,
-        tg: FakeTelegram,
-        users: list[SimUser],
-        total: int,
-        step: Callable[[SimUser, int, dict], Awaitable[None]],
+        self, tg: FakeTelegram, users: list[SimUser], total: int, step: Step, turns: dict
     ) -> None:
-        self.tg, self.users, self.total, self.step = tg, users, total, step
+        self.tg, self.users, self.total, self.step, self.turns = tg, users, total, step, turns
         self.sent_updates = 0
         self.seen = {u.id: len(tg.sent(u.id)) for u in users}
-        self.turn = {u.id: 0 for u in users}
 
-    async def _next(self, user: SimUser, last: dict | None) -> None:
+    async def _next(self, user: SimUser, last: dict) -> None:
         if self.sent_updates >= self.total:
             return
         self.sent_updates += 1
-        await self.step(user, self.turn[user.id], last or {})
-        self.turn[user.id] += 1
+        turn = self.turns.get(user.id, 0)
+        self.turns[user.id] = turn + 1
+        await self.step(user, turn, last)
 
     async def run(self) -> tuple[float, float]:
         """(wall seconds, CPU seconds of this process, all threads) until the last reply."""
         start, cpu = time.perf_counter(), time.process_time()
         for user in self.users:
-            await self._next(user, None)
+            sent = self.tg.sent(user.id)
+            await self._next(user, sent[-1] if sent else {})
         answered = 0
         while answered < self.total:
             fresh = await self.tg.wait_for(self._fresh, timeout=60)
@@ -86,18 +86,26 @@ class Driver:
         found = []
         for user in self.users:
             sent = self.tg.sent(user.id)
-            if len(sent) > self.seen[user.id]:
-                # One reply per update in both bots; the newest message carries the buttons.
-                for record in sent[self.seen[user.id] :]:
-                    found.append((user, record))
-                self.seen[user.id] = len(sent)
+            # Every bot here sends one message per update; the newest carries the buttons.
+            found += [(user, record) for record in sent[self.seen[user.id] :]]
+            self.seen[user.id] = len(sent)
         return found
 
 
-# ---- (a) the bare echo bot ---------------------------------------------------------------
+def _button(record: dict, index: int) -> str:
+    rows = (record.get("reply_markup") or {}).get("inline_keyboard") or []
+    if not rows:
+        raise RuntimeError(f"expected buttons, got {record.get('plain_text')!r}")
+    return rows[index][0]["callback_data"]
 
 
-async def run_echo(tg: FakeTelegram, users: list[SimUser], total: int) -> tuple[float, float]:
+# ---- the bots --------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def echo_bot(tg: FakeTelegram) -> AsyncIterator[None]:
+    """(a) A bare PTB Application that echoes text."""
+
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         await update.message.reply_text(update.message.text)
@@ -114,26 +122,70 @@ async def run_echo(tg: FakeTelegram, users: list[SimUser], total: int) -> tuple[
     await app.start()
     assert app.updater is not None
     await app.updater.start_polling(timeout=30)
-
-    async def step(user: SimUser, turn: int, last: dict) -> None:
-        await tg.send_text(user, f"tin nhắn số {turn}")
-
     try:
-        return await Driver(tg, users, total, step).run()
+        yield
     finally:
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
 
 
-# ---- (b) thidua ---------------------------------------------------------------------------
+@asynccontextmanager
+async def thidua_bot(constant: bool = False) -> AsyncIterator[None]:
+    """(b, c) The TelegramRunner on the real handlers; (d) with a handler that answers at once."""
+    from bot.channels.telegram import TelegramRunner
+    from bot.settings import get_settings
+    from handlers.router import handle
+    from handlers.types import Incoming, Option, Reply
+
+    def at_once(incoming: Incoming) -> list[Reply]:
+        return [Reply("Nội dung thi đua nào?", (Option("Chuyên môn", "flow:report:area:0:x"),))]
+
+    runner = TelegramRunner(get_settings(), at_once if constant else handle)
+    await runner.start(None)
+    try:
+        yield
+    finally:
+        await runner.stop()
 
 
-def prepare_database(folder: Path, tg: FakeTelegram, users: list[SimUser]) -> None:
+def chatting(tg: FakeTelegram) -> Step:
+    async def step(user: SimUser, turn: int, last: dict) -> None:
+        await tg.send_text(user, f"tin nhắn số {turn}")
+
+    return step
+
+
+def reporting(tg: FakeTelegram, presses: bool) -> Step:
+    """/report, content area, title, achievement, Skip, Confirm; again and again."""
+
+    async def choose_first(user: SimUser, last: dict) -> None:
+        data = _button(last, 0)
+        if presses:
+            await tg.press(user, last, data)
+        else:
+            await tg.send_text(user, "1")  # a typed number answers a choice
+
+    async def step(user: SimUser, turn: int, last: dict) -> None:
+        n = turn % 6
+        if n == 0:
+            await tg.send_text(user, "/report")
+        elif n == 2:
+            await tg.send_text(user, f"Tiêu đề {turn // 6}")
+        elif n == 3:
+            await tg.send_text(user, "Số hoá 1.200 hồ sơ trong quý II.")
+        else:  # 1: the first content area, 4: Skip (no evidence), 5: Confirm
+            await choose_first(user, last)
+
+    return step
+
+
+def prepare(folder: Path, tg: FakeTelegram, users: list[SimUser]) -> None:
+    """A migrated SQLite database with the bundled campaign and `users` registered as staff."""
     os.environ["DATABASE_URL"] = f"sqlite:///{folder / 'thidua.db'}"
+    os.environ["THIDUA_ATTACHMENTS"] = str(folder / "attachments")
     os.environ["TELEGRAM_BOT_TOKEN"] = tg.token
     os.environ["TELEGRAM_BASE_URL"] = tg.root
-    os.environ["THIDUA_ATTACHMENTS"] = str(folder / "attachments")
     from sqlmodel import select
 
     from bot import clock
@@ -167,127 +219,68 @@ def prepare_database(folder: Path, tg: FakeTelegram, users: list[SimUser]) -> No
             )
 
 
-def _button(record: dict, index: int) -> str:
-    rows = (record.get("reply_markup") or {}).get("inline_keyboard") or []
-    if not rows:
-        raise RuntimeError(f"expected buttons, got {record.get('plain_text')!r}")
-    return rows[index][0]["callback_data"]
+def count_reports() -> int:
+    from sqlmodel import func, select
+
+    from bot import models as m
+    from bot.db import session_scope
+
+    with session_scope() as session:
+        return session.exec(select(func.count()).select_from(m.Report)).one()
 
 
-async def run_thidua(
-    tg: FakeTelegram, users: list[SimUser], total: int, presses: bool
-) -> tuple[float, float]:
-    from bot.channels.telegram import TelegramRunner
-    from bot.settings import get_settings
-    from handlers.router import handle
-
-    runner = TelegramRunner(get_settings(), handle)
-    await runner.start(None)
-
-    async def choose_first(user: SimUser, last: dict) -> None:
-        if presses:
-            await tg.press(user, last, _button(last, 0))
-        else:
-            _button(last, 0)  # the question has buttons; answer it by typing the number
-            await tg.send_text(user, "1")
-
-    async def step(user: SimUser, turn: int, last: dict) -> None:
-        n = turn % 6
-        if n == 0:
-            await tg.send_text(user, "/report")
-        elif n == 2:
-            await tg.send_text(user, f"Tiêu đề {turn // 6}")
-        elif n == 3:
-            await tg.send_text(user, "Số hoá 1.200 hồ sơ trong quý II.")
-        else:  # 1: the first content area, 4: Skip (no evidence), 5: Confirm
-            await choose_first(user, last)
-
-    try:
-        return await Driver(tg, users, total, step).run()
-    finally:
-        await runner.stop()
+NAMES = {
+    "echo": "(a) bare PTB echo",
+    "typed": "(b) thidua /report, choices typed",
+    "pressed": "(c) thidua /report, choices pressed",
+    "adapter": "(d) TelegramRunner, constant handler",
+}
 
 
-async def run_adapter_only(
-    tg: FakeTelegram, users: list[SimUser], total: int
-) -> tuple[float, float]:
-    """The TelegramRunner with a handler that answers at once: the adapter's own cost."""
-    from bot.channels.telegram import TelegramRunner
-    from bot.settings import get_settings
-    from handlers.types import Incoming, Option, Reply
-
-    def constant(incoming: Incoming) -> list[Reply]:
-        return [Reply("Nội dung thi đua nào?", (Option("Chuyên môn", "flow:report:area:0:x"),))]
-
-    runner = TelegramRunner(get_settings(), constant)
-    await runner.start(None)
-
-    async def step(user: SimUser, turn: int, last: dict) -> None:
-        await tg.send_text(user, f"tin nhắn số {turn}")
-
-    try:
-        return await Driver(tg, users, total, step).run()
-    finally:
-        await runner.stop()
-
-
-async def main(total: int, n_users: int, profile: str | None, only: str | None) -> None:
+async def main(total: int, n_users: int, rounds: int, only: list[str]) -> None:
     logging.basicConfig(level=logging.WARNING)
     async with FakeTelegram() as tg:
-        echo_users = [tg.user(10_000 + i, f"Echo {i}") for i in range(n_users)]
-        typing_users = [tg.user(20_000 + i, f"Người {i}") for i in range(n_users)]
-        pressing_users = [tg.user(30_000 + i, f"Người {i}") for i in range(n_users)]
-        adapter_users = [tg.user(40_000 + i, f"Người {i}") for i in range(n_users)]
+        users = {
+            key: [tg.user(base + i, f"Người {i}") for i in range(n_users)]
+            for key, base in zip(NAMES, (10_000, 20_000, 30_000, 40_000), strict=True)
+        }
+        bots = {
+            "echo": (lambda: echo_bot(tg), chatting(tg)),
+            "typed": (thidua_bot, reporting(tg, presses=False)),
+            "pressed": (thidua_bot, reporting(tg, presses=True)),
+            "adapter": (lambda: thidua_bot(constant=True), chatting(tg)),
+        }
+        took = {key: [0.0, 0.0] for key in only}
+        turns: dict[str, dict] = {key: {} for key in only}
         with tempfile.TemporaryDirectory() as folder:
-            prepare_database(Path(folder), tg, typing_users + pressing_users)
-            took: dict[str, tuple[float, float]] = {}
-            if only in (None, "echo"):
-                took["echo"] = await run_echo(tg, echo_users, total)
-            profiler = cProfile.Profile() if profile else None
-            if profiler:
-                profiler.enable()
-            if only in (None, "thidua", "typed"):
-                took["typed"] = await run_thidua(tg, typing_users, total, presses=False)
-            if only in (None, "thidua", "pressed"):
-                took["pressed"] = await run_thidua(tg, pressing_users, total, presses=True)
-            if only in (None, "adapter"):
-                took["adapter"] = await run_adapter_only(tg, adapter_users, total)
-            if profiler:
-                profiler.disable()
-                profiler.dump_stats(profile)
-                pstats.Stats(profile).sort_stats("tottime").print_stats(30)
-            from sqlmodel import func, select
-
-            from bot import models as m
-            from bot.db import session_scope
-
-            with session_scope() as session:
-                reports = session.exec(select(func.count()).select_from(m.Report)).one()
-    print(f"{total} updates per bot, {n_users} people writing at once, {reports} reports saved")
-    names = {
-        "echo": "(a) bare PTB echo",
-        "typed": "(b) thidua /report, choices typed",
-        "pressed": "(c) thidua /report, choices pressed",
-        "adapter": "(d) TelegramRunner, constant handler",
-    }
+            prepare(Path(folder), tg, users["typed"] + users["pressed"])
+            for n in range(rounds):
+                share = total // rounds + (1 if n < total % rounds else 0)
+                for key in only:
+                    start_bot, step = bots[key]
+                    async with start_bot():
+                        driver = Driver(tg, users[key], share, step, turns[key])
+                        wall, cpu = await driver.run()
+                    took[key][0] += wall
+                    took[key][1] += cpu
+            reports = count_reports()
+    print(f"{total} updates per bot in {rounds} rounds, {n_users} people writing at once")
     for key, (wall, cpu) in took.items():
-        line = f"{names[key]:37} {total / wall:6.1f} updates/s"
+        line = f"{NAMES[key]:37} {total / wall:6.1f} updates/s"
         line += f"  {1000 * cpu / total:5.2f} ms CPU/update"
         if key != "echo" and "echo" in took:
             line += f"  ratio to (a) {took['echo'][0] / wall:.2f}"
         print(line)
-    print("goal: (b) and (c) >= 0.5 x (a)")
+    print(f"reports saved: {reports}; goal: (b) and (c) >= 0.5 x (a)")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--updates", type=int, default=2000, help="per bot")
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--profile", metavar="FILE", help="cProfile the thidua run into FILE")
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument(
-        "--only",
-        choices=("echo", "thidua", "typed", "pressed", "adapter"),
-        help="run part (profiling)",
+        "--only", nargs="+", choices=tuple(NAMES), default=list(NAMES), help="some bots only"
     )
     args = parser.parse_args()
-    asyncio.run(main(args.updates, args.users, args.profile, args.only))
+    asyncio.run(main(args.updates, args.users, args.rounds, args.only))
