@@ -225,7 +225,7 @@ def ask_abandon(ctx: Ctx, state: m.Conversation, pending: str, prefix: str = "")
         answers["_resume"] = state.step
     answers["_pending"] = pending
     _save(ctx, state, ABANDON, answers)
-    text = _("You are in the middle of {flow}. Leave it and run {command}?").format(
+    text = _("You have not finished: {flow}. Leave it and run {command}?").format(
         flow=flow_title(state.flow), command=pending.split(" ")[0]
     )
     if prefix:
@@ -235,16 +235,12 @@ def ask_abandon(ctx: Ctx, state: m.Conversation, pending: str, prefix: str = "")
 
 
 def flow_title(name: str) -> str:
-    titles = {
-        "report": _("the achievement report (/report)"),
-        "nominate": _("the nomination (/nominate)"),
-        "my": _("your items (/my)"),
-        "lang": _("the language choice (/lang)"),
-        "remind": _("the reminder (/remind)"),
-        "broadcast": _("the announcement (/broadcast)"),
-        "export": _("the export (/export)"),
-    }
-    return titles.get(name, name)
+    """How a flow is named to a person: the command that starts it, e.g. "báo cáo thành tích
+    (/baocao)"."""
+    from handlers.registry import BY_NAME, shown_name  # the registry imports this module
+
+    command = BY_NAME.get(name)
+    return f"{command.describe()} ({shown_name(command)})" if command else name
 
 
 # --- answering ----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.i18n import _
+from bot.i18n import _, current_language
 from handlers import basics, broadcast, engine, export, remind, review, summary
 from handlers.context import ADMIN, CLERK, HEAD, STAFF, Ctx
 from handlers.types import Reply
@@ -62,6 +62,13 @@ def index() -> None:
         BY_NAME[command.name] = command
         if command.alias:
             BY_NAME[command.alias] = command
+
+
+def shown_name(command: Command) -> str:
+    """/baocao to people reading Vietnamese, /report to those reading English."""
+    if command.alias and current_language() == "vi":
+        return f"/{command.alias}"
+    return f"/{command.name}"
 
 
 def allowed_commands(role: str | None) -> list[Command]:

@@ -84,7 +84,7 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
         notes.append(
             Reply(
                 _(
-                    "Your unfinished {flow} expired after a day without an answer; "
+                    "Left unanswered for a day, this was dropped: {flow}; "
                     "nothing of it was saved."
                 ).format(flow=engine.flow_title(state.flow))
             )
@@ -120,7 +120,7 @@ def _command(ctx: Ctx, state: m.Conversation | None, name: str, args: str) -> li
         engine.drop_state(ctx, state)
         return [
             Reply(
-                _("Cancelled {flow}. Nothing was saved.").format(
+                _("Cancelled: {flow}. Nothing was saved.").format(
                     flow=engine.flow_title(state.flow)
                 )
             )

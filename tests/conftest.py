@@ -5,6 +5,7 @@ THIDUA_TEST_DATABASE_URL is set), the bundled campaign loaded, a controllable cl
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from bot.i18n import set_default_language
 from bot.settings import get_settings
 
 PG_URL = os.environ.get("THIDUA_TEST_DATABASE_URL")
+QUIETED_LOGGERS = ("", "httpx", "httpcore", "apscheduler.executors", "alembic.runtime")
 
 
 def _reset_postgres(url: str) -> None:
@@ -47,7 +49,10 @@ def database(tmp_path, monkeypatch) -> Iterator[str]:
     get_settings.cache_clear()
     set_default_language("vi")
     clock.start_at(None)
+    levels = {name: logging.getLogger(name).level for name in QUIETED_LOGGERS}
     yield url
+    for name, level in levels.items():  # the CLI quiets these for the whole process
+        logging.getLogger(name).setLevel(level)
     clock.start_at(None)
     get_settings.cache_clear()
     if not PG_URL:

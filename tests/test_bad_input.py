@@ -140,7 +140,7 @@ def test_commands_in_the_middle_of_a_flow(at_title):
     at_title.say("/khongco")
     assert "Không có lệnh /khongco" in at_title.text and state() == ("report", "title")
     at_title.say("/denghi")
-    assert "Bạn đang làm dở báo cáo thành tích (/baocao). Bỏ dở để chạy /denghi?" in at_title.text
+    assert "Bạn chưa làm xong: báo cáo thành tích (/baocao). Bỏ dở để chạy /denghi?" in at_title.text
     at_title.press("Không, làm tiếp")
     assert "Tiêu đề ngắn" in at_title.text and state() == ("report", "title")
     at_title.say("/nominate")
@@ -148,7 +148,7 @@ def test_commands_in_the_middle_of_a_flow(at_title):
     assert "Đề nghị khen thưởng cho ai?" in at_title.text
     assert state() == ("nominate", "audience")
     at_title.say("/huy")
-    assert at_title.text == "Đã hủy đề nghị khen thưởng (/denghi). Chưa có gì được lưu."
+    assert at_title.text == "Đã hủy: đề nghị khen thưởng (/denghi). Chưa có gì được lưu."
     assert state() is None
     at_title.say("/huy")
     assert at_title.text == "Không có thao tác nào để hủy."
@@ -157,7 +157,7 @@ def test_commands_in_the_middle_of_a_flow(at_title):
 def test_a_flow_idle_for_a_day_expires(at_title):
     at("2022-05-11T09:01:00+07:00")
     at_title.say("Tiêu đề muộn")
-    assert "hết hiệu lực sau một ngày" in at_title.text
+    assert "Đã quá một ngày không trả lời nên đã bỏ: báo cáo thành tích (/baocao)" in at_title.text
     assert "Tôi chưa hiểu" in at_title.text
     assert state() is None and stored(m.Report) == []
 

@@ -292,7 +292,7 @@ def test_language_is_per_person(people, chat_as):
     chat.say("/report")
     assert "Which content area?" in chat.text
     chat.say("/cancel")
-    assert chat.text == "Cancelled the achievement report (/report). Nothing was saved."
+    assert chat.text == "Cancelled: report an achievement (/report). Nothing was saved."
     chat.say("/lang vi")
     assert chat.text == "Đã chọn ngôn ngữ: Tiếng Việt."
 
