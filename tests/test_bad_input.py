@@ -140,7 +140,9 @@ def test_commands_in_the_middle_of_a_flow(at_title):
     at_title.say("/khongco")
     assert "Không có lệnh /khongco" in at_title.text and state() == ("report", "title")
     at_title.say("/denghi")
-    assert "Bạn chưa làm xong: báo cáo thành tích (/baocao). Bỏ dở để chạy /denghi?" in at_title.text
+    assert (
+        "Bạn chưa làm xong: báo cáo thành tích (/baocao). Bỏ dở để chạy /denghi?" in at_title.text
+    )
     at_title.press("Không, làm tiếp")
     assert "Tiêu đề ngắn" in at_title.text and state() == ("report", "title")
     at_title.say("/nominate")
