@@ -10,7 +10,6 @@ in order. The token never reaches a log line (see `telegram_logs`).
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import hmac
 import logging
@@ -25,7 +24,6 @@ from aiohttp import web
 from sqlmodel import select
 from telegram import (
     Bot,
-    BotCommand,
     BotCommandScopeChat,
     BotCommandScopeDefault,
     CallbackQuery,
@@ -33,36 +31,28 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import (
-    BadRequest,
-    Forbidden,
-    NetworkError,
-    TelegramError,
-)
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as TgRetryAfter
-from telegram.ext import (
-    Application,
-    BaseUpdateProcessor,
-    ContextTypes,
-    TypeHandler,
-)
+from telegram.ext import ContextTypes, TypeHandler
 
 from bot import models as m
 from bot.channels.base import RetryAfter, SendError, Transient, Unreachable
 from bot.channels.telegram_inbound import CHANNEL, from_callback, from_message
 from bot.channels.telegram_logs import protect, redact
-from bot.channels.telegram_render import (
-    escape,
-    pressed_label,
-    send_reply,
-    split,
-    with_choice,
+from bot.channels.telegram_render import escape, pressed_label, send_reply, split, with_choice
+from bot.channels.telegram_setup import (
+    bot_username,
+    build_application,
+    command_menu,
+    privileged_chats,
+    token_of,
 )
 from bot.db import session_scope
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language
-from bot.settings import Settings, get_settings
-from handlers import registry
+from bot.settings import Settings
 from handlers.types import Incoming, Reply
+
+__all__ = ["TelegramRunner", "bot_username"]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +61,6 @@ log = logging.getLogger(__name__)
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 ALLOWED_UPDATES = ["message", "callback_query"]
-CONCURRENCY = 4  # chats handled at once (each chat's updates stay in order)
 POLL_TIMEOUT = dt.timedelta(seconds=30)
 ATTEMPTS = 4  # per API call in the reply path: RetryAfter waits, network errors back off
 MAX_WAIT = 30.0
@@ -79,61 +68,6 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _GONE = ("chat not found", "user not found", "peer_id_invalid", "user is deactivated")
 
 Handle = Callable[[Incoming], list[Reply]]
-
-
-class PerChatProcessor(BaseUpdateProcessor):
-    """Up to `max_concurrent_updates` updates at once, but one chat's updates one by one."""
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        key = chat.id if chat is not None else None
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to free."""
-
-
-def _token(settings: Settings) -> str:
-    if settings.telegram_bot_token is None:
-        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    return settings.telegram_bot_token.get_secret_value()
-
-
-def build_application(settings: Settings, *, webhook: bool) -> Application:
-    base = settings.telegram_base_url
-    builder = (
-        Application.builder()
-        .token(_token(settings))
-        .base_url(f"{base}/bot")
-        .base_file_url(f"{base}/file/bot")
-        .concurrent_updates(PerChatProcessor(CONCURRENCY))
-        .connection_pool_size(CONCURRENCY * 2)
-        .pool_timeout(30.0)
-        .connect_timeout(10.0)
-        .read_timeout(20.0)
-        .write_timeout(60.0)
-        .job_queue(None)
-    )
-    if webhook:
-        builder = builder.updater(None)
-    return builder.build()
 
 
 def _retry_seconds(exc: TgRetryAfter) -> float:
@@ -171,27 +105,6 @@ def mark_blocked(chat_id: str) -> None:
             session.add(ident)
 
 
-def command_menu(role: str | None, lang: str) -> list[BotCommand]:
-    with language(lang):
-        return [BotCommand(c.name, c.describe()) for c in registry.allowed_commands(role)]
-
-
-def privileged_chats() -> list[tuple[str, str, str]]:
-    """(chat id, role, language) of registered Telegram users whose menu differs from staff's."""
-    base = [c.name for c in registry.allowed_commands("staff")]
-    with session_scope() as session:
-        rows = session.exec(
-            select(m.Identity.chat_id, m.Person.role, m.Person.lang)
-            .join(m.Person, m.Person.id == m.Identity.person_id)
-            .where(m.Identity.channel == CHANNEL, m.Person.active, m.Person.role != "staff")
-        ).all()
-    return [
-        (chat_id, role, lang)
-        for chat_id, role, lang in rows
-        if [c.name for c in registry.allowed_commands(role)] != base
-    ]
-
-
 class TelegramRunner:
     """Receives Telegram updates, runs them through `handle`, renders the replies."""
 
@@ -202,7 +115,7 @@ class TelegramRunner:
         self._webhook_url = settings.telegram_webhook_url
         given = settings.telegram_webhook_secret
         self._secret = given.get_secret_value() if given else secrets.token_urlsafe(32)
-        protect(_token(settings), self._secret)
+        protect(token_of(settings), self._secret)
         self._store = Path(settings.attachments_dir)
         self._accepting = False
         self.application = build_application(settings, webhook=bool(self._webhook_url))
@@ -405,36 +318,3 @@ class TelegramRunner:
             raise Transient(redact(str(exc))) from None
         except TelegramError as exc:
             raise SendError(redact(str(exc))) from None
-
-
-# ---- deep links ---------------------------------------------------------------------------
-
-
-async def _get_username(settings: Settings) -> str | None:
-    base = settings.telegram_base_url
-    bot = Bot(_token(settings), base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
-    async with bot:
-        return bot.username
-
-
-def bot_username() -> str | None:
-    """The bot's @username from getMe (for t.me deep links), or None if it cannot be read."""
-    settings = get_settings()
-    if settings.telegram_bot_token is None:
-        return None
-    protect(_token(settings))
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        runner = asyncio.run
-    else:  # called from async code: ask from a thread of its own
-
-        def runner(coro: Awaitable[str | None]) -> str | None:
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
-
-    try:
-        return runner(_get_username(settings))  # type: ignore[arg-type]
-    except (TelegramError, OSError) as exc:
-        log.warning("telegram: could not read the bot's username: %s", redact(str(exc)))
-        return None

@@ -39,6 +39,7 @@ _KNOWN = (
     "bot.channels.telegram",
     "bot.channels.telegram_inbound",
     "bot.channels.telegram_render",
+    "bot.channels.telegram_setup",
 )
 
 

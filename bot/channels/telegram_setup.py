@@ -1,0 +1,136 @@
+"""Building the python-telegram-bot Application, the command menus, and the bot's @username.
+
+Updates of different chats are handled concurrently (up to CONCURRENCY at once); one chat's
+updates are handled one by one, in order, so a conversation never races with itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+from collections.abc import Awaitable
+from typing import Any
+
+from sqlmodel import select
+from telegram import Bot, BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, BaseUpdateProcessor
+
+from bot import models as m
+from bot.channels.telegram_inbound import CHANNEL
+from bot.channels.telegram_logs import protect, redact
+from bot.db import session_scope
+from bot.i18n import language
+from bot.settings import Settings, get_settings
+from handlers import registry
+
+log = logging.getLogger(__name__)
+
+CONCURRENCY = 4  # chats handled at once (each chat's updates stay in order)
+
+
+class PerChatProcessor(BaseUpdateProcessor):
+    """Up to `max_concurrent_updates` updates at once, but one chat's updates one by one."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else None
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+def token_of(settings: Settings) -> str:
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    return settings.telegram_bot_token.get_secret_value()
+
+
+def build_application(settings: Settings, *, webhook: bool) -> Application:
+    base = settings.telegram_base_url
+    builder = (
+        Application.builder()
+        .token(token_of(settings))
+        .base_url(f"{base}/bot")
+        .base_file_url(f"{base}/file/bot")
+        .concurrent_updates(PerChatProcessor(CONCURRENCY))
+        .connection_pool_size(CONCURRENCY * 2)
+        .pool_timeout(30.0)
+        .connect_timeout(10.0)
+        .read_timeout(20.0)
+        .write_timeout(60.0)
+        .job_queue(None)
+    )
+    if webhook:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+def command_menu(role: str | None, lang: str) -> list[BotCommand]:
+    with language(lang):
+        return [BotCommand(c.name, c.describe()) for c in registry.allowed_commands(role)]
+
+
+def privileged_chats() -> list[tuple[str, str, str]]:
+    """(chat id, role, language) of registered Telegram users whose menu differs from staff's."""
+    base = [c.name for c in registry.allowed_commands("staff")]
+    with session_scope() as session:
+        rows = session.exec(
+            select(m.Identity.chat_id, m.Person.role, m.Person.lang)
+            .join(m.Person, m.Person.id == m.Identity.person_id)
+            .where(m.Identity.channel == CHANNEL, m.Person.active, m.Person.role != "staff")
+        ).all()
+    return [
+        (chat_id, role, lang)
+        for chat_id, role, lang in rows
+        if [c.name for c in registry.allowed_commands(role)] != base
+    ]
+
+
+async def _get_username(settings: Settings) -> str | None:
+    base = settings.telegram_base_url
+    bot = Bot(token_of(settings), base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
+    async with bot:
+        return bot.username
+
+
+def bot_username() -> str | None:
+    """The bot's @username from getMe (for t.me deep links), or None if it cannot be read."""
+    settings = get_settings()
+    if settings.telegram_bot_token is None:
+        return None
+    protect(token_of(settings))
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        runner = asyncio.run
+    else:  # called from async code: ask from a thread of its own
+
+        def runner(coro: Awaitable[str | None]) -> str | None:
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
+
+    try:
+        return runner(_get_username(settings))  # type: ignore[arg-type]
+    except (TelegramError, OSError) as exc:
+        log.warning("telegram: could not read the bot's username: %s", redact(str(exc)))
+        return None
