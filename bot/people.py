@@ -235,6 +235,18 @@ def identity_of(*, session: Session, channel: str, user_id: str) -> m.Identity |
     ).first()
 
 
+def who(
+    *, session: Session, channel: str, user_id: str
+) -> tuple[m.Identity, m.Person, m.Unit] | None:
+    """The identity writing, with its person and unit, in one query (every turn asks)."""
+    return session.exec(
+        select(m.Identity, m.Person, m.Unit)
+        .join(m.Person, m.Person.id == m.Identity.person_id)
+        .join(m.Unit, m.Unit.id == m.Person.unit_id)
+        .where(m.Identity.channel == channel, m.Identity.user_id == user_id)
+    ).first()
+
+
 def is_locked(*, session: Session, channel: str, chat_id: str, now: dt.datetime) -> bool:
     failures = session.exec(
         select(func.count())

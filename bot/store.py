@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -76,17 +76,26 @@ def active_campaign_row(*, session: Session) -> m.Campaign:
     return row
 
 
+# Every turn needs the campaign; it changes only when `thidua init` loads one. Each process
+# keeps it for a few seconds: a load by another process is seen within CAMPAIGN_TTL.
+CAMPAIGN_TTL = 30.0
+_cached: dict[str, tuple[float, m.Campaign, Campaign]] = {}
+
+
 def active_campaign(*, session: Session) -> tuple[m.Campaign, Campaign]:
-    """The active campaign's row and its parsed plan (parsed once per load)."""
+    """The active campaign's row (read-only: id, code, year) and its parsed plan."""
+    url = str(session.get_bind().url)
+    hit = _cached.get(url)
+    if hit is not None and time.monotonic() - hit[0] < CAMPAIGN_TTL:
+        return hit[1], hit[2]
     row = active_campaign_row(session=session)
-    key = (row.id, row.loaded_at)
-    if key not in _parsed:
-        _parsed.clear()
-        _parsed[key] = Campaign.model_validate(row.data)
-    return row, _parsed[key]
-
-
-_parsed: dict[tuple[int | None, dt.datetime], Campaign] = {}
+    parsed = (
+        hit[2]
+        if hit and (hit[1].id, hit[1].loaded_at) == (row.id, row.loaded_at)
+        else Campaign.model_validate(row.data)
+    )
+    _cached[url] = (time.monotonic(), row, parsed)
+    return row, parsed
 
 
 def next_receipt(*, session: Session, campaign: m.Campaign, kind: str) -> str:

@@ -17,7 +17,7 @@ from bot import clock
 from bot import models as m
 from bot.db import session_scope
 from bot.i18n import _, language
-from bot.people import identity_of
+from bot.people import who
 from bot.store import NoCampaign, active_campaign
 from handlers import basics, engine, registry
 from handlers.context import Ctx
@@ -57,10 +57,9 @@ def _turn(session: Session, incoming: Incoming) -> list[Reply]:
     now = clock.now()
     row, campaign = active_campaign(session=session)
     ctx = Ctx(session=session, incoming=incoming, now=now, campaign_row=row, campaign=campaign)
-    ctx.identity = identity_of(session=session, channel=incoming.channel, user_id=incoming.user_id)
-    if ctx.identity is not None:
-        ctx.person = session.get(m.Person, ctx.identity.person_id)
-        ctx.unit = session.get(m.Unit, ctx.person.unit_id)
+    found = who(session=session, channel=incoming.channel, user_id=incoming.user_id)
+    if found is not None:
+        ctx.identity, ctx.person, ctx.unit = found
         _seen(ctx)
     with language(ctx.person.lang if ctx.person else None):
         return _dispatch(ctx)
@@ -84,8 +83,7 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
         notes.append(
             Reply(
                 _(
-                    "Left unanswered for a day, this was dropped: {flow}; "
-                    "nothing of it was saved."
+                    "Left unanswered for a day, this was dropped: {flow}; nothing of it was saved."
                 ).format(flow=engine.flow_title(state.flow))
             )
         )
