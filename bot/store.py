@@ -66,6 +66,7 @@ def load_into_store(*, session: Session, campaign: Campaign, source: str) -> m.C
     audit(
         session=session, action="campaign.load", subject=campaign.code, detail={"source": source}
     )
+    _cached.clear()
     return row
 
 

@@ -103,3 +103,19 @@ def test_init_is_idempotent():
         assert conn.execute(sa.text("select count(*) from campaign")).scalar() == 1
         assert conn.execute(sa.text("select count(*) from phase")).scalar() == 2
         assert conn.execute(sa.text("select count(*) from unit")).scalar() == 7
+
+
+def test_loading_another_campaign_replaces_the_active_one_at_once(ready):
+    from bot.campaign_loader import load_campaign
+    from bot.db import session_scope
+    from bot.store import active_campaign, load_into_store
+
+    with session_scope() as session:
+        assert active_campaign(session=session)[1].code == "cong-thuong-ha-tinh-2022"
+    with session_scope() as session:
+        load_into_store(session=session, campaign=load_campaign(OTHER), source="test")
+    with session_scope() as session:
+        row, campaign = active_campaign(session=session)
+        assert (row.code, campaign.code, campaign.year) == ("giao-duc-quang-tri-2023",) * 2 + (
+            2023,
+        )
