@@ -4,7 +4,7 @@ Polling by default; a webhook on the shared aiohttp app when TELEGRAM_WEBHOOK_UR
 (requests must carry TELEGRAM_WEBHOOK_SECRET in ``X-Telegram-Bot-Api-Secret-Token``).
 TELEGRAM_BASE_URL is the Bot API server's root; the bot appends ``/bot<token>/…`` and
 ``/file/bot<token>/…``. Updates of different chats are handled concurrently, those of one chat
-in order. The token never reaches a log line (see `telegram_logs`).
+in order. The token never reaches a log line (see `bot.redact`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from telegram.ext import ContextTypes, TypeHandler
 from bot import models as m
 from bot.channels.base import RetryAfter, SendError, Transient, Unreachable
 from bot.channels.telegram_inbound import CHANNEL, from_callback, from_message
-from bot.channels.telegram_logs import protect, redact
 from bot.channels.telegram_render import escape, pressed_label, send_reply, split, with_choice
 from bot.channels.telegram_setup import (
     bot_username,
@@ -49,6 +48,7 @@ from bot.channels.telegram_setup import (
 )
 from bot.db import session_scope
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language
+from bot.redact import protect, redact
 from bot.settings import Settings
 from handlers.types import Incoming, Reply
 

@@ -19,9 +19,9 @@ from telegram.ext import Application, BaseUpdateProcessor
 
 from bot import models as m
 from bot.channels.telegram_inbound import CHANNEL
-from bot.channels.telegram_logs import protect, redact
 from bot.db import session_scope
 from bot.i18n import language
+from bot.redact import protect, redact
 from bot.settings import Settings, get_settings
 from handlers import registry
 

@@ -11,14 +11,14 @@ the ``httpx`` / ``httpcore.*`` loggers (httpx logs every request URL at INFO).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import quote
 
 import httpx
+
+from bot.redact import REDACTED, protect, redact
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -40,78 +40,6 @@ DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
 MAX_TEXT_LENGTH = 2000
 #: Margin added to the long-poll ``timeout`` for the HTTP read timeout (S4 uses +10 s).
 POLL_READ_MARGIN = 10.0
-REDACTED = "<redacted>"
-
-# --------------------------------------------------------------------------- redaction
-
-
-class _TokenRedactingFilter(logging.Filter):
-    """Replaces any registered secret in a log record's rendered message.
-
-    A filter attached to a logger only sees records logged *on that logger*, not records
-    propagating from child loggers, so it is attached to every httpcore child logger by name.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._secrets: set[str] = set()
-        self._lock = threading.Lock()
-
-    def add(self, secrets: set[str]) -> None:
-        with self._lock:
-            self._secrets |= secrets
-
-    def redact(self, text: str) -> str:
-        # Longest first so a full token is replaced before its secret part.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken record is not ours to fix; leave it alone
-            return True
-        redacted = self.redact(message)
-        if redacted != message:
-            record.msg = redacted
-            record.args = ()
-        return True
-
-
-_REDACTOR = _TokenRedactingFilter()
-_HTTP_LOGGERS = (
-    "httpx",
-    "httpcore",
-    "httpcore.connection",
-    "httpcore.http11",
-    "httpcore.http2",
-    "httpcore.proxy",
-    "httpcore.socks",
-)
-_filter_installed = False
-
-
-def _install_log_filter() -> None:
-    global _filter_installed
-    if _filter_installed:
-        return
-    for name in _HTTP_LOGGERS:
-        logging.getLogger(name).addFilter(_REDACTOR)
-    _filter_installed = True
-
-
-def _secret_forms(token: str) -> set[str]:
-    """The token as it may appear in text: raw, percent-encoded, and its secret half."""
-    forms = {token, quote(token), quote(token, safe="")}
-    _, sep, secret = token.partition(":")
-    if sep and len(secret) >= 8:
-        forms |= {secret, quote(secret, safe="")}
-    return {f for f in forms if f}
-
 
 # --------------------------------------------------------------------------- errors
 
@@ -332,9 +260,7 @@ class ZaloClient:
             # Never echo the token itself.
             raise ValueError("invalid Zalo bot token format")
         self._token = token
-        self._secrets = _secret_forms(token)
-        _REDACTOR.add(self._secrets)
-        _install_log_filter()
+        protect(token)
         self._base = f"{base_url.rstrip('/')}/bot{token}/"
         self._timeout = timeout
         self._owns_client = client is None
@@ -358,11 +284,6 @@ class ZaloClient:
         if self._owns_client:
             await self._client.aclose()
 
-    def _redact(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, REDACTED)
-        return text
-
     # ----------------------------------------------------------------- transport
 
     async def _call(
@@ -384,7 +305,7 @@ class ZaloClient:
                 self._base + method, json=dict(params or {}), timeout=timeout
             )
         except httpx.HTTPError as exc:
-            detail = self._redact(str(exc)) or "no detail"
+            detail = redact(str(exc)) or "no detail"
             failure = ZaloNetworkError(f"{method}: {type(exc).__name__}: {detail}")
         if failure is not None:
             logger.debug("zalo %s failed: %s", method, failure.description)
@@ -402,7 +323,7 @@ class ZaloClient:
         else:
             code = status
             description = f"unexpected non-envelope response body (HTTP {status})"
-        return ZaloError(code, self._redact(f"{method}: {description}"), status)
+        return ZaloError(code, redact(f"{method}: {description}"), status)
 
     async def _request(
         self,

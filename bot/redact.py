@@ -1,7 +1,7 @@
-"""Keep the Telegram bot token (and the webhook secret) out of every log line.
+"""Keep bot tokens and webhook secrets (Telegram and Zalo) out of every log line.
 
-The token sits in every Bot API URL (``/bot<TOKEN>/sendMessage``): httpx logs request URLs at
-INFO, and python-telegram-bot puts the token in some exception texts (``InvalidToken``). A
+Both Bot APIs put the token in every URL (``/bot<TOKEN>/sendMessage``): httpx logs request URLs
+at INFO, and python-telegram-bot puts the token in some exception texts (``InvalidToken``). A
 filter attached to a logger only sees records logged *on that logger* (not those propagating
 from its children), so it is attached to each logger of those libraries by name. Tracebacks are
 rendered and redacted in the filter too, since a formatter would otherwise render them later
@@ -16,7 +16,7 @@ import traceback
 from urllib.parse import quote
 
 REDACTED = "<redacted>"
-_PREFIXES = ("httpx", "httpcore", "telegram", "bot.channels.telegram")
+_PREFIXES = ("httpx", "httpcore", "telegram", "bot.channels")
 _KNOWN = (
     "httpx",
     "httpcore",
@@ -40,6 +40,9 @@ _KNOWN = (
     "bot.channels.telegram_inbound",
     "bot.channels.telegram_render",
     "bot.channels.telegram_setup",
+    "bot.channels.zalo",
+    "bot.channels.zalo_client",
+    "bot.channels.zalo_state",
 )
 
 
