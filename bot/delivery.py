@@ -5,9 +5,9 @@ set; on PostgreSQL through `FOR UPDATE SKIP LOCKED`, so workers in several proce
 take the same row; on SQLite one conditional UPDATE does the same) and sends them paced:
 
 - a global rate per channel (Telegram `TELEGRAM_RATE`, default 30/s; Zalo `ZALO_RATE`), of
-  which `REPLY_RESERVE` is left unused: replies to people go out from the channel adapters
-  directly, never through the outbox, and this headroom is what keeps them from queueing
-  behind a broadcast (or being answered 429 because of one);
+  which a reserve is left unused (`broadcast_rate`): replies to people go out from the channel
+  adapters directly, never through the outbox, and this headroom is what keeps them from
+  queueing behind a broadcast (or being answered 429 because of one);
 - at most one message a second to a private chat, one every three seconds to a group;
 - 429 (`RetryAfter`): the row waits `retry_after`; when 429s are more than a tenth of the last
   second's sends, the limit is the bot's, not the chat's, and the whole channel holds too;
@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import heapq
 import logging
 import random
 from collections import Counter, deque
@@ -36,12 +37,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlmodel import col, select
 
 from bot import clock
 from bot import models as m
 from bot.channels.base import Paused, RetryAfter, Runner, SendError, Transient, Unreachable
-from bot.db import session_scope
+from bot.db import engine, session_scope
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,20 @@ T = TypeVar("T")
 
 ZALO_RATE = 5.0  # msg/s: Zalo publishes no rate; it is quota-bound, so stay gentle
 DEFAULT_RATE = 10.0
-#: Share of a channel's global rate left for replies to people (see the module docstring).
-#: A broadcast runs at 97 % of TELEGRAM_RATE: the reserve covers a few conversations at once,
-#: and more would waste what the pushes need (a 10,000-person push at 30/s takes 6 minutes).
-REPLY_RESERVE = 0.03
+#: What is left of a channel's global rate for replies to people (see the module docstring):
+#: 2 % of it, at least 3 msg/s, at most a quarter. Telegram at 30/s: pushes go at 27/s; at
+#: 300/s (a local Bot API server) at 294/s. More would waste what pushes need (a 10,000-person
+#: push at 27/s takes six minutes); less would let a busy conversation hit the limit.
+REPLY_SHARE = 0.02
+REPLY_MIN = 3.0
+REPLY_MAX_SHARE = 0.25
 PRIVATE_INTERVAL = 1.0  # s between two messages to one private chat
 GROUP_INTERVAL = 3.0  # groups: 20 a minute
+#: Sends under way at once, per channel. The runner's HTTP pool is shared with the replies
+#: (Telegram: 8 connections): pushes take at most half of it, so a reply never waits for a
+#: connection behind them. Four round trips at a time carry far more than 300 msg/s locally.
+MAX_IN_FLIGHT = 4
+CATCH_UP = 0.1  # s of missed slots the pacer may still use
 CLAIM_SECONDS = 0.25  # claim this many seconds of sending at a time: what a crash can repeat
 MAX_ATTEMPTS = 10  # transient failures before a row is given up (~13 minutes of backoff)
 MAX_RATE_LIMITED = 30  # 429s before a row is given up
@@ -64,7 +72,7 @@ SENDING_TIMEOUT = dt.timedelta(minutes=5)
 IDLE_POLL = 2.0  # s between looks at an empty outbox (a local push wakes the worker at once)
 FLUSH_EVERY = 0.1  # s between batched "sent" marks
 RECLAIM_EVERY = 30.0
-GLOBAL_429_SHARE = 0.1
+STORM_SHARE = 0.1  # failures among the last second's tries that mean the channel, not a chat
 WAITING = ("pending", "deferred")
 
 
@@ -82,55 +90,51 @@ class Claimed:
     priority: int
 
 
-# --- the store side: sync, short sessions, run in the worker's own thread --------------------
+# --- the store side: sync, one short transaction each, run in the worker's own thread ------
+# Core statements on the table, not ORM ones: at 300 messages a second the ORM's bulk-update
+# bookkeeping was a fifth of the process's CPU, and every millisecond this thread holds the
+# GIL is one the event loop (and the replies it carries) waits.
+
+OUTBOX = m.Outbox.__table__
 
 
 def claim(channel: str, limit: int, now: dt.datetime) -> list[Claimed]:
     """Take up to `limit` due rows of `channel` for sending (highest priority, oldest first)."""
-    outbox = m.Outbox
+    t = OUTBOX.c
     due = (
-        select(outbox.id)
-        .where(
-            col(outbox.channel) == channel,
-            col(outbox.status).in_(WAITING),
-            col(outbox.next_attempt_at) <= now,
-        )
-        .order_by(col(outbox.priority).desc(), col(outbox.next_attempt_at), col(outbox.id))
+        sa.select(t.id)
+        .where(t.channel == channel, t.status.in_(WAITING), t.next_attempt_at <= now)
+        .order_by(t.priority.desc(), t.next_attempt_at, t.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers anyway
     )
     stmt = (
-        sa.update(outbox)
-        .where(col(outbox.id).in_(due.scalar_subquery()))
+        OUTBOX.update()
+        .where(t.id.in_(due.scalar_subquery()))
         .values(status="sending", claimed_at=now)
-        .returning(
-            outbox.id,
-            outbox.identity_id,
-            outbox.chat_id,
-            outbox.text,
-            outbox.attempts,
-            outbox.priority,
-        )
+        .returning(t.id, t.identity_id, t.chat_id, t.text, t.attempts, t.priority)
     )
-    with session_scope() as session:
-        rows = [Claimed(*row) for row in session.exec(stmt)]  # type: ignore[call-overload]
+    with engine().begin() as conn:
+        rows = [Claimed(*row) for row in conn.execute(stmt)]
     rows.sort(key=lambda r: (-r.priority, r.id))
     return rows
 
 
+def _update(where: Any, **values: Any) -> int:
+    with engine().begin() as conn:
+        return conn.execute(OUTBOX.update().where(where).values(**values)).rowcount
+
+
 def mark_sent(ids: list[int], now: dt.datetime) -> None:
-    with session_scope() as session:
-        session.exec(
-            sa.update(m.Outbox)
-            .where(col(m.Outbox.id).in_(ids))
-            .values(
-                status="sent",
-                sent_at=now,
-                claimed_at=None,
-                attempts=col(m.Outbox.attempts) + 1,
-                last_error=None,
-            )
-        )
+    t = OUTBOX.c
+    _update(
+        t.id.in_(ids),
+        status="sent",
+        sent_at=now,
+        claimed_at=None,
+        attempts=t.attempts + 1,
+        last_error=None,
+    )
 
 
 def release(ids: list[int], status: str = "pending", at: dt.datetime | None = None) -> None:
@@ -138,44 +142,38 @@ def release(ids: list[int], status: str = "pending", at: dt.datetime | None = No
     values: dict[str, Any] = {"status": status, "claimed_at": None}
     if at is not None:
         values["next_attempt_at"] = at
-    with session_scope() as session:
-        session.exec(sa.update(m.Outbox).where(col(m.Outbox.id).in_(ids)).values(**values))
+    _update(OUTBOX.c.id.in_(ids), **values)
 
 
 def retry_later(row_id: int, attempts: int, at: dt.datetime, error: str) -> None:
-    with session_scope() as session:
-        session.exec(
-            sa.update(m.Outbox)
-            .where(col(m.Outbox.id) == row_id)
-            .values(
-                status="pending",
-                attempts=attempts,
-                next_attempt_at=at,
-                claimed_at=None,
-                last_error=error[:500],
-            )
-        )
+    _update(
+        OUTBOX.c.id == row_id,
+        status="pending",
+        attempts=attempts,
+        next_attempt_at=at,
+        claimed_at=None,
+        last_error=error[:500],
+    )
 
 
 def fail(row: Claimed, attempts: int, error: str, *, unreachable: bool = False) -> int:
     """Give the row up; if the chat is gone, mark the identity and fail its waiting rows too.
 
     Returns how many rows failed."""
-    error = error[:500]
-    with session_scope() as session:
-        failed = sa.update(m.Outbox).values(status="failed", claimed_at=None, last_error=error)
-        session.exec(failed.where(col(m.Outbox.id) == row.id).values(attempts=attempts))
+    t, error = OUTBOX.c, error[:500]
+    with engine().begin() as conn:
+        failed = OUTBOX.update().values(status="failed", claimed_at=None, last_error=error)
+        conn.execute(failed.where(t.id == row.id).values(attempts=attempts))
         if not unreachable:
             return 1
-        session.exec(
-            sa.update(m.Identity)
-            .where(col(m.Identity.id) == row.identity_id)
+        identity = m.Identity.__table__
+        conn.execute(
+            identity.update()
+            .where(identity.c.id == row.identity_id)
             .values(reachable=False, unreachable_reason=error[:200])
         )
-        others = session.exec(
-            failed.where(
-                col(m.Outbox.identity_id) == row.identity_id, col(m.Outbox.status).in_(WAITING)
-            )
+        others = conn.execute(
+            failed.where(t.identity_id == row.identity_id, t.status.in_(WAITING))
         ).rowcount
         return 1 + others
 
@@ -193,62 +191,94 @@ def defer_channel(channel: str, until: dt.datetime, reason: str) -> int:
         if state is not None and (state.paused_until is None or state.paused_until < until):
             state.paused_until, state.reason = until, reason[:200]
             session.add(state)
-        return session.exec(
-            sa.update(m.Outbox)
-            .where(
-                col(m.Outbox.channel) == channel,
-                col(m.Outbox.status).in_(WAITING),
-                col(m.Outbox.next_attempt_at) < until,
-            )
+        t = OUTBOX.c
+        return session.exec(  # type: ignore[call-overload]
+            OUTBOX.update()
+            .where(t.channel == channel, t.status.in_(WAITING), t.next_attempt_at < until)
             .values(status="deferred", next_attempt_at=until)
         ).rowcount
 
 
+def next_due(channel: str) -> dt.datetime | None:
+    """When the next waiting row of `channel` is due (a retry, a deferred row)."""
+    t = OUTBOX.c
+    with engine().connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.min(t.next_attempt_at)).where(
+                t.channel == channel, t.status.in_(WAITING)
+            )
+        ).scalar()
+
+
 def paused_until(channel: str, now: dt.datetime) -> dt.datetime | None:
-    with session_scope() as session:
-        state = session.get(m.ChannelState, channel)
-        if state is not None and state.paused_until is not None and state.paused_until > now:
-            return state.paused_until
-    return None
+    state = m.ChannelState.__table__
+    with engine().connect() as conn:
+        until = conn.execute(
+            sa.select(state.c.paused_until).where(state.c.channel == channel)
+        ).scalar()
+    return until if until is not None and until > now else None
 
 
 def reclaim_stuck(channel: str | None, claimed_before: dt.datetime | None) -> int:
     """Rows left in `sending` by a process that died: due again (None: all of them)."""
-    stmt = sa.update(m.Outbox).where(col(m.Outbox.status) == "sending")
+    t = OUTBOX.c
+    where = [t.status == "sending"]
     if channel is not None:
-        stmt = stmt.where(col(m.Outbox.channel) == channel)
+        where.append(t.channel == channel)
     if claimed_before is not None:
-        stmt = stmt.where(col(m.Outbox.claimed_at) < claimed_before)
-    with session_scope() as session:
-        return session.exec(stmt.values(status="pending", claimed_at=None)).rowcount
+        where.append(t.claimed_at < claimed_before)
+    return _update(sa.and_(*where), status="pending", claimed_at=None)
 
 
 # --- pacing -----------------------------------------------------------------------------------
 
 
 class Pacer:
-    """Evenly spaced slots at `rate` a second, handed out in order; `hold` stops them a while.
-
-    No burst allowance: the platforms count in sliding one-second windows."""
+    """Sending slots at `rate` a second: evenly spaced, and never more than `rate` in any one
+    second (a stalled loop that catches up must not burst: the platforms count sliding one-second
+    windows). `hold` stops the slots a while; `refund` gives back the slot of an attempt the
+    platform refused (a 429 or a 5xx delivers nothing, and is not counted against the limit)."""
 
     def __init__(self, rate: float) -> None:
         self.interval = 1.0 / rate
+        self.limit = max(1, int(rate))
         self._next = 0.0
         self._hold_until = 0.0
+        self._window: deque[float] = deque()  # when the slots of the last second were taken
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> float:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            slot = max(now, self._next, self._hold_until)
+            # Slots missed while every send was busy may be caught up a little (the window
+            # below still caps any second at `rate`); beyond CATCH_UP they are gone.
+            slot = max(now - CATCH_UP, self._next, self._hold_until)
             self._next = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
-            if loop.time() >= self._hold_until:
-                return
+                now = loop.time()
+            if now < self._hold_until:
+                continue
+            while self._window and self._window[0] <= now - 1.0:
+                self._window.popleft()
+            if len(self._window) >= self.limit:
+                self._next = max(self._next, self._window[0] + 1.0)
+                continue
+            self._window.append(now)
+            return now
+
+    def refund(self, taken: float) -> None:
+        with contextlib.suppress(ValueError):
+            self._window.remove(taken)
+            self._next -= self.interval
 
     def hold(self, seconds: float) -> None:
         self._hold_until = max(self._hold_until, asyncio.get_running_loop().time() + seconds)
+
+
+def broadcast_rate(rate: float) -> float:
+    """The share of a channel's rate the outbox may use: the rest is the replies' reserve."""
+    return rate - min(rate * REPLY_MAX_SHARE, max(rate * REPLY_SHARE, REPLY_MIN))
 
 
 class _Stopping(Exception):
@@ -259,7 +289,13 @@ class _Stopping(Exception):
 
 
 class Worker:
-    """Drains one channel's outbox through `runner.send` until stopped."""
+    """Drains one channel's outbox through `runner.send` until stopped.
+
+    Two coroutines: the feeder keeps about `window` claimed rows in hand (claiming again when
+    half are gone); the dispatcher hands them out one slot at a time: the chat free, a send
+    free (`MAX_IN_FLIGHT`), the channel's next slot (`Pacer`). One dispatcher means sends start
+    in slot order, never in a burst, and nothing waits in a task of its own.
+    """
 
     def __init__(
         self,
@@ -271,167 +307,213 @@ class Worker:
     ) -> None:
         self.runner = runner
         self.channel = runner.name
-        self.rate = rate * (1 - REPLY_RESERVE)
+        self.rate = broadcast_rate(rate)
         self.window = max(4, int(self.rate * CLAIM_SECONDS))
         self.sending_timeout = sending_timeout
         self.idle_poll = idle_poll
         self.stats: Counter[str] = Counter()
         self._pacer = Pacer(self.rate)
+        self._sending = asyncio.Semaphore(MAX_IN_FLIGHT)
         # Its own thread: the store calls of a 300/s push never wait behind (nor hold up) the
         # threads the channel adapters use to answer people.
         self._db = ThreadPoolExecutor(1, thread_name_prefix=f"delivery-{self.channel}")
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._waiting: set[asyncio.Task[None]] = set()  # claimed, not yet handed to the runner
+        self._ready: deque[Claimed] = deque()  # claimed, in order
+        self._later: list[tuple[float, int, Claimed]] = []  # heap: when its chat is free
+        self._inflight: set[asyncio.Task[None]] = set()
         self._sent: list[int] = []
         self._unclaimed: list[int] = []
         self._chat_next: dict[str, float] = {}
-        self._recent: deque[tuple[float, bool]] = deque()  # (when, was it a 429)
-        self._wake = asyncio.Event()
+        self._recent: deque[tuple[float, bool]] = deque()  # (when, did it fail)
+        self._failures = 0  # failed tries in `_recent`
+        self._wake = asyncio.Event()  # from outside: rows may be due
+        self._fed = asyncio.Event()  # the feeder brought rows
+        self._hungry = asyncio.Event()  # the dispatcher runs low
+        self._probed = asyncio.Event()  # the probe after a pause has an outcome
         self._stopping = False
         self._paused_until: dt.datetime | None = None
         self._probe = False
-        self._main: asyncio.Task[None] | None = None
-        self._flusher: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
 
     def start(self) -> None:
-        self._main = asyncio.create_task(self._run(), name=f"delivery-{self.channel}")
-        self._flusher = asyncio.create_task(self._flush_loop(), name=f"flush-{self.channel}")
+        self._loops = [
+            asyncio.create_task(self._feed(), name=f"feed-{self.channel}"),
+            asyncio.create_task(self._dispatch(), name=f"dispatch-{self.channel}"),
+            asyncio.create_task(self._flush_loop(), name=f"flush-{self.channel}"),
+        ]
 
     def wake(self) -> None:
         """New rows may be due (a push was just expanded)."""
         self._wake.set()
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming, put back what waits for its turn, let sends under way finish."""
+        """Stop taking rows, put back those in hand, let the sends under way finish."""
         self._stopping = True
-        self._wake.set()
-        if self._main is not None:
-            await asyncio.gather(self._main, return_exceptions=True)
-        for task in self._waiting:
-            task.cancel()
-        if self._tasks:
-            _done, late = await asyncio.wait(self._tasks, timeout=timeout)
+        for event in (self._wake, self._fed, self._hungry, self._probed):
+            event.set()
+        feed, dispatch, flush = self._loops or (None, None, None)
+        await asyncio.gather(*(t for t in (feed, dispatch) if t), return_exceptions=True)
+        self._unclaimed += [r.id for r in self._ready] + [r.id for _t, _i, r in self._later]
+        self._ready.clear()
+        self._later.clear()
+        if self._inflight:
+            _done, late = await asyncio.wait(self._inflight, timeout=timeout)
             for task in late:  # left in `sending`: reclaimed after a restart
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._flusher is not None:
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        if flush is not None:
+            flush.cancel()
+            await asyncio.gather(flush, return_exceptions=True)
         await self._flush()
         self._db.shutdown(wait=True)
 
-    async def _pause_wait(self, seconds: float) -> None:
+    async def _wait(self, event: asyncio.Event, seconds: float) -> None:
         if not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, seconds))
+                await asyncio.wait_for(event.wait(), max(0.0, seconds))
 
-    async def _run(self) -> None:
+    def _in_hand(self) -> int:
+        return len(self._ready) + len(self._later)
+
+    # ---- the feeder -----------------------------------------------------------------------
+
+    async def _feed(self) -> None:
         while not self._stopping:
             try:
-                await self._step()
+                await self._feed_once()
             except Exception:
-                log.exception("delivery %s: error; trying again shortly", self.channel)
-                await self._pause_wait(self.idle_poll)
+                log.exception("delivery %s: could not claim rows; trying again", self.channel)
+                await self._wait(self._wake, self.idle_poll)
 
-    async def _step(self) -> None:
-        self._wake.clear()  # before looking: a wake-up during the look is not lost
+    async def _feed_once(self) -> None:
         now = clock.now()
         # The store is the truth about a pause: `thidua outbox retry` lifts it from outside.
-        self._paused_until = await self._call(paused_until, self.channel, now)
-        if self._paused_until is not None:
+        self._wake.clear()  # before looking: a wake-up during the look is not lost
+        until = await self._call(paused_until, self.channel, now)
+        self._paused_until = until
+        if until is not None:
             self._probe = True
-            await self._pause_wait((self._paused_until - now).total_seconds())
+            await self._wait(self._wake, (until - now).total_seconds())
             return
-        busy = len(self._tasks)
-        if busy > self.window // 2:
-            await asyncio.wait(self._tasks, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+        held = self._in_hand() + len(self._inflight)
+        if held > self.window // 2:
+            self._hungry.clear()
+            await self._wait(self._hungry, 1.0)
             return
         # After a pause, one message first: is the channel open again?
-        limit = 1 if self._probe else self.window - busy
+        limit = 1 if self._probe else self.window - held
         rows = await self._call(claim, self.channel, limit, clock.now())
         if not rows:
             self._probe = False
-            await self._pause_wait(self.idle_poll)
+            due = await self._call(next_due, self.channel)  # a retry soon: look again then
+            soon = (due - clock.now()).total_seconds() if due is not None else self.idle_poll
+            await self._wait(self._wake, min(self.idle_poll, max(0.05, soon)))
             return
-        tasks = [self._spawn(row) for row in rows]
+        self._ready.extend(rows)
+        self._fed.set()
         if self._probe:
-            await asyncio.gather(*tasks, return_exceptions=True)
+            self._probed.clear()
+            await self._wait(self._probed, 60.0)
             self._probe = self._paused_until is not None
 
-    def _spawn(self, row: Claimed) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._deliver(row))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+    # ---- the dispatcher -------------------------------------------------------------------
 
-    async def _turn(self, row: Claimed) -> None:
-        """Wait for the channel's next slot at a moment the chat may take a message."""
+    def _next_row(self, now: float) -> Claimed | None:
+        """The first row in hand whose chat may take a message now (others wait aside)."""
+        while self._later and self._later[0][0] <= now:
+            self._ready.appendleft(heapq.heappop(self._later)[2])
+        while self._ready:
+            row = self._ready.popleft()
+            free = self._chat_next.get(row.chat_id, 0.0)
+            if free <= now:
+                return row
+            heapq.heappush(self._later, (free, row.id, row))
+        return None
+
+    async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            wait = self._chat_next.get(row.chat_id, 0.0) - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+        while not self._stopping:
+            if self._in_hand() <= self.window // 2:
+                self._hungry.set()
+            row = self._next_row(loop.time())
+            if row is None:
+                self._fed.clear()
+                soon = self._later[0][0] - loop.time() if self._later else 1.0
+                await self._wait(self._fed, min(soon, 1.0))
                 continue
-            await self._pacer.acquire()
-            if self._chat_next.get(row.chat_id, 0.0) <= loop.time():
-                break  # else another message to this chat went first: wait again
-        interval = GROUP_INTERVAL if row.chat_id.startswith("-") else PRIVATE_INTERVAL
-        self._chat_next[row.chat_id] = loop.time() + interval
-        if self._stopping or self._paused_until is not None:
-            raise _Stopping
+            taken = await self._pacer.acquire()
+            await self._sending.acquire()
+            if self._stopping or self._paused_until is not None:
+                self._pacer.refund(taken)
+                self._sending.release()
+                if self._paused_until is not None:
+                    await self._call(release, [row.id], "deferred", self._paused_until)
+                else:
+                    self._unclaimed.append(row.id)
+                continue
+            interval = GROUP_INTERVAL if row.chat_id.startswith("-") else PRIVATE_INTERVAL
+            self._chat_next[row.chat_id] = loop.time() + interval
+            task = asyncio.create_task(self._send(row, taken))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
 
-    async def _deliver(self, row: Claimed) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._waiting.add(task)
-        try:
-            await self._turn(row)
-        except (_Stopping, asyncio.CancelledError):
-            if self._paused_until is not None:
-                await self._call(release, [row.id], "deferred", self._paused_until)
-            else:
-                self._unclaimed.append(row.id)
-            return
-        finally:
-            self._waiting.discard(task)
+    async def _send(self, row: Claimed, taken: float) -> None:
         try:
             await self.runner.send(row.chat_id, row.text)
         except SendError as exc:
-            await self._failed(row, exc)
+            await self._failed(row, exc, taken)
         except Exception as exc:  # a bug or an unexpected library error: never log its text,
             # which could hold a URL with the bot token in it
-            await self._failed(row, Transient(type(exc).__name__))
+            await self._failed(row, Transient(type(exc).__name__), taken)
         else:
-            self._note(was_429=False)
+            self._note(failed=False)
             self._sent.append(row.id)
             self.stats["sent"] += 1
+        finally:
+            self._sending.release()
+            self._probed.set()
 
-    def _note(self, *, was_429: bool) -> bool:
-        """Record an outcome; True if 429s are a tenth of the last second's attempts."""
+    def _note(self, *, failed: bool) -> bool:
+        """Record an outcome; True if failures are a tenth (and 3+) of the last second's tries:
+        then it is the channel that is limited or failing, not one chat."""
         now = asyncio.get_running_loop().time()
-        self._recent.append((now, was_429))
+        self._recent.append((now, failed))
+        self._failures += failed
         while self._recent and self._recent[0][0] < now - 1.0:
-            self._recent.popleft()
-        limited = sum(1 for _t, hit in self._recent if hit)
-        return was_429 and limited >= 3 and limited >= GLOBAL_429_SHARE * len(self._recent)
+            self._failures -= self._recent.popleft()[1]
+        return failed and self._failures >= max(3, STORM_SHARE * len(self._recent))
 
-    async def _failed(self, row: Claimed, exc: SendError) -> None:
+    async def _pause(self, until: dt.datetime, reason: str, row: Claimed) -> None:
+        """The channel is paused: this row and every one in hand wait, deferred, until then."""
+        log.warning("delivery %s: paused until %s (%s)", self.channel, until.isoformat(), reason)
+        self._paused_until = max(self._paused_until or until, until)
+        self._probe = True
+        held = [row.id] + [r.id for r in self._ready] + [r.id for _t, _i, r in self._later]
+        self._ready.clear()
+        self._later.clear()
+        await self._call(release, held, "deferred", until)
+        await self._call(defer_channel, self.channel, until, reason)
+        self.wake()
+
+    async def _failed(self, row: Claimed, exc: SendError, taken: float) -> None:
         attempts = row.attempts + 1
         now = clock.now()
         reason = f"{type(exc).__name__}: {exc}"
+        loop = asyncio.get_running_loop()
+        storm = self._note(failed=True)
+        if isinstance(exc, RetryAfter | Transient) and not storm:
+            self._pacer.refund(taken)  # a one-off refusal delivered nothing: not a slot used
         if not isinstance(exc, RetryAfter):  # nothing reached the chat: it is free again
-            self._chat_next[row.chat_id] = asyncio.get_running_loop().time()
+            self._chat_next[row.chat_id] = loop.time()
         if isinstance(exc, RetryAfter):
             self.stats["rate_limited"] += 1
-            if self._note(was_429=True):
+            if storm:
                 log.warning(
                     "delivery %s: many 429s, holding the channel %.1fs", self.channel, exc.seconds
                 )
                 self._pacer.hold(exc.seconds)
-            loop = asyncio.get_running_loop()
             self._chat_next[row.chat_id] = max(
                 self._chat_next.get(row.chat_id, 0.0), loop.time() + exc.seconds
             )
@@ -440,23 +522,14 @@ class Worker:
                 await self._call(retry_later, row.id, attempts, at, reason)
                 return
         elif isinstance(exc, Paused):
-            log.warning(
-                "delivery %s: paused until %s (%s)", self.channel, exc.until.isoformat(), exc
-            )
-            self._paused_until = max(self._paused_until or exc.until, exc.until)
-            self._probe = True
-            await self._call(release, [row.id], "deferred", exc.until)
-            await self._call(defer_channel, self.channel, exc.until, str(exc))
-            self.wake()
+            await self._pause(exc.until, str(exc), row)
             return
         elif isinstance(exc, Unreachable):
-            self._note(was_429=False)
             n = await self._call(lambda: fail(row, attempts, reason, unreachable=True))
             self.stats["failed"] += n
             log.info("delivery %s: row %s unreachable: %s", self.channel, row.id, exc)
             return
         else:
-            self._note(was_429=False)
             self.stats["retried"] += 1
             if attempts < MAX_ATTEMPTS:
                 backoff = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (attempts - 1))

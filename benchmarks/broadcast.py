@@ -1,0 +1,244 @@
+"""A 10,000-person broadcast through the outbox while one person chats with the bot.
+
+    /work/venv/bin/python benchmarks/broadcast.py [--recipients 10000] [--rate 300]
+
+FakeTelegram (tests/fakes) serves the Bot API on 127.0.0.1 in this process, with a global
+limit of `--rate` messages a second and one a second per chat (sliding windows, answered 429
+like Telegram), and injects faults into the broadcast's sendMessage calls: 1 % 429 (retry_after
+1) and 1 % 500. The bot is the real `thidua run` in a child process (TelegramRunner polling,
+the delivery worker, SQLite in a temporary folder) with TELEGRAM_RATE=`--rate`.
+
+1. idle: one person sends /help, waits for the answer, pauses 1 s (the per-chat limit); 30
+   times;
+2. the broadcast: `--recipients` outbox rows are queued (as `/broadcast` queues them) and the
+   person keeps chatting the same way until every recipient has the message; then 3 s more
+   to see any late duplicate.
+
+Printed: delivered rate ÷ limit (first to last broadcast message accepted by the server; goal
+≥ 0.95), lost (goal 0), duplicated (goal 0), and the p95 of the person's reply latency (update
+enqueued → answer accepted by the server) during the broadcast ÷ idle (goal ≤ 1.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+WORK = Path(tempfile.mkdtemp(prefix="thidua-broadcast-"))
+os.environ["DATABASE_URL"] = f"sqlite:///{WORK / 'thidua.db'}"  # before the store is imported
+
+from sqlalchemy import insert  # noqa: E402
+
+from bot import clock, outbox  # noqa: E402
+from bot import models as m  # noqa: E402
+from bot.campaign_loader import load_campaign  # noqa: E402
+from bot.db import migrate, session_scope  # noqa: E402
+from bot.store import active_campaign, load_into_store  # noqa: E402
+from tests.fakes.telegram_api import ApiError, FakeTelegram, SimUser  # noqa: E402
+
+TALKER = 99
+FIRST = 100_000
+PAUSE = 1.0  # between a reply and the next message: Telegram allows 1 msg/s in a chat
+TEXT = "Kiểm tra hệ thống: thông báo thử nghiệm gửi tới toàn cơ quan."
+
+
+class FaultyTelegram(FakeTelegram):
+    """1 % of sendMessage calls to `faulty` chats answer 429 (retry_after 1), 1 % answer 500."""
+
+    def __init__(self, *args: object, faulty: range, seed: int = 7, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.faulty = faulty
+        self.rng = random.Random(seed)
+        self.injected: Counter[int] = Counter()
+        self.got: Counter[int] = Counter()  # broadcast messages accepted, per chat
+        self.times: list[float] = []  # when each was accepted
+
+    async def _m_sendMessage(self, bot, p):  # type: ignore[no-untyped-def,override]
+        chat = int(p.data.get("chat_id", 0))
+        if chat in self.faulty:
+            roll = self.rng.random()
+            if roll < 0.01:
+                self.injected[429] += 1
+                raise ApiError(429, "Too Many Requests: retry after 1", {"retry_after": 1})
+            if roll < 0.02:
+                self.injected[500] += 1
+                raise ApiError(500, "Internal Server Error")
+        result = await super()._m_sendMessage(bot, p)
+        if chat in self.faulty and TEXT in result.get("text", ""):
+            self.got[chat] += 1
+            self.times.append(time.monotonic())
+        return result
+
+
+def prepare(recipients: int) -> None:
+    """The store: the bundled campaign, `recipients` staff and the talker, on Telegram."""
+    migrate()
+    with session_scope() as session:
+        load_into_store(session=session, campaign=load_campaign(), source="bundled")
+        unit = session.exec(m.Unit.__table__.select().where(m.Unit.code == "QLCN")).first()
+        now = clock.now()
+        ids = [TALKER, *range(FIRST, FIRST + recipients)]
+        people = [
+            {"full_name": f"Người {i}", "unit_id": unit.id, "role": "staff", "created_at": now}
+            for i in ids
+        ]
+        session.exec(insert(m.Person.__table__), params=people)  # type: ignore[call-overload]
+        person_ids = [row.id for row in session.exec(m.Person.__table__.select())]
+        session.exec(
+            insert(m.Identity.__table__),  # type: ignore[call-overload]
+            params=[
+                {
+                    "person_id": pid,
+                    "channel": "telegram",
+                    "user_id": str(chat),
+                    "chat_id": str(chat),
+                    "display_name": "",
+                    "reachable": True,
+                    "created_at": now,
+                }
+                for pid, chat in zip(person_ids, ids, strict=True)
+            ],
+        )
+
+
+def queue_broadcast(recipients: int) -> int:
+    """The rows `/broadcast` would queue for everyone but the talker."""
+    with session_scope() as session:
+        row, campaign = active_campaign(session=session)
+        found = [
+            r
+            for r in outbox.recipients(session=session, channels=["telegram"])
+            if r.chat_id != str(TALKER)
+        ]
+        text = outbox.broadcast_text(campaign=campaign, text=TEXT)
+        _key, added = outbox.queue_custom(
+            session=session,
+            campaign_id=row.id,
+            campaign_code=campaign.code,
+            kind="broadcast",
+            ref="bench",
+            messages=[(r, text) for r in found],
+            now=clock.now(),
+        )
+    assert added == recipients, added
+    return added
+
+
+async def talk(tg: FakeTelegram, user: SimUser, until: asyncio.Event | int) -> list[float]:
+    """/help, wait for the answer, pause; `until` is set or `until` times. Latencies (s)."""
+    latencies = []
+    n = 0
+    while (isinstance(until, int) and n < until) or (
+        isinstance(until, asyncio.Event) and not until.is_set()
+    ):
+        seen = len(tg.sent(user.id))
+        start = time.monotonic()
+        await user.send_text("/help")
+        sent = await tg.wait_sent(user.id, seen + 1, timeout=30)
+        latencies.append(sent[seen]["time"] - start)
+        n += 1
+        await asyncio.sleep(PAUSE)
+    return latencies
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISS"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[18]
+
+
+async def main(recipients: int, rate: int) -> int:
+    prepare(recipients)
+    audience = range(FIRST, FIRST + recipients)
+    tg = FaultyTelegram(rate_limit_per_s=rate, chat_rate_limit_per_s=1, faulty=audience)
+    await tg.start()
+    talker = tg.user(TALKER, "Người nói chuyện")
+    for chat in audience:
+        tg.user(chat, f"Người {chat}")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": tg.token,
+        "TELEGRAM_BASE_URL": tg.root,
+        "TELEGRAM_RATE": str(rate),
+    }
+    with (WORK / "bot.log").open("w") as log:
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run"], cwd=WORK, env=env, stdout=log, stderr=log
+        )
+    try:
+        await tg.wait_for(lambda: tg.calls_to("getUpdates"), timeout=60)
+        await talk(tg, talker, 3)  # warm-up
+        idle = await talk(tg, talker, 30)
+        bot_cpu, own_cpu, wall = cpu_seconds(bot.pid), time.process_time(), time.monotonic()
+        queue_broadcast(recipients)
+        done = asyncio.Event()
+        chatting = asyncio.create_task(talk(tg, talker, done))
+
+        deadline = time.monotonic() + recipients / rate * 3 + 60
+        while len(tg.got) < recipients and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        done.set()
+        bot_cpu, own_cpu = cpu_seconds(bot.pid) - bot_cpu, time.process_time() - own_cpu
+        wall = time.monotonic() - wall
+        load = os.getloadavg()[0]
+        busy = await chatting
+        await asyncio.sleep(3)  # a late duplicate would show up now
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        bot.wait(timeout=60)
+        await tg.stop()
+    got, times = tg.got, sorted(tg.times)
+    lost = sum(1 for chat in audience if got[chat] == 0)
+    duplicated = sum(n - 1 for n in got.values() if n > 1)
+    span = times[-1] - times[0]
+    ratio = (len(times) / span) / rate
+    with session_scope() as session:
+        statuses = Counter(row.status for row in session.exec(m.Outbox.__table__.select()))
+    latency = p95(busy) / p95(idle)
+    print(f"recipients:            {recipients}")
+    print(f"global limit:          {rate} msg/s, 1 msg/s per chat")
+    print(f"injected:              {tg.injected[429]} × 429, {tg.injected[500]} × 500")
+    print(f"delivered:             {len(times)} in {span:.2f} s = {len(times) / span:.1f} msg/s")
+    print(f"outbox rows:           {dict(statuses)}")
+    print(f"reply p95 idle:        {p95(idle) * 1000:.1f} ms ({len(idle)} replies)")
+    print(f"reply p95 broadcast:   {p95(busy) * 1000:.1f} ms ({len(busy)} replies)")
+    print(
+        f"CPU during broadcast:  bot {bot_cpu / wall:.0%} of a core "
+        f"({bot_cpu / recipients * 1000:.2f} ms/message), server and talker {own_cpu / wall:.0%}; "
+        f"load average {load:.1f} on {os.cpu_count()} cores"
+    )
+    print("---")
+    print(f"delivered rate/limit:  {ratio:.3f}  (goal >= 0.95)  {verdict(ratio >= 0.95)}")
+    print(f"lost:                  {lost}  (goal 0)  {verdict(lost == 0)}")
+    print(f"duplicated:            {duplicated}  (goal 0)  {verdict(duplicated == 0)}")
+    print(f"reply p95 busy/idle:   {latency:.2f}  (goal <= 1.5)  {verdict(latency <= 1.5)}")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--rate", type=int, default=300)
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.recipients, args.rate)))
