@@ -8,11 +8,14 @@ like Telegram), and injects faults into the broadcast's sendMessage calls: 1 % 4
 1) and 1 % 500. The bot is the real `thidua run` in a child process (TelegramRunner polling,
 the delivery worker, SQLite in a temporary folder) with TELEGRAM_RATE=`--rate`.
 
-1. idle: one person sends /help, waits for the answer, pauses 1 s (the per-chat limit); 30
-   times;
+1. idle: a few people (as many as the replies' reserve carries: 4 at 300 msg/s) each send
+   /help, wait for the answer, pause 1 s (the per-chat limit); 120 answers in all;
 2. the broadcast: `--recipients` outbox rows are queued (as `/broadcast` queues them) and the
-   person keeps chatting the same way until every recipient has the message; then 3 s more
-   to see any late duplicate.
+   same people keep chatting the same way until every recipient has the message; then 3 s
+   more to see any late duplicate.
+
+`--ceiling` measures instead what `TelegramRunner.send` alone achieves from a process that
+does nothing else (MAX_IN_FLIGHT sends at a time, no pacing), against the same server.
 
 Printed: delivered rate ÷ limit (first to last broadcast message accepted by the server; goal
 ≥ 0.95), lost (goal 0), duplicated (goal 0), and the p95 of the person's reply latency (update
@@ -45,10 +48,11 @@ from bot import clock, outbox  # noqa: E402
 from bot import models as m  # noqa: E402
 from bot.campaign_loader import load_campaign  # noqa: E402
 from bot.db import migrate, session_scope  # noqa: E402
+from bot.delivery import broadcast_rate  # noqa: E402
 from bot.store import active_campaign, load_into_store  # noqa: E402
 from tests.fakes.telegram_api import ApiError, FakeTelegram, SimUser  # noqa: E402
 
-TALKER = 99
+TALKERS = range(90, 94)  # people chatting with the bot (chat ids)
 FIRST = 100_000
 PAUSE = 1.0  # between a reply and the next message: Telegram allows 1 msg/s in a chat
 TEXT = "Kiểm tra hệ thống: thông báo thử nghiệm gửi tới toàn cơ quan."
@@ -83,13 +87,13 @@ class FaultyTelegram(FakeTelegram):
 
 
 def prepare(recipients: int) -> None:
-    """The store: the bundled campaign, `recipients` staff and the talker, on Telegram."""
+    """The store: the bundled campaign, `recipients` staff and the talkers, on Telegram."""
     migrate()
     with session_scope() as session:
         load_into_store(session=session, campaign=load_campaign(), source="bundled")
         unit = session.exec(m.Unit.__table__.select().where(m.Unit.code == "QLCN")).first()
         now = clock.now()
-        ids = [TALKER, *range(FIRST, FIRST + recipients)]
+        ids = [*TALKERS, *range(FIRST, FIRST + recipients)]
         people = [
             {"full_name": f"Người {i}", "unit_id": unit.id, "role": "staff", "created_at": now}
             for i in ids
@@ -114,13 +118,13 @@ def prepare(recipients: int) -> None:
 
 
 def queue_broadcast(recipients: int) -> int:
-    """The rows `/broadcast` would queue for everyone but the talker."""
+    """The rows `/broadcast` would queue for everyone but the talkers."""
     with session_scope() as session:
         row, campaign = active_campaign(session=session)
         found = [
             r
             for r in outbox.recipients(session=session, channels=["telegram"])
-            if r.chat_id != str(TALKER)
+            if int(r.chat_id) not in TALKERS
         ]
         text = outbox.broadcast_text(campaign=campaign, text=TEXT)
         _key, added = outbox.queue_custom(
@@ -137,7 +141,7 @@ def queue_broadcast(recipients: int) -> int:
 
 
 async def talk(tg: FakeTelegram, user: SimUser, until: asyncio.Event | int) -> list[float]:
-    """/help, wait for the answer, pause; `until` is set or `until` times. Latencies (s)."""
+    """/help, wait for the answer, pause; until `until` is set, or `until` times. Latencies."""
     latencies = []
     n = 0
     while (isinstance(until, int) and n < until) or (
@@ -151,6 +155,19 @@ async def talk(tg: FakeTelegram, user: SimUser, until: asyncio.Event | int) -> l
         n += 1
         await asyncio.sleep(PAUSE)
     return latencies
+
+
+async def converse(
+    tg: FakeTelegram, users: list[SimUser], until: asyncio.Event | int
+) -> list[float]:
+    """Every talker at once (staggered), each in its own chat."""
+
+    async def one(i: int, user: SimUser) -> list[float]:
+        await asyncio.sleep(PAUSE * i / len(users))
+        return await talk(tg, user, until)
+
+    found = await asyncio.gather(*(one(i, u) for i, u in enumerate(users)))
+    return [latency for each in found for latency in each]
 
 
 def verdict(ok: bool) -> str:
@@ -172,7 +189,9 @@ async def main(recipients: int, rate: int) -> int:
     audience = range(FIRST, FIRST + recipients)
     tg = FaultyTelegram(rate_limit_per_s=rate, chat_rate_limit_per_s=1, faulty=audience)
     await tg.start()
-    talker = tg.user(TALKER, "Người nói chuyện")
+    # As many people chat as the replies' reserve carries (one message a second each).
+    reserve = rate - broadcast_rate(rate)
+    talkers = [tg.user(i, f"Người nói chuyện {i}") for i in TALKERS][: max(1, int(reserve) - 1)]
     for chat in audience:
         tg.user(chat, f"Người {chat}")
     env = {
@@ -188,12 +207,12 @@ async def main(recipients: int, rate: int) -> int:
         )
     try:
         await tg.wait_for(lambda: tg.calls_to("getUpdates"), timeout=60)
-        await talk(tg, talker, 3)  # warm-up
-        idle = await talk(tg, talker, 30)
+        await converse(tg, talkers, 3)  # warm-up
+        idle = await converse(tg, talkers, 120 // len(talkers))
         bot_cpu, own_cpu, wall = cpu_seconds(bot.pid), time.process_time(), time.monotonic()
         queue_broadcast(recipients)
         done = asyncio.Event()
-        chatting = asyncio.create_task(talk(tg, talker, done))
+        chatting = asyncio.create_task(converse(tg, talkers, done))
 
         deadline = time.monotonic() + recipients / rate * 3 + 60
         while len(tg.got) < recipients and time.monotonic() < deadline:
@@ -220,12 +239,16 @@ async def main(recipients: int, rate: int) -> int:
     print(f"global limit:          {rate} msg/s, 1 msg/s per chat")
     print(f"injected:              {tg.injected[429]} × 429, {tg.injected[500]} × 500")
     print(f"delivered:             {len(times)} in {span:.2f} s = {len(times) / span:.1f} msg/s")
+    tenth = len(times) // 10
+    middle = (len(times) - 2 * tenth) / (times[-tenth] - times[tenth])
+    print(f"  middle 80 %:         {middle:.1f} msg/s")
     print(f"outbox rows:           {dict(statuses)}")
     print(f"reply p95 idle:        {p95(idle) * 1000:.1f} ms ({len(idle)} replies)")
     print(f"reply p95 broadcast:   {p95(busy) * 1000:.1f} ms ({len(busy)} replies)")
     print(
         f"CPU during broadcast:  bot {bot_cpu / wall:.0%} of a core "
-        f"({bot_cpu / recipients * 1000:.2f} ms/message), server and talker {own_cpu / wall:.0%}; "
+        f"({bot_cpu / recipients * 1000:.2f} ms/message), "
+        f"server and talkers {own_cpu / wall:.0%}; "
         f"load average {load:.1f} on {os.cpu_count()} cores"
     )
     print("---")
@@ -236,9 +259,53 @@ async def main(recipients: int, rate: int) -> int:
     return 0
 
 
+async def send_only(root: str, token: str, n: int) -> None:
+    """(In a child process) `TelegramRunner.send` alone, MAX_IN_FLIGHT at a time, no pacing."""
+    from bot.channels.telegram import TelegramRunner
+    from bot.delivery import MAX_IN_FLIGHT
+    from bot.settings import get_settings
+
+    os.environ.update(TELEGRAM_BOT_TOKEN=token, TELEGRAM_BASE_URL=root)
+    get_settings.cache_clear()
+    runner = TelegramRunner(get_settings(), lambda incoming: [])
+    await runner.application.initialize()
+    chats = [str(c) for c in range(FIRST, FIRST + n)]
+
+    async def part(mine: list[str]) -> None:
+        for chat in mine:
+            await runner.send(chat, TEXT)
+
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(part(chats[i::MAX_IN_FLIGHT]) for i in range(MAX_IN_FLIGHT)))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    await runner.application.shutdown()
+    print(f"runner.send alone:     {n / wall:.0f} msg/s, {cpu / n * 1000:.2f} ms CPU/message")
+
+
+async def ceiling(n: int) -> None:
+    """What one process can send through python-telegram-bot doing nothing else."""
+    tg = FakeTelegram()
+    await tg.start()
+    for chat in range(FIRST, FIRST + n):
+        tg.user(chat, f"Người {chat}")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--send-only", tg.root, tg.token, str(n), env=env
+    )
+    await child.wait()
+    await tg.stop()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipients", type=int, default=10_000)
     parser.add_argument("--rate", type=int, default=300)
+    parser.add_argument("--ceiling", action="store_true", help="measure runner.send alone instead")
+    parser.add_argument("--send-only", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.recipients, args.rate)))
+    if args.send_only:
+        asyncio.run(send_only(args.send_only[0], args.send_only[1], int(args.send_only[2])))
+    elif args.ceiling:
+        asyncio.run(ceiling(args.recipients))
+    else:
+        sys.exit(asyncio.run(main(args.recipients, args.rate)))
