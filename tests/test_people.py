@@ -122,55 +122,32 @@ def test_invite_rejects_unknown_unit_and_role(ready):
     assert run("invite", "--unit", "QLCN", "--role", "boss").exit_code == 2
 
 
+def attempt(code: str) -> Outcome:
+    """One registration try from chat "x", in its own unit of work."""
+    with session_scope() as session:
+        return register(
+            session=session,
+            channel="test",
+            user_id="x",
+            chat_id="x",
+            display_name="X",
+            code=code,
+            now=clock.now(),
+        ).outcome
+
+
 def test_five_wrong_codes_lock_for_an_hour(ready):
     with session_scope() as session:
         unit = session.exec(select(m.Unit).where(m.Unit.code == "QLCN")).one()
         good = issue_invites(session=session, unit=unit, role="staff", count=1, now=clock.now())[
             0
         ].code
-    outcomes = []
-    for _ in range(5):
-        with session_scope() as session:
-            outcomes.append(
-                register(
-                    session=session,
-                    channel="test",
-                    user_id="x",
-                    chat_id="x",
-                    display_name="X",
-                    code="WRONGCODE1",
-                    now=clock.now(),
-                ).outcome
-            )
-    assert outcomes == [Outcome.UNKNOWN] * 4 + [Outcome.LOCKED]
+    assert [attempt("WRONGCODE1") for _ in range(5)] == [Outcome.UNKNOWN] * 4 + [Outcome.LOCKED]
+    assert attempt(good) is Outcome.LOCKED
     with session_scope() as session:
-        assert (
-            register(
-                session=session,
-                channel="test",
-                user_id="x",
-                chat_id="x",
-                display_name="X",
-                code=good,
-                now=clock.now(),
-            ).outcome
-            is Outcome.LOCKED
-        )
         audit = session.exec(
             select(m.AuditEvent).where(m.AuditEvent.action == "register.locked")
         ).all()
         assert len(audit) == 1 and audit[0].chat_id == "x"
     at("2022-05-10T10:01:00+07:00")
-    with session_scope() as session:
-        assert (
-            register(
-                session=session,
-                channel="test",
-                user_id="x",
-                chat_id="x",
-                display_name="X",
-                code=good,
-                now=clock.now(),
-            ).outcome
-            is Outcome.REGISTERED
-        )
+    assert attempt(good) is Outcome.REGISTERED
