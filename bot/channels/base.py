@@ -7,10 +7,26 @@ of the `SendError`s below so the delivery worker can decide: wait, retry, or giv
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from typing import Protocol
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar
 
 from aiohttp import web
+
+T = TypeVar("T")
+
+# The handlers are synchronous (database work). Two threads run them for every channel: enough
+# that a slow turn (a big export) does not stop the others, few enough that turns do not fight
+# over the GIL and SQLite's single writer (4-6 threads cost about a third more CPU per update:
+# benchmarks/README.md, "Telegram inbound").
+_HANDLER_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="thidua-handler")
+
+
+async def in_handler_thread(work: Callable[..., T], *args: object) -> T:
+    """Run blocking handler work off the event loop, on the handlers' threads."""
+    return await asyncio.get_running_loop().run_in_executor(_HANDLER_THREADS, work, *args)
 
 
 class SendError(Exception):

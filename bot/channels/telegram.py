@@ -36,7 +36,13 @@ from telegram.error import RetryAfter as TgRetryAfter
 from telegram.ext import ContextTypes, TypeHandler
 
 from bot import models as m
-from bot.channels.base import RetryAfter, SendError, Transient, Unreachable
+from bot.channels.base import (
+    RetryAfter,
+    SendError,
+    Transient,
+    Unreachable,
+    in_handler_thread,
+)
 from bot.channels.telegram_inbound import CHANNEL, from_callback, from_message
 from bot.channels.telegram_render import escape, pressed_label, send_reply, split, with_choice
 from bot.channels.telegram_setup import (
@@ -219,7 +225,7 @@ class TelegramRunner:
             await self._acknowledge(query)
             return
         _acked, replies = await asyncio.gather(
-            self._acknowledge(query), asyncio.to_thread(self._handle, incoming)
+            self._acknowledge(query), in_handler_thread(self._handle, incoming)
         )
         await self._deliver(int(incoming.chat_id), replies)
 
@@ -244,7 +250,7 @@ class TelegramRunner:
             log.info("telegram: could not edit a pressed keyboard: %s", redact(str(exc)))
 
     async def _turn(self, chat_id: int, incoming: Incoming) -> None:
-        replies = await asyncio.to_thread(self._handle, incoming)
+        replies = await in_handler_thread(self._handle, incoming)
         await self._deliver(chat_id, replies)
 
     async def _deliver(self, chat_id: int, replies: list[Reply]) -> None:

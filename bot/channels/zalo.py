@@ -33,7 +33,7 @@ from aiohttp import web
 
 from bot import clock
 from bot.channels import zalo_state as state
-from bot.channels.base import Paused, SendError, Transient, Unreachable
+from bot.channels.base import Paused, SendError, Transient, Unreachable, in_handler_thread
 from bot.channels.console import render_reply
 from bot.channels.text import split_text
 from bot.channels.zalo_client import (
@@ -249,7 +249,7 @@ class ZaloRunner:
         if incoming is None:
             texts = await asyncio.to_thread(self._only_text, update.user_id)
         else:
-            texts = await asyncio.to_thread(self._turn, incoming)
+            texts = await in_handler_thread(self._turn, incoming)
         await self._reply(update, texts)
 
     async def _maybe_prune(self) -> None:
