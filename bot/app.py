@@ -89,6 +89,21 @@ def console_demo(settings: Settings) -> None:
     from bot.channels.console import serve as serve_console
 
     with session_scope() as session:
+        in_use = session.exec(
+            select(m.Identity.id).where(m.Identity.channel.in_(("telegram", "zalo")))
+        ).first()
+    if in_use is not None:
+        # Never seed a demo unit and person into an office's live database.
+        print(
+            _(
+                "No TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN set, and this database already serves "
+                "Telegram or Zalo users: set the tokens to run the bot, or talk to it here with "
+                "`thidua chat --user ID`."
+            ),
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    with session_scope() as session:
         _row, campaign = active_campaign(session=session)
         if settings.now is None and not any(
             p.open_for_reports(clock.today()) for p in campaign.phases

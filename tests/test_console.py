@@ -68,3 +68,21 @@ def test_chat_registers_and_resumes_after_a_restart(ready):
         (report,) = session.exec(select(m.Report)).all()
         assert report.area == "cai-cach-hanh-chinh"
         assert report.detail == "Nội dung sau khi khởi động lại"
+
+
+def test_the_demo_never_seeds_a_live_database(people):
+    people.add(channel="telegram", user_id="111")
+    env = dict(os.environ)
+    done = subprocess.run(
+        [*THIDUA, "run"],
+        input="/baocao\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "thidua chat --user ID" in done.stderr
+    with session_scope() as session:
+        assert session.exec(select(m.Unit).where(m.Unit.code == "DEMO")).first() is None
