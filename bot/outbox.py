@@ -461,6 +461,37 @@ def launch(
     return push.key, added, _count_run(session, push.key)
 
 
+def queue_message(
+    *,
+    session: Session,
+    key: str,
+    identity: m.Identity,
+    text: str,
+    now: dt.datetime,
+    at: dt.datetime | None = None,
+    priority: int = 1,
+) -> bool:
+    """One message to one identity, sent by the delivery worker from `at` (default: now).
+
+    For what is not a calendar push: a reply kept back by a quota, an alert, a clerk's note.
+    False if a row with `key` is there already (the caller tried before).
+    """
+    row = {
+        "key": key[:200],
+        "person_id": identity.person_id,
+        "identity_id": identity.id,
+        "channel": identity.channel,
+        "chat_id": identity.chat_id,
+        "text": text,
+        "priority": priority,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": at or now,
+        "created_at": now,
+    }
+    return _insert_ignore(session, m.Outbox.__table__, [row], ["key"]) == 1  # type: ignore[arg-type]
+
+
 def queue_custom(
     *,
     session: Session,

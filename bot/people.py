@@ -247,6 +247,15 @@ def who(
     ).first()
 
 
+def mark_unreachable(*, session: Session, channel: str, chat_id: str, reason: str) -> None:
+    """The platform refused the chat (blocked, gone): the clerk sees the person unreachable."""
+    for ident in session.exec(
+        select(m.Identity).where(m.Identity.channel == channel, m.Identity.chat_id == chat_id)
+    ):
+        ident.reachable, ident.unreachable_reason = False, reason[:200]
+        session.add(ident)
+
+
 def is_locked(*, session: Session, channel: str, chat_id: str, now: dt.datetime) -> bool:
     failures = session.exec(
         select(func.count())

@@ -13,6 +13,7 @@ from sqlmodel import func, select
 from bot import models as m
 from bot.clock import LOCAL
 from bot.i18n import _, format_day, language, render
+from bot.outbox import queue_message
 from bot.store import audit
 from bot.summary import REVIEW_NOMINATIONS, REVIEW_REPORTS, area_names, status_labels
 from handlers.context import Ctx
@@ -236,20 +237,13 @@ def notify_return(
     earlier = ctx.session.exec(
         select(func.count()).select_from(m.Outbox).where(m.Outbox.key.startswith(prefix))  # type: ignore[attr-defined]
     ).one()
-    ctx.session.add(
-        m.Outbox(
-            key=f"{prefix}{earlier + 1}",
-            person_id=owner.id,
-            identity_id=identity.id,
-            channel=identity.channel,
-            chat_id=identity.chat_id,
-            text=text,
-            priority=PRIORITY,
-            status="pending",
-            attempts=0,
-            next_attempt_at=ctx.now,
-            created_at=ctx.now,
-        )
+    queue_message(
+        session=ctx.session,
+        key=f"{prefix}{earlier + 1}",
+        identity=identity,
+        text=text,
+        now=ctx.now,
+        priority=PRIORITY,
     )
     return identity.channel
 

@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
-from sqlmodel import select
 from telegram import (
     Bot,
     BotCommandScopeChat,
@@ -35,7 +34,6 @@ from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as TgRetryAfter
 from telegram.ext import ContextTypes, TypeHandler
 
-from bot import models as m
 from bot.channels.base import (
     RetryAfter,
     SendError,
@@ -54,6 +52,7 @@ from bot.channels.telegram_setup import (
 )
 from bot.db import session_scope
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language
+from bot.people import mark_unreachable
 from bot.redact import protect, redact
 from bot.settings import Settings
 from handlers.types import Incoming, Reply
@@ -104,11 +103,7 @@ async def call_with_retries(make: Callable[[], Awaitable[Any]]) -> Any:
 def mark_blocked(chat_id: str) -> None:
     """The person blocked the bot: the clerk sees the identity as unreachable."""
     with session_scope() as session:
-        for ident in session.exec(
-            select(m.Identity).where(m.Identity.channel == CHANNEL, m.Identity.chat_id == chat_id)
-        ):
-            ident.reachable, ident.unreachable_reason = False, "blocked"
-            session.add(ident)
+        mark_unreachable(session=session, channel=CHANNEL, chat_id=chat_id, reason="blocked")
 
 
 class TelegramRunner:

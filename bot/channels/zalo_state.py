@@ -16,10 +16,11 @@ import logging
 import sqlalchemy as sa
 from sqlmodel import col, delete, select, update
 
-from bot import clock
+from bot import clock, people
 from bot import models as m
 from bot.db import session_scope
 from bot.i18n import _, format_day, language
+from bot.outbox import queue_message
 
 log = logging.getLogger(__name__)
 
@@ -173,35 +174,23 @@ def queue_reply(
             return 0
         queued = 0
         for n, text in enumerate(pieces, start=first):
-            key = f"reply:{CHANNEL}:{chat_id}:{message_id}:{n}"[:200]
-            if session.exec(select(m.Outbox.id).where(m.Outbox.key == key)).first() is not None:
-                continue
-            session.add(
-                m.Outbox(
-                    key=key,
-                    person_id=ident.person_id,
-                    identity_id=ident.id,
-                    channel=CHANNEL,
-                    chat_id=chat_id,
-                    text=text,
-                    priority=REPLY_PRIORITY,
-                    status="pending",
-                    next_attempt_at=at,
-                    created_at=clock.now(),
-                )
+            key = f"reply:{CHANNEL}:{chat_id}:{message_id}:{n}"
+            queued += queue_message(
+                session=session,
+                key=key,
+                identity=ident,
+                text=text,
+                now=clock.now(),
+                at=at,
+                priority=REPLY_PRIORITY,
             )
-            queued += 1
         return queued
 
 
 def mark_unreachable(chat_id: str, reason: str) -> None:
     """Zalo refused the chat: the clerk sees the person as not reachable on Zalo."""
     with session_scope() as session:
-        for ident in session.exec(
-            select(m.Identity).where(m.Identity.channel == CHANNEL, m.Identity.chat_id == chat_id)
-        ):
-            ident.reachable, ident.unreachable_reason = False, reason[:200]
-            session.add(ident)
+        people.mark_unreachable(session=session, channel=CHANNEL, chat_id=chat_id, reason=reason)
 
 
 def language_of(user_id: str) -> str | None:
@@ -235,26 +224,17 @@ def _alert_quota(session, until: dt.datetime, sent: int) -> None:  # type: ignor
         len(rows),
     )
     for ident, person in rows:
-        key = f"alert:{CHANNEL}:quota:{month}:{ident.id}"
-        if session.exec(select(m.Outbox.id).where(m.Outbox.key == key)).first() is not None:
-            continue
         with language(person.lang):
             text = _(
                 "Zalo: the bot's monthly message quota is used up ({n} messages sent this "
                 "month). Sending on Zalo is paused until {day}; nothing is lost, the messages "
                 "wait and go out then. A paid Zalo Bot plan raises the quota."
             ).format(n=sent, day=format_day(until.astimezone(clock.LOCAL).date()))
-        session.add(
-            m.Outbox(
-                key=key,
-                person_id=person.id,
-                identity_id=ident.id,
-                channel=ident.channel,
-                chat_id=ident.chat_id,
-                text=text,
-                priority=REPLY_PRIORITY,
-                status="pending",
-                next_attempt_at=clock.now(),
-                created_at=clock.now(),
-            )
+        queue_message(
+            session=session,
+            key=f"alert:{CHANNEL}:quota:{month}:{ident.id}",
+            identity=ident,
+            text=text,
+            now=clock.now(),
+            priority=REPLY_PRIORITY,
         )
