@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -68,32 +69,32 @@ def _campaign_or_fail(path: Path | None):
         raise _fail([str(p) for p in exc.problems]) from None
 
 
-def ensure_ready(campaign_file: Path | None = None) -> None:
-    """Migrate and load a campaign if none is loaded yet (what `init` does, idempotent)."""
+def configured_campaign() -> Path | None:
+    """THIDUA_CAMPAIGN, or None for the bundled plan."""
+    name = get_settings().campaign_file
+    return Path(name) if name else None
+
+
+def ensure_ready() -> None:
+    """Migrate, and load the configured campaign if none is loaded yet (idempotent)."""
     migrate()
+    with session_scope() as session, contextlib.suppress(NoCampaign):
+        active_campaign(session=session)
+        return
+    path = configured_campaign()
+    campaign = _campaign_or_fail(path)
     with session_scope() as session:
-        try:
-            active_campaign(session=session)
-            if campaign_file is None:
-                return
-        except NoCampaign:
-            pass
-        path = campaign_file or (
-            Path(get_settings().campaign_file) if get_settings().campaign_file else None
-        )
-        campaign = _campaign_or_fail(path)
         load_into_store(session=session, campaign=campaign, source=str(path or "bundled"))
 
 
 @app.command()
 def init(campaign: CampaignOpt = None) -> None:
     """Create or upgrade the database and load the campaign (bundled by default)."""
-    loaded = _campaign_or_fail(
-        campaign or (Path(get_settings().campaign_file) if get_settings().campaign_file else None)
-    )
+    path = campaign or configured_campaign()
+    loaded = _campaign_or_fail(path)
     migrate()
     with session_scope() as session:
-        load_into_store(session=session, campaign=loaded, source=str(campaign or "bundled"))
+        load_into_store(session=session, campaign=loaded, source=str(path or "bundled"))
     typer.echo(
         _("Ready: campaign {code} ({year}), {phases} phases, {units} units.").format(
             code=loaded.code, year=loaded.year, phases=len(loaded.phases), units=len(loaded.units)
