@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor
 
 from bot import models as m
+from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_inbound import CHANNEL
 from bot.db import session_scope
 from bot.i18n import language
@@ -73,11 +74,16 @@ def build_application(settings: Settings, *, webhook: bool) -> Application:
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
         .concurrent_updates(PerChatProcessor(CONCURRENCY))
-        .connection_pool_size(CONCURRENCY * 2)
-        .pool_timeout(30.0)
-        .connect_timeout(10.0)
-        .read_timeout(20.0)
-        .write_timeout(60.0)
+        .request(
+            AiohttpRequest(
+                CONCURRENCY * 2,
+                pool_timeout=30.0,
+                connect_timeout=10.0,
+                read_timeout=20.0,
+                write_timeout=60.0,
+            )
+        )
+        .get_updates_request(AiohttpRequest(1, read_timeout=20.0, connect_timeout=10.0))
         .job_queue(None)
     )
     if webhook:

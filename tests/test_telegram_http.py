@@ -1,0 +1,83 @@
+"""The Telegram transport (aiohttp under python-telegram-bot) when the network fails.
+
+The happy paths (JSON calls, multipart uploads, file downloads, long polling) run through it in
+every test of tests/test_telegram_channel.py; here, what PTB must see when the server is not
+there or does not answer: its own NetworkError and TimedOut, which the adapter retries and the
+outbox turns into `Transient`, with no token in the message."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+
+from bot.channels.telegram_http import AiohttpRequest
+
+TOKEN = "123456:secret-token-value"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def bot_at(port: int, **timeouts: float) -> Bot:
+    request = AiohttpRequest(2, **timeouts)
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
+    await request.initialize()
+    return bot
+
+
+@pytest.fixture
+async def silent_server() -> AsyncIterator[int]:
+    """Accepts connections and reads, but never answers."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        await reader.read(65536)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    for writer in held:
+        writer.close()
+    server.close()
+    await server.wait_closed()
+
+
+async def test_refused_connection_is_a_network_error_without_the_token():
+    bot = await bot_at(free_port())
+    try:
+        with pytest.raises(NetworkError) as failed:
+            await bot.send_message(5, "xin chào")
+    finally:
+        await bot.request.shutdown()
+    assert not isinstance(failed.value, TimedOut)
+    assert "secret-token-value" not in str(failed.value)
+
+
+async def test_a_server_that_never_answers_times_out(silent_server):
+    bot = await bot_at(silent_server, read_timeout=0.3)
+    started = asyncio.get_running_loop().time()
+    try:
+        with pytest.raises(TimedOut):
+            await bot.send_message(5, "xin chào")
+    finally:
+        await bot.request.shutdown()
+    assert asyncio.get_running_loop().time() - started < 3
+
+
+async def test_calls_before_initialize_or_after_shutdown_are_refused():
+    request = AiohttpRequest()
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{free_port()}/bot", request=request)
+    with pytest.raises(NetworkError, match="not initialized"):
+        await bot.send_message(5, "x")
+    await request.initialize()
+    await request.shutdown()
+    with pytest.raises(NetworkError, match="not initialized"):
+        await bot.send_message(5, "x")
