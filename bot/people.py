@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
 from bot import models as m
@@ -235,16 +236,22 @@ def identity_of(*, session: Session, channel: str, user_id: str) -> m.Identity |
     ).first()
 
 
+# Built once: constructing this select on every turn cost about 0.45 ms of CPU (coercions and
+# cache-key generation), more than running it.
+_WHO = (
+    select(m.Identity, m.Person, m.Unit)
+    .join(m.Person, m.Person.id == m.Identity.person_id)
+    .join(m.Unit, m.Unit.id == m.Person.unit_id)
+    .where(m.Identity.channel == sa.bindparam("channel"))
+    .where(m.Identity.user_id == sa.bindparam("user_id"))
+)
+
+
 def who(
     *, session: Session, channel: str, user_id: str
 ) -> tuple[m.Identity, m.Person, m.Unit] | None:
     """The identity writing, with its person and unit, in one query (every turn asks)."""
-    return session.exec(
-        select(m.Identity, m.Person, m.Unit)
-        .join(m.Person, m.Person.id == m.Identity.person_id)
-        .join(m.Unit, m.Unit.id == m.Person.unit_id)
-        .where(m.Identity.channel == channel, m.Identity.user_id == user_id)
-    ).first()
+    return session.exec(_WHO, params={"channel": channel, "user_id": user_id}).first()
 
 
 def mark_unreachable(*, session: Session, channel: str, chat_id: str, reason: str) -> None:
