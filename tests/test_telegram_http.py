@@ -12,6 +12,7 @@ import socket
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
@@ -81,3 +82,39 @@ async def test_calls_before_initialize_or_after_shutdown_are_refused():
     await request.shutdown()
     with pytest.raises(NetworkError, match="not initialized"):
         await bot.send_message(5, "x")
+
+
+async def test_proxy_from_the_environment_is_used_unless_bypassed(monkeypatch):
+    """HTTP_PROXY carries the calls (as httpx would); NO_PROXY exempts a host."""
+    seen: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append(str(request.url))
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    try:
+        request = AiohttpRequest()
+        bot = Bot(TOKEN, base_url="http://bot-api.invalid/bot", request=request)
+        await request.initialize()
+        assert await bot.delete_webhook() is True
+        await request.shutdown()
+        assert seen == [f"http://bot-api.invalid/bot{TOKEN}/deleteWebhook"]
+
+        monkeypatch.setenv("NO_PROXY", "bot-api.invalid")
+        await request.initialize()  # a new session reads the environment again
+        with pytest.raises(NetworkError):  # straight to the (unresolvable) host
+            await bot.delete_webhook()
+        await request.shutdown()
+        assert len(seen) == 1
+    finally:
+        await runner.cleanup()
