@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlmodel import Session
 
@@ -11,6 +12,9 @@ from bot import models as m
 from bot.campaign import Campaign
 from bot.clock import LOCAL
 from handlers.types import Incoming
+
+if TYPE_CHECKING:
+    from handlers.engine import State
 
 STAFF, HEAD, CLERK, ADMIN = "staff", "head", "clerk", "admin"
 OFFICE_ROLES = frozenset({CLERK, ADMIN})
@@ -26,6 +30,7 @@ class Ctx:
     identity: m.Identity | None = None
     person: m.Person | None = None
     unit: m.Unit | None = None
+    state: State | None = None  # the chat's place in a flow; the router stores it at the end
 
     @property
     def today(self) -> dt.date:

@@ -75,31 +75,92 @@ def register_flow(flow: Flow) -> Flow:
 
 
 # --- state --------------------------------------------------------------------------------
+# Read and written with Core statements on the table, not as an ORM object flushed by the unit
+# of work: every turn reads the state and most write it, and the ORM's get + flush made a
+# /report turn cost 2.5 ms of CPU against 1.7 ms with these statements.
+
+CONVERSATION = m.Conversation.__table__
+_KEY = sa.and_(
+    CONVERSATION.c.channel == sa.bindparam("key_channel"),
+    CONVERSATION.c.chat_id == sa.bindparam("key_chat_id"),
+)
+_LOAD = sa.select(CONVERSATION).where(_KEY)
+_INSERT = CONVERSATION.insert()
+_UPDATE = CONVERSATION.update().where(_KEY)  # SET: the columns named in the parameters
+_DELETE = CONVERSATION.delete().where(_KEY)
 
 
-def load_state(ctx: Ctx) -> m.Conversation | None:
+@dataclass
+class State:
+    """A chat's row of the `conversation` table, as this turn sees it."""
+
+    channel: str
+    chat_id: str
+    flow: str
+    step: str
+    token: str
+    answers: Answers
+    updated_at: dt.datetime
+    stored: bool = False  # the row is in the table
+    moved: bool = False  # changed by this turn, not stored yet
+
+
+class Conflict(Exception):
+    """Another turn of the same chat ended the flow while this one was answering it."""
+
+
+def load_state(ctx: Ctx) -> State | None:
+    """Read the chat's state into `ctx.state` (the router does, once, before dispatching)."""
     inc = ctx.incoming
-    return ctx.session.get(m.Conversation, (inc.channel, inc.chat_id))
+    row = ctx.session.connection().execute(_LOAD, _key(inc.channel, inc.chat_id)).first()
+    ctx.state = None if row is None else State(**row._asdict(), stored=True)
+    return ctx.state
 
 
-def drop_state(ctx: Ctx, state: m.Conversation | None) -> None:
+def drop_state(ctx: Ctx, state: State | None) -> None:
     if state is None:
         return
-    if sa.inspect(state).persistent:
-        ctx.session.delete(state)
-        ctx.session.flush()
-    elif state in ctx.session:
-        ctx.session.expunge(state)
+    if state.stored:
+        ctx.session.connection().execute(_DELETE, _key(state.channel, state.chat_id))
+    state.stored = state.moved = False
+    if ctx.state is state:
+        ctx.state = None
 
 
-def is_expired(state: m.Conversation, now: dt.datetime) -> bool:
+def write_state(ctx: Ctx) -> None:
+    """Store the state if the turn moved it. The router calls this once, at the end of the
+    turn, so the write lock is taken as late as it was with the ORM's flush at commit."""
+    state = ctx.state
+    if state is None or not state.moved:
+        return
+    values = {
+        "flow": state.flow,
+        "step": state.step,
+        "token": state.token,
+        "answers": state.answers,
+        "updated_at": state.updated_at,
+    }
+    conn = ctx.session.connection()
+    if not state.stored:
+        conn.execute(_INSERT, {"channel": state.channel, "chat_id": state.chat_id, **values})
+    elif conn.execute(_UPDATE, {**_key(state.channel, state.chat_id), **values}).rowcount != 1:
+        raise Conflict(f"{state.channel}:{state.chat_id}")
+    state.stored, state.moved = True, False
+
+
+def _key(channel: str, chat_id: str) -> dict[str, str]:
+    return {"key_channel": channel, "key_chat_id": chat_id}
+
+
+def is_expired(state: State, now: dt.datetime) -> bool:
     return now - state.updated_at > IDLE_EXPIRY
 
 
-def _save(ctx: Ctx, state: m.Conversation, step: str, answers: Answers) -> m.Conversation:
+def _save(ctx: Ctx, state: State, step: str, answers: Answers) -> State:
     state.step, state.answers, state.updated_at = step, dict(answers), ctx.now
     state.token = secrets.token_hex(2)
-    ctx.session.add(state)
+    state.moved = True
+    ctx.state = state
     return state
 
 
@@ -111,8 +172,8 @@ def start(ctx: Ctx, name: str, args: str = "") -> list[Reply]:
     begun = flow.begin(ctx, args)
     if isinstance(begun, list):
         return begun
-    drop_state(ctx, load_state(ctx))
-    state = m.Conversation(
+    drop_state(ctx, ctx.state)
+    state = State(
         channel=ctx.incoming.channel,
         chat_id=ctx.incoming.chat_id,
         flow=name,
@@ -125,7 +186,7 @@ def start(ctx: Ctx, name: str, args: str = "") -> list[Reply]:
 
 
 def _advance(
-    ctx: Ctx, flow: Flow, state: m.Conversation, answers: Answers, after: str | None
+    ctx: Ctx, flow: Flow, state: State, answers: Answers, after: str | None
 ) -> list[Reply]:
     """Ask the next question after step `after` (None: from the start)."""
     if answers.pop("_editing", None):
@@ -149,7 +210,7 @@ def _advance(
     return _ask_confirm(ctx, flow, state, answers)
 
 
-def ask(ctx: Ctx, flow: Flow, step: Step, state: m.Conversation, prefix: str = "") -> Reply:
+def ask(ctx: Ctx, flow: Flow, step: Step, state: State, prefix: str = "") -> Reply:
     text = step.prompt(ctx, dict(state.answers))
     if prefix:
         text = f"{prefix}\n\n{text}"
@@ -166,7 +227,7 @@ def _options(flow: str, step: str, token: str, choices: Choices) -> tuple[Option
 
 
 def _ask_confirm(
-    ctx: Ctx, flow: Flow, state: m.Conversation, answers: Answers, prefix: str = ""
+    ctx: Ctx, flow: Flow, state: State, answers: Answers, prefix: str = ""
 ) -> list[Reply]:
     _save(ctx, state, CONFIRM, answers)
     assert flow.summary is not None
@@ -188,7 +249,7 @@ def _edit_choices(ctx: Ctx, flow: Flow, answers: Answers) -> Choices:
     return [*choices, (CONFIRM, _("Back to the summary"))]
 
 
-def _ask_edit(ctx: Ctx, flow: Flow, state: m.Conversation, answers: Answers) -> list[Reply]:
+def _ask_edit(ctx: Ctx, flow: Flow, state: State, answers: Answers) -> list[Reply]:
     _save(ctx, state, EDIT, answers)
     return [
         Reply(
@@ -198,7 +259,7 @@ def _ask_edit(ctx: Ctx, flow: Flow, state: m.Conversation, answers: Answers) -> 
     ]
 
 
-def reask(ctx: Ctx, state: m.Conversation, prefix: str = "") -> list[Reply]:
+def reask(ctx: Ctx, state: State, prefix: str = "") -> list[Reply]:
     """Ask the current question again (after help, a wrong answer, an old button)."""
     flow = FLOWS[state.flow]
     answers = dict(state.answers)
@@ -218,7 +279,7 @@ def reask(ctx: Ctx, state: m.Conversation, prefix: str = "") -> list[Reply]:
     return [ask(ctx, flow, step, state, prefix)]
 
 
-def ask_abandon(ctx: Ctx, state: m.Conversation, pending: str, prefix: str = "") -> list[Reply]:
+def ask_abandon(ctx: Ctx, state: State, pending: str, prefix: str = "") -> list[Reply]:
     """Another command mid-flow: ask before throwing the answers away."""
     answers = dict(state.answers)
     if state.step != ABANDON:
@@ -246,7 +307,7 @@ def flow_title(name: str) -> str:
 # --- answering ----------------------------------------------------------------------------
 
 
-def resolve_choice(ctx: Ctx, state: m.Conversation, choices: Choices) -> str:
+def resolve_choice(ctx: Ctx, state: State, choices: Choices) -> str:
     """The chosen value from a button's data, a number, or an option's text; else Invalid."""
     inc = ctx.incoming
     if inc.choice is not None:
@@ -270,7 +331,7 @@ def resolve_choice(ctx: Ctx, state: m.Conversation, choices: Choices) -> str:
     raise Invalid(_("Please choose one of the options (answer with its number)."))
 
 
-def answer(ctx: Ctx, state: m.Conversation) -> list[Reply]:
+def answer(ctx: Ctx, state: State) -> list[Reply]:
     """Take the incoming message as the answer to the current question."""
     flow = FLOWS[state.flow]
     answers = dict(state.answers)
@@ -295,7 +356,7 @@ def answer(ctx: Ctx, state: m.Conversation) -> list[Reply]:
     return _advance(ctx, flow, state, answers, after=step.name)
 
 
-def _take(ctx: Ctx, state: m.Conversation, step: Step, answers: Answers) -> object:
+def _take(ctx: Ctx, state: State, step: Step, answers: Answers) -> object:
     inc = ctx.incoming
     if step.kind == "choice":
         assert step.choices is not None
@@ -339,7 +400,7 @@ def _skip_words() -> Choices:
     return [(SKIP, word) for word in ("skip", "bỏ qua", "bo qua", "không", "khong", "no")]
 
 
-def _answer_confirm(ctx: Ctx, flow: Flow, state: m.Conversation, answers: Answers) -> list[Reply]:
+def _answer_confirm(ctx: Ctx, flow: Flow, state: State, answers: Answers) -> list[Reply]:
     choices = [(YES, _("Confirm")), (CHANGE, _("Edit a field")), (NO, _("Cancel"))]
     picked = resolve_choice(
         ctx, state, choices if flow.editable else [c for c in choices if c[0] != CHANGE]
@@ -357,7 +418,7 @@ def _answer_confirm(ctx: Ctx, flow: Flow, state: m.Conversation, answers: Answer
     return replies
 
 
-def _answer_abandon(ctx: Ctx, state: m.Conversation, answers: Answers) -> list[Reply]:
+def _answer_abandon(ctx: Ctx, state: State, answers: Answers) -> list[Reply]:
     picked = resolve_choice(ctx, state, [(YES, _("Yes, leave it")), (NO, _("No, continue"))])
     pending = str(answers.pop("_pending", ""))
     resume = str(answers.pop("_resume", ""))

@@ -14,7 +14,6 @@ import secrets
 from sqlmodel import Session
 
 from bot import clock
-from bot import models as m
 from bot.db import session_scope
 from bot.i18n import _, language
 from bot.people import who
@@ -62,7 +61,9 @@ def _turn(session: Session, incoming: Incoming) -> list[Reply]:
         ctx.identity, ctx.person, ctx.unit = found
         _seen(ctx)
     with language(ctx.person.lang if ctx.person else None):
-        return _dispatch(ctx)
+        replies = _dispatch(ctx)
+    engine.write_state(ctx)
+    return replies
 
 
 def _seen(ctx: Ctx) -> None:
@@ -105,7 +106,7 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
     return [*notes, Reply(hint)]
 
 
-def _command(ctx: Ctx, state: m.Conversation | None, name: str, args: str) -> list[Reply]:
+def _command(ctx: Ctx, state: engine.State | None, name: str, args: str) -> list[Reply]:
     command = registry.BY_NAME.get(name)
     if not ctx.registered and name != "start":
         return basics.how_to_register()
