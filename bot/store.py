@@ -90,6 +90,9 @@ def active_campaign(*, session: Session) -> tuple[m.Campaign, Campaign]:
     if hit is not None and time.monotonic() - hit[0] < CAMPAIGN_TTL:
         return hit[1], hit[2]
     row = active_campaign_row(session=session)
+    # Kept across sessions, so out of this one: were this turn to fail, its rollback would
+    # expire the row, and every later turn would fail on it (DetachedInstanceError).
+    session.expunge(row)
     parsed = (
         hit[2]
         if hit and (hit[1].id, hit[1].loaded_at) == (row.id, row.loaded_at)
