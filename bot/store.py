@@ -102,6 +102,16 @@ def active_campaign(*, session: Session) -> tuple[m.Campaign, Campaign]:
     return row, parsed
 
 
+_COUNTER = m.Counter.__table__.c
+_NEXT_RECEIPT = (  # built once, run as Core: half the cost of the ORM statement built per call
+    m.Counter.__table__.update()
+    .where(_COUNTER.campaign_id == sa.bindparam("of_campaign"))
+    .where(_COUNTER.kind == sa.bindparam("of_kind"))
+    .values(value=_COUNTER.value + 1)
+    .returning(_COUNTER.value)
+)
+
+
 def next_receipt(*, session: Session, campaign: m.Campaign, kind: str) -> str:
     """`BC-2022-0001`: the campaign's next number of `kind`, never reused.
 
@@ -111,16 +121,6 @@ def next_receipt(*, session: Session, campaign: m.Campaign, kind: str) -> str:
     params = {"of_campaign": campaign.id, "of_kind": kind}
     value = session.connection().execute(_NEXT_RECEIPT, params).scalar_one()
     return f"{kind}-{campaign.year}-{value:04d}"
-
-
-_COUNTER = m.Counter.__table__.c
-_NEXT_RECEIPT = (  # built once, run as Core: half the cost of the ORM statement built per call
-    m.Counter.__table__.update()
-    .where(_COUNTER.campaign_id == sa.bindparam("of_campaign"))
-    .where(_COUNTER.kind == sa.bindparam("of_kind"))
-    .values(value=_COUNTER.value + 1)
-    .returning(_COUNTER.value)
-)
 
 
 def audit(
