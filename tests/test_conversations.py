@@ -6,10 +6,11 @@ import threading
 
 from sqlmodel import select
 
-from bot import clock
+from bot import clock, store
 from bot import models as m
 from bot.db import session_scope
 from bot.people import issue_invites
+from handlers import basics
 from handlers.types import Attachment
 from tests.conftest import Chat, at
 
@@ -377,3 +378,20 @@ def test_open_thematic_campaigns_are_content_areas(database):
     at("2023-04-20T09:00:00+07:00")
     chat.say("/report")
     assert chat.labels == ["Đổi mới phương pháp dạy học"]
+
+
+def test_a_failed_turn_leaves_the_cached_campaign_usable(people, chat_as, monkeypatch):
+    """The first turn loads the campaign into the process's cache and then fails: its rollback
+    must not spoil the cached copy for every later turn (it did, until a restart)."""
+    chat = chat_as(people.add())
+    real_help = basics.help_text
+
+    def broken(ctx):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(basics, "help_text", broken)
+    assert chat.say("/help")[0].text.startswith("Xin lỗi")
+    monkeypatch.setattr(basics, "help_text", real_help)
+    assert "Số tiếp nhận: BC-2022-0001" in file_report(chat)
+    monkeypatch.setattr(store, "CAMPAIGN_TTL", 0.0)  # the cache's refresh is due
+    assert "/report (/baocao)" in chat.say("/help")[0].text
