@@ -68,7 +68,7 @@ async def serve(settings: Settings) -> None:
         log.info("webhooks listening on %s", settings.listen)
     from schedules.scheduler import Pushes
 
-    pushes = Pushes(settings, {r.name: r for r in runners})
+    pushes = Pushes(settings, {r.name: r for r in runners}, own_process=True)
     await pushes.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -14,13 +14,27 @@ from bot.settings import TIMEZONE
 
 LOCAL = ZoneInfo(TIMEZONE)
 
-_origin: tuple[dt.datetime, float] | None = None
+#: Where the clock started: (that instant, `time.monotonic()` then). The monotonic clock is the
+#: machine's, so a child process given the origin reads the very same time.
+Origin = tuple[dt.datetime, float]
+_origin: Origin | None = None
 
 
 def start_at(instant: dt.datetime | None) -> None:
     """Make the clock start at `instant` (None: the real time)."""
     global _origin
     _origin = (instant.astimezone(dt.UTC), time.monotonic()) if instant else None
+
+
+def origin() -> Origin | None:
+    """This process's clock, to hand to a child process (None: the real time)."""
+    return _origin
+
+
+def resume(given: Origin | None) -> None:
+    """Run on the clock of the process that gave `given` (see `origin`)."""
+    global _origin
+    _origin = given
 
 
 def now() -> dt.datetime:

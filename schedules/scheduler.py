@@ -9,7 +9,8 @@
    the day it announces has not ended), otherwise recorded as skipped, with a log line;
 3. starts APScheduler (AsyncIOScheduler, Asia/Ho_Chi_Minh) with one DateTrigger job per future
    push (job id = the push key) and a periodic tick;
-4. starts one delivery worker per channel (bot/delivery.py).
+4. starts one delivery worker per channel (bot/delivery.py); `thidua run` runs them in a
+   process of their own (bot/delivery_process.py), so pushes never slow the answers to people.
 
 Jobs carry ids only and do nothing harmful when run twice: the `push_run` table, not the
 scheduler's memory, says what was expanded, so a job that fires again, a restart, or a second
@@ -38,6 +39,7 @@ from bot import clock, delivery, outbox
 from bot import models as m
 from bot.channels.base import Runner
 from bot.db import engine, normalise_url, session_scope
+from bot.delivery_process import DeliveryProcess
 from bot.settings import Settings
 from bot.store import NoCampaign, active_campaign
 
@@ -146,15 +148,17 @@ class Pushes:
         tick: float = TICK_SECONDS,
         sending_timeout: dt.timedelta = delivery.SENDING_TIMEOUT,
         idle_poll: float = delivery.IDLE_POLL,
+        own_process: bool = False,
     ) -> None:
         self.settings = settings
+        self.own_process = own_process
         self.runners = {n: r for n, r in runners.items() if n in outbox.PUSH_CHANNELS}
         self.channels = tuple(self.runners)
         self.tick_seconds = tick
         self.sending_timeout = sending_timeout
         self.idle_poll = idle_poll
         self.lock = LeaderLock(settings.database_url)
-        self.workers: dict[str, delivery.Worker] = {}
+        self.workers: dict[str, delivery.Worker | DeliveryProcess] = {}
         self.scheduler: AsyncIOScheduler | None = None
         self._due_at: dict[str, dt.datetime] = {}
         self._expanding = asyncio.Lock()
@@ -194,12 +198,20 @@ class Pushes:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        for worker in self.workers.values():
+        for worker in {id(w): w for w in self.workers.values()}.values():
             await worker.stop()
         self.workers.clear()
         await asyncio.to_thread(self.lock.release)
 
     def _start_workers(self) -> None:
+        if self.own_process:
+            if not self.workers:
+                process = DeliveryProcess(
+                    self.channels, sending_timeout=self.sending_timeout, idle_poll=self.idle_poll
+                )
+                process.start()
+                self.workers = dict.fromkeys(self.channels, process)
+            return
         for name, runner in self.runners.items():
             if name in self.workers:
                 continue
@@ -259,7 +271,7 @@ class Pushes:
         async with self._expanding:
             queued = await asyncio.to_thread(self._run_due, clock.now())
         if queued:
-            for worker in self.workers.values():
+            for worker in {id(w): w for w in self.workers.values()}.values():
                 worker.wake()
         return queued
 

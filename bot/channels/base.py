@@ -66,5 +66,11 @@ class Runner(Protocol):
     async def stop(self) -> None:
         """Finish the update in hand and stop."""
 
+    async def start_sending(self) -> None:
+        """Only send, not receive (the delivery process): open what `send` needs."""
+
+    async def stop_sending(self) -> None:
+        """Close what `start_sending` opened."""
+
     async def send(self, chat_id: str, text: str) -> None:
         """Send one plain-text push; raise a `SendError` on failure."""

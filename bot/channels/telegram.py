@@ -168,6 +168,12 @@ class TelegramRunner:
             await app.stop()
         await app.shutdown()
 
+    async def start_sending(self) -> None:
+        await self.bot.initialize()
+
+    async def stop_sending(self) -> None:
+        await self.bot.shutdown()
+
     async def set_commands(self) -> None:
         """The command menu: vi by default, en for English clients, per chat for office roles."""
         try:

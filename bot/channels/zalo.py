@@ -121,6 +121,12 @@ class ZaloRunner:
             self._background = asyncio.create_task(self._poll_loop(), name="zalo-poll")
             log.info("zalo: receiving by long polling")
 
+    async def start_sending(self) -> None:
+        """Nothing to open: the client connects on its first call."""
+
+    async def stop_sending(self) -> None:
+        await self._client.aclose()
+
     async def stop(self) -> None:
         """Finish the poll in flight and the updates in hand, then close."""
         self._stopping.set()

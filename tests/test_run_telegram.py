@@ -1,0 +1,102 @@
+"""`thidua run` as a user runs it, against FakeTelegram: people are answered by the main process,
+pushes are sent by the delivery process it starts; SIGTERM stops both, kill -9 takes both."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.telegram_api import FakeTelegram
+from tests.pushes_helpers import add_people, local, push_of, rows, wait_until
+from tests.telegram_helpers import Person, telegram_settings
+
+THIDUA = [sys.executable, "-m", "bot.cli", "run"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+
+
+async def start_bot(now: str, log: Path) -> asyncio.subprocess.Process:
+    env = {**os.environ, "THIDUA_NOW": now, "PYTHONPATH": str(ROOT)}
+    with log.open("w") as out:
+        return await asyncio.create_subprocess_exec(*THIDUA, env=env, stdout=out, stderr=out)
+
+
+async def delivery_child(bot: asyncio.subprocess.Process, log: Path) -> int:
+    found = await wait_until(
+        lambda: re.search(r"delivery: own process (\d+)", log.read_text()), timeout=60
+    )
+    child = int(found[1])
+    assert child in children(bot.pid)
+    await wait_until(lambda: "delivery: sending for telegram" in log.read_text(), timeout=60)
+    return child
+
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+async def test_run_answers_people_and_sends_pushes_from_its_delivery_process(
+    ready, monkeypatch, tg, tmp_path
+):
+    telegram_settings(monkeypatch, tg)
+    for n in (1001, 1002):
+        tg.user(n, f"Người {n}")
+    add_people(2, start=1001)
+    push = push_of("anniversary", ref="sinh-nhat-bac-ho")
+    log = tmp_path / "bot.log"
+    bot = await start_bot(local(push, seconds=-4), log)
+    try:
+        child = await delivery_child(bot, log)
+        lan = Person(tg, tg.user(1001, "Người 1001"))
+        await lan.say("/help", timeout=30)  # answered by the main process
+        assert "/baocao" in lan.text
+        await tg.wait_for(lambda: len(tg.sent(1001)) == 2 and tg.sent(1002), timeout=30)
+        await wait_until(lambda: {r.status for r in rows()} == {"sent"}, timeout=10)
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(bot.wait(), 60)
+    assert code == 0, log.read_text()[-2000:]
+    assert not alive(child)
+    assert tg.sent(1002)[0]["plain_text"] == push.event.text
+    assert push.event.text in [r["plain_text"] for r in tg.sent(1001)]
+    assert len(rows()) == 2
+    text = log.read_text()
+    assert "delivery: stopped" in text and "Traceback" not in text
+    assert tg.token not in text and tg.token.split(":")[1] not in text
+
+
+async def test_kill_9_of_run_takes_its_delivery_process_with_it(ready, monkeypatch, tg, tmp_path):
+    """A sender left behind would keep sending the rows the next start reclaims: twice."""
+    telegram_settings(monkeypatch, tg)
+    log = tmp_path / "bot.log"
+    bot = await start_bot("2022-05-10T09:00:00+07:00", log)
+    child = await delivery_child(bot, log)
+    assert alive(child)
+    bot.kill()
+    await bot.wait()
+    await wait_until(lambda: not alive(child), timeout=10)
+    assert "delivery: stopped" not in log.read_text()  # killed with it, not left to wind down
