@@ -50,23 +50,27 @@ T = TypeVar("T")
 ZALO_RATE = 5.0  # msg/s: Zalo publishes no rate; it is quota-bound, so stay gentle
 DEFAULT_RATE = 10.0
 #: What is left of a channel's global rate for replies to people (see the module docstring):
-#: 2 % of it, at least 3 msg/s, at most a quarter. Telegram at 30/s: pushes go at 27/s; at
-#: 300/s (a local Bot API server) at 294/s. More would waste what pushes need (a 10,000-person
-#: push at 27/s takes six minutes); less would let a busy conversation hit the limit.
-REPLY_SHARE = 0.02
+#: 1 % of it, at least 3 msg/s (three people writing at once, each answered at once), at most a
+#: quarter. Telegram at 30/s: pushes go at 27/s; at 300/s (paid broadcasts allow up to 1,000)
+#: at 297/s. More would waste what pushes need (a 10,000-person push at 27/s takes six
+#: minutes); less would let a busy conversation hit the limit, and wait out a 429.
+REPLY_SHARE = 0.01
 REPLY_MIN = 3.0
 REPLY_MAX_SHARE = 0.25
 PRIVATE_INTERVAL = 1.0  # s between two messages to one private chat
 GROUP_INTERVAL = 3.0  # groups: 20 a minute
-#: Sends under way at once, per channel. The runner's HTTP pool is shared with the replies
-#: (Telegram: 8 connections): pushes take at most half of it, so a reply never waits for a
-#: connection behind them. Four round trips at a time carry far more than 300 msg/s locally.
+#: Sends under way at once, per channel: four round trips at a time carry far more than
+#: 300 msg/s to a nearby server, and stay well inside the runner's HTTP pool.
 MAX_IN_FLIGHT = 4
 CATCH_UP = 0.1  # s of missed slots the pacer may still use
-CLAIM_SECONDS = 0.25  # claim this many seconds of sending at a time: what a crash can repeat
-MAX_ATTEMPTS = 10  # transient failures before a row is given up (~13 minutes of backoff)
+#: Claim about this many seconds of sending at a time, again when half is left: the claim's
+#: round trip to the store must never leave the dispatcher without rows (at 0.25 s, 100 ms
+#: gaps showed at 300 msg/s). Rows claimed by a process that dies wait `sending_timeout`.
+CLAIM_SECONDS = 0.5
+MAX_ATTEMPTS = 10  # transient failures before a row is given up (~8 minutes of backoff)
 MAX_RATE_LIMITED = 30  # 429s before a row is given up
-BACKOFF_BASE = 1.0
+#: A 5xx or a network error: the first retry after 0.25–0.75 s (most are one-off), doubling.
+BACKOFF_BASE = 0.5
 BACKOFF_MAX = 300.0
 SENDING_TIMEOUT = dt.timedelta(minutes=5)
 IDLE_POLL = 2.0  # s between looks at an empty outbox (a local push wakes the worker at once)
@@ -435,7 +439,7 @@ class Worker:
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopping:
-            if self._in_hand() <= self.window // 2:
+            if self._in_hand() + len(self._inflight) <= self.window // 2:  # as the feeder
                 self._hungry.set()
             row = self._next_row(loop.time())
             if row is None:
