@@ -20,6 +20,8 @@ of the updates, stopped), so a change in the machine's load mid-run touches them
 (c) the same, choices by pressing the buttons: a press costs three Bot API calls
     (answerCallbackQuery, editMessageText to show the choice, sendMessage).
 (d) the TelegramRunner with a handler that answers at once: the adapter's own cost.
+(e) (a) on the HTTP transport thidua gives python-telegram-bot (`bot.channels.telegram_http`,
+    aiohttp instead of httpx): how much of thidua's lead over (a) is the transport.
 """
 
 from __future__ import annotations
@@ -103,20 +105,19 @@ def _button(record: dict, index: int) -> str:
 
 
 @asynccontextmanager
-async def echo_bot(tg: FakeTelegram) -> AsyncIterator[None]:
-    """(a) A bare PTB Application that echoes text."""
+async def echo_bot(tg: FakeTelegram, aiohttp: bool = False) -> AsyncIterator[None]:
+    """(a) A bare PTB Application that echoes text; (e) the same on thidua's transport."""
+    from bot.channels.telegram_http import AiohttpRequest
 
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         await update.message.reply_text(update.message.text)
 
-    app = (
-        Application.builder()
-        .token(tg.token)
-        .base_url(tg.base_url)
-        .base_file_url(tg.base_file_url)
-        .build()
-    )
+    builder = Application.builder().token(tg.token)
+    builder = builder.base_url(tg.base_url).base_file_url(tg.base_file_url)
+    if aiohttp:
+        builder = builder.request(AiohttpRequest()).get_updates_request(AiohttpRequest(1))
+    app = builder.build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
     await app.initialize()
     await app.start()
@@ -234,6 +235,7 @@ NAMES = {
     "typed": "(b) thidua /report, choices typed",
     "pressed": "(c) thidua /report, choices pressed",
     "adapter": "(d) TelegramRunner, constant handler",
+    "echo-aiohttp": "(e) bare PTB echo, thidua's transport",
 }
 
 
@@ -242,13 +244,14 @@ async def main(total: int, n_users: int, rounds: int, only: list[str]) -> None:
     async with FakeTelegram() as tg:
         users = {
             key: [tg.user(base + i, f"Người {i}") for i in range(n_users)]
-            for key, base in zip(NAMES, (10_000, 20_000, 30_000, 40_000), strict=True)
+            for key, base in zip(NAMES, (10_000, 20_000, 30_000, 40_000, 50_000), strict=True)
         }
         bots = {
             "echo": (lambda: echo_bot(tg), chatting(tg)),
             "typed": (thidua_bot, reporting(tg, presses=False)),
             "pressed": (thidua_bot, reporting(tg, presses=True)),
             "adapter": (lambda: thidua_bot(constant=True), chatting(tg)),
+            "echo-aiohttp": (lambda: echo_bot(tg, aiohttp=True), chatting(tg)),
         }
         took = {key: [0.0, 0.0] for key in only}
         turns: dict[str, dict] = {key: {} for key in only}
@@ -268,8 +271,9 @@ async def main(total: int, n_users: int, rounds: int, only: list[str]) -> None:
     for key, (wall, cpu) in took.items():
         line = f"{NAMES[key]:37} {total / wall:6.1f} updates/s"
         line += f"  {1000 * cpu / total:5.2f} ms CPU/update"
-        if key != "echo" and "echo" in took:
-            line += f"  ratio to (a) {took['echo'][0] / wall:.2f}"
+        for base, label in (("echo", "a"), ("echo-aiohttp", "e")):
+            if key in ("typed", "pressed", "adapter") and base in took:
+                line += f"  ratio to ({label}) {took[base][0] / wall:.2f}"
         print(line)
     print(f"reports saved: {reports}; goal: (b) and (c) >= 0.5 x (a)")
 
