@@ -6,10 +6,12 @@ FakeTelegram (tests/fakes) serves the Bot API on 127.0.0.1 in this process, with
 limit of `--rate` messages a second and one a second per chat (sliding windows, answered 429
 like Telegram), and injects faults into the broadcast's sendMessage calls: 1 % 429 (retry_after
 1) and 1 % 500. The bot is the real `thidua run` in a child process (TelegramRunner polling,
-the delivery worker, SQLite in a temporary folder) with TELEGRAM_RATE=`--rate`.
+and its own delivery process; SQLite in a temporary folder) with TELEGRAM_RATE=`--rate`.
 
-1. idle: a few people (as many as the replies' reserve carries: 4 at 300 msg/s) each send
-   /help, wait for the answer, pause 1 s (the per-chat limit); 120 answers in all;
+1. idle: a few people (one less than the replies' reserve carries: 2 at 300 msg/s, whose
+   reserve is 3 msg/s; at the reserve's full use pushes and replies together meet the limit,
+   and its 429s hold the channel) each send /help, wait for the answer, pause 1 s (the
+   per-chat limit); 120 answers in all;
 2. the broadcast: `--recipients` outbox rows are queued (as `/broadcast` queues them) and the
    same people keep chatting the same way until every recipient has the message; then 3 s
    more to see any late duplicate.
@@ -191,9 +193,10 @@ async def main(recipients: int, rate: int) -> int:
     audience = range(FIRST, FIRST + recipients)
     tg = FaultyTelegram(rate_limit_per_s=rate, chat_rate_limit_per_s=1, faulty=audience)
     await tg.start()
-    # As many people chat as the replies' reserve carries (one message a second each).
+    # One less than the replies' reserve carries (one message a second each): at its full
+    # use, pushes and replies together would sit on the limit itself.
     reserve = rate - broadcast_rate(rate)
-    talkers = [tg.user(i, f"Người nói chuyện {i}") for i in TALKERS][: max(1, int(reserve))]
+    talkers = [tg.user(i, f"Người nói chuyện {i}") for i in TALKERS][: max(1, int(reserve) - 1)]
     for chat in audience:
         tg.user(chat, f"Người {chat}")
     env = {
