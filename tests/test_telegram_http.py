@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -118,3 +120,34 @@ async def test_proxy_from_the_environment_is_used_unless_bypassed(monkeypatch):
         assert len(seen) == 1
     finally:
         await runner.cleanup()
+
+
+async def test_tls_is_verified(tmp_path):
+    """A server whose certificate no authority signed is refused, not talked to."""
+    data = Path(__file__).parent / "data"
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(data / "selfsigned-cert.pem", data / "selfsigned-key.pem")
+    answered: list[str] = []
+
+    async def api(request: web.Request) -> web.Response:
+        answered.append(request.path)
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", api)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context).start()
+    port = runner.addresses[0][1]
+    request = AiohttpRequest()
+    bot = Bot(TOKEN, base_url=f"https://127.0.0.1:{port}/bot", request=request)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as refused:
+            await bot.delete_webhook()
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert "certificate" in str(refused.value).lower()
+    assert "secret-token-value" not in str(refused.value)
+    assert answered == []

@@ -2,22 +2,25 @@
 
 PTB sends every Bot API call through a `BaseRequest`; its default, `HTTPXRequest`, costs about
 1.9 ms of CPU a call on this project's machine, aiohttp about 0.4 ms (benchmarks/README.md).
-The bot makes one to three calls per update and up to 300 a second for a push, on one event
-loop that also carries the people's replies, so the transport is most of its CPU. aiohttp is
-already the bot's web server. PTB documents `BaseRequest` as the seam for exactly this; the
-calls, their parameters and the parsing of the answers stay PTB's.
+The bot makes one to three calls per update and up to 300 a second for a push, so the
+transport was most of its CPU. aiohttp is already the bot's web server. PTB documents
+`BaseRequest` as the seam for exactly this; the calls, their parameters and the parsing of the
+answers stay PTB's.
 
-Like httpx, it honours HTTP(S)_PROXY and NO_PROXY from the environment: read once per server,
-not per call (aiohttp's `trust_env` reads them, and ~/.netrc, on every request: 7 % of a push's
-CPU).
+Like httpx, it verifies servers against certifi's CA bundle (HTTPS to api.telegram.org works on
+a machine without system certificates) and honours HTTP(S)_PROXY and NO_PROXY from the
+environment, read once per server: aiohttp's own `trust_env` reads them, and ~/.netrc, on
+every request (7 % of a push's CPU).
 """
 
 from __future__ import annotations
 
+import ssl
 from urllib.parse import urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
+import certifi
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -60,7 +63,9 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._pool_size),
+                connector=aiohttp.TCPConnector(
+                    limit=self._pool_size, ssl=ssl.create_default_context(cafile=certifi.where())
+                ),
                 headers={"User-Agent": self.USER_AGENT},
             )
             self._proxies.clear()
