@@ -61,7 +61,8 @@ def start(ctx: Ctx, args: str) -> list[Reply]:
                 Outcome.LINKED: _("This app is now connected to your account."),
                 Outcome.REGISTERED: "",
             }[result.outcome]
-            return [Reply(f"{lead}\n\n{greeting(ctx)}".strip())]
+            changed = result.outcome != Outcome.ALREADY
+            return [Reply(f"{lead}\n\n{greeting(ctx)}".strip(), commands_changed=changed)]
     return [
         Reply(
             {
@@ -108,7 +109,8 @@ def _set_language(ctx: Ctx, answers: Answers) -> list[Reply]:
             Reply(
                 _("Language set: English.")
                 if ctx.person.lang == "en"
-                else _("Language set: Vietnamese.")
+                else _("Language set: Vietnamese."),
+                commands_changed=True,
             )
         ]
 

@@ -86,7 +86,11 @@ class File:
 
 @dataclass(frozen=True)
 class Reply:
+    """What to send. `commands_changed`: the person's commands or language just changed (a
+    registration, /lang), so a channel with a command menu should refresh this chat's."""
+
     text: str
     options: tuple[Option, ...] = field(default_factory=tuple)
     document: File | None = None
     image: File | None = None
+    commands_changed: bool = False

@@ -333,6 +333,32 @@ async def test_command_menus_per_language_and_role(ready, tg, settings, people, 
     assert tg.commands({"type": "chat", "chat_id": 7002}) == []
 
 
+async def test_menus_follow_a_registration_and_lang_while_running(runner, tg):
+    """A clerk who registers today sees the clerk's commands at once; /lang changes the menu's
+    language (start-up alone would leave both until the next restart)."""
+    clerk = await registered(tg, user_id=7101, role="clerk")
+    chat = {"type": "chat", "chat_id": clerk.id}
+    await eventually(lambda: tg.commands(chat))
+    menu = tg.commands(chat)
+    assert {"summary", "export", "review", "remind", "broadcast"} <= {c["command"] for c in menu}
+    assert menu[0] == {"command": "report", "description": "báo cáo thành tích"}
+
+    lan = await registered(tg, user_id=7102)
+    staff_chat = {"type": "chat", "chat_id": lan.id}
+    await eventually(lambda: tg.commands(staff_chat))
+    assert "broadcast" not in {c["command"] for c in tg.commands(staff_chat)}
+    await lan.say("/lang")
+    await lan.press("English")
+    assert lan.text == "Language set: English."
+    await eventually(lambda: tg.commands(staff_chat)[0]["description"] == "report an achievement")
+    assert tg.commands(chat)[0]["description"] == "báo cáo thành tích"  # the clerk's is as it was
+
+    calls = len(tg.calls_to("setMyCommands"))
+    await lan.say("/start")  # greeted again: nothing changed, the menu is not set again
+    await lan.say("/help")  # (a chat's updates are handled in order: /start's is done)
+    assert len(tg.calls_to("setMyCommands")) == calls
+
+
 async def test_invite_json_prints_the_deep_link(ready, tg, monkeypatch):
     telegram_settings(monkeypatch, tg)
     from bot.cli import app

@@ -46,6 +46,7 @@ from bot.channels.telegram_render import escape, pressed_label, send_reply, spli
 from bot.channels.telegram_setup import (
     bot_username,
     build_application,
+    chat_role,
     command_menu,
     privileged_chats,
     token_of,
@@ -261,6 +262,23 @@ class TelegramRunner:
         except Forbidden:
             log.info("telegram: chat %s blocked the bot; marked unreachable", chat_id)
             await asyncio.to_thread(mark_blocked, str(chat_id))
+            return
+        if any(reply.commands_changed for reply in replies):
+            await self._refresh_menu(chat_id)
+
+    async def _refresh_menu(self, chat_id: int) -> None:
+        """A registration or /lang: this chat's menu shows the person's commands, in their
+        language (start-up sets the menus of the office's roles; this keeps them current)."""
+        found = await asyncio.to_thread(chat_role, str(chat_id))
+        if found is None:
+            return
+        role, lang = found
+        try:
+            await self.bot.set_my_commands(
+                command_menu(role, lang), scope=BotCommandScopeChat(chat_id)
+            )
+        except TelegramError as exc:
+            log.warning("telegram: could not set a chat's command menu: %s", redact(str(exc)))
 
     async def _group_hint(self, message: Message) -> None:
         """The bot works in private chats only; a command in a group gets a pointer there."""

@@ -112,6 +112,16 @@ def privileged_chats() -> list[tuple[str, str, str]]:
     ]
 
 
+def chat_role(chat_id: str) -> tuple[str, str] | None:
+    """(role, language) of the registered person writing from this Telegram chat."""
+    with session_scope() as session:
+        return session.exec(
+            select(m.Person.role, m.Person.lang)
+            .join(m.Identity, m.Identity.person_id == m.Person.id)
+            .where(m.Identity.channel == CHANNEL, m.Identity.chat_id == chat_id, m.Person.active)
+        ).first()
+
+
 async def _get_username(settings: Settings) -> str | None:
     base = settings.telegram_base_url
     bot = Bot(token_of(settings), base_url=f"{base}/bot", base_file_url=f"{base}/file/bot")
