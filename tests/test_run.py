@@ -1,5 +1,6 @@
-"""`thidua run` as a user runs it, against FakeTelegram: people are answered by the main process,
-pushes are sent by the delivery process it starts; SIGTERM stops both, kill -9 takes both."""
+"""`thidua run` as a user runs it, against FakeTelegram (and FakeZalo): people are answered by
+the main process, pushes are sent by the delivery process it starts; SIGTERM stops both,
+kill -9 takes both."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.zalo_api import FakeZalo
 from tests.pushes_helpers import add_people, local, push_of, rows, wait_until
 from tests.telegram_helpers import Person, telegram_settings
 
@@ -25,6 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 async def tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as server:
         yield server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def children(pid: int) -> list[int]:
@@ -46,13 +55,15 @@ async def start_bot(now: str, log: Path) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(*THIDUA, env=env, stdout=out, stderr=out)
 
 
-async def delivery_child(bot: asyncio.subprocess.Process, log: Path) -> int:
+async def delivery_child(
+    bot: asyncio.subprocess.Process, log: Path, channels: str = "telegram"
+) -> int:
     found = await wait_until(
         lambda: re.search(r"delivery: own process (\d+)", log.read_text()), timeout=60
     )
     child = int(found[1])
     assert child in children(bot.pid)
-    await wait_until(lambda: "delivery: sending for telegram" in log.read_text(), timeout=60)
+    await wait_until(lambda: f"delivery: sending for {channels}" in log.read_text(), timeout=60)
     return child
 
 
@@ -100,3 +111,36 @@ async def test_kill_9_of_run_takes_its_delivery_process_with_it(ready, monkeypat
     await bot.wait()
     await wait_until(lambda: not alive(child), timeout=10)
     assert "delivery: stopped" not in log.read_text()  # killed with it, not left to wind down
+
+
+async def test_run_sends_a_push_on_telegram_and_zalo_from_one_delivery_process(
+    ready, monkeypatch, tg, tmp_path
+):
+    telegram_settings(monkeypatch, tg)
+    tg.user(1001, "Người 1001")
+    add_people(1, start=1001)
+    add_people(1, start=2001, channel="zalo")
+    push = push_of("anniversary", ref="sinh-nhat-bac-ho")
+    log = tmp_path / "bot.log"
+    async with FakeZalo() as zl:
+        monkeypatch.setenv("ZALO_BOT_TOKEN", zl.token)
+        monkeypatch.setenv("ZALO_BASE_URL", zl.root)
+        # Zalo by webhook: a stop need not wait out a long poll in flight (up to 20 s).
+        port = free_port()
+        monkeypatch.setenv("THIDUA_LISTEN", f"127.0.0.1:{port}")
+        monkeypatch.setenv("ZALO_WEBHOOK_URL", f"http://127.0.0.1:{port}/zalo")
+        monkeypatch.setenv("ZALO_WEBHOOK_SECRET", "webhook-secret-for-tests")
+        bot = await start_bot(local(push, seconds=-4), log)
+        try:
+            child = await delivery_child(bot, log, "telegram, zalo")
+            [zalo] = await zl.wait_sent("2001", timeout=30)
+            await tg.wait_for(lambda: tg.sent(1001), timeout=30)
+            await wait_until(lambda: {r.status for r in rows()} == {"sent"}, timeout=10)
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(bot.wait(), 60)
+    assert code == 0, log.read_text()[-2000:]
+    assert not alive(child)
+    assert zalo.text == tg.sent(1001)[0]["plain_text"] == push.event.text
+    assert sorted(r.channel for r in rows()) == ["telegram", "zalo"]
+    assert zl.token.partition(":")[2] not in log.read_text()
