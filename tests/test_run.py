@@ -55,6 +55,17 @@ async def start_bot(now: str, log: Path) -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(*THIDUA, env=env, stdout=out, stderr=out)
 
 
+async def stop(bot: asyncio.subprocess.Process, log: Path) -> None:
+    """SIGTERM, as systemd or Ctrl-C would send it: the bot must end cleanly."""
+    bot.send_signal(signal.SIGTERM)
+    code = await asyncio.wait_for(bot.wait(), 60)
+    assert code == 0, log.read_text()[-2000:]
+
+
+def all_sent() -> bool:
+    return {r.status for r in rows()} == {"sent"}
+
+
 async def delivery_child(
     bot: asyncio.subprocess.Process, log: Path, channels: str = "telegram"
 ) -> int:
@@ -86,11 +97,9 @@ async def test_run_answers_people_and_sends_pushes_from_its_delivery_process(
         await lan.say("/help", timeout=30)  # answered by the main process
         assert "/baocao" in lan.text
         await tg.wait_for(lambda: len(tg.sent(1001)) == 2 and tg.sent(1002), timeout=30)
-        await wait_until(lambda: {r.status for r in rows()} == {"sent"}, timeout=10)
+        await wait_until(all_sent, timeout=10)
     finally:
-        bot.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(bot.wait(), 60)
-    assert code == 0, log.read_text()[-2000:]
+        await stop(bot, log)
     assert not alive(child)
     assert tg.sent(1002)[0]["plain_text"] == push.event.text
     assert push.event.text in [r["plain_text"] for r in tg.sent(1001)]
@@ -135,11 +144,9 @@ async def test_run_sends_a_push_on_telegram_and_zalo_from_one_delivery_process(
             child = await delivery_child(bot, log, "telegram, zalo")
             [zalo] = await zl.wait_sent("2001", timeout=30)
             await tg.wait_for(lambda: tg.sent(1001), timeout=30)
-            await wait_until(lambda: {r.status for r in rows()} == {"sent"}, timeout=10)
+            await wait_until(all_sent, timeout=10)
         finally:
-            bot.send_signal(signal.SIGTERM)
-            code = await asyncio.wait_for(bot.wait(), 60)
-    assert code == 0, log.read_text()[-2000:]
+            await stop(bot, log)
     assert not alive(child)
     assert zalo.text == tg.sent(1001)[0]["plain_text"] == push.event.text
     assert sorted(r.channel for r in rows()) == ["telegram", "zalo"]
