@@ -37,12 +37,20 @@ WAKE, STOP = b"w", b"s"
 #: ×2.0 at nice 0. With both cores taken by others, the child still sent 92 msg/s: three times
 #: what Telegram allows a bot (benchmarks/README.md, "Broadcast").
 NICE = 10
+RESTART_FIRST, RESTART_MAX = 1.0, 60.0  # s before a child that died is started again
 STOP_TIMEOUT = 20.0  # s: the workers' own stop takes at most 10 s of sends in flight
 _PR_SET_PDEATHSIG = 1
 
 
 class DeliveryProcess:
-    """The parent's handle on the child: `start`, `wake`, `stop` (the `Worker` interface)."""
+    """The parent's handle on the child: `start`, `wake`, `stop` (the `Worker` interface).
+
+    The parent also keeps the child alive: if it exits on its own (a crash, the OOM killer,
+    a kill), it is started again, after 1 s, doubling up to a minute while it keeps dying.
+    `sole_sender` (SQLite, where this process holds the one leader lock): the rows the dead
+    child had claimed are due again at once, since no other process can be sending them; on
+    PostgreSQL they wait `sending_timeout` like those of any process that died.
+    """
 
     def __init__(
         self,
@@ -50,13 +58,24 @@ class DeliveryProcess:
         *,
         sending_timeout: dt.timedelta = delivery.SENDING_TIMEOUT,
         idle_poll: float = delivery.IDLE_POLL,
+        sole_sender: bool = False,
     ) -> None:
         self.channels = channels
+        self.sole_sender = sole_sender
         self._args = (sending_timeout.total_seconds(), idle_poll)
         self._process: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
+        self._spawn()
+        self._supervisor = asyncio.get_running_loop().create_task(
+            self._supervise(), name="delivery-supervisor"
+        )
+
+    def _spawn(self) -> None:
         context = multiprocessing.get_context("spawn")  # no fork of a running event loop
         parent, child = context.Pipe()
         self._process = context.Process(
@@ -70,6 +89,38 @@ class DeliveryProcess:
         self._conn = parent
         log.info("delivery: own process %s for %s", self._process.pid, ", ".join(self.channels))
 
+    async def _supervise(self) -> None:
+        loop = asyncio.get_running_loop()
+        delay = RESTART_FIRST
+        while self._process is not None:
+            started = loop.time()
+            await _exited(self._process)
+            if self._stopping:
+                return
+            code = self._drop()
+            if loop.time() - started > RESTART_MAX:
+                delay = RESTART_FIRST  # it had been running well: a one-off
+            log.error(
+                "delivery: the process exited (code %s); starting it again in %.0f s", code, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RESTART_MAX)
+            if self.sole_sender:
+                n = await asyncio.to_thread(delivery.reclaim_stuck, None, None)
+                if n:
+                    log.warning("delivery: %d message(s) it had claimed are due again", n)
+            self._spawn()
+
+    def _drop(self) -> int | None:
+        """Reap the child that ended and close its pipe; its exit code."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._process is None:
+            return None
+        self._process.join()  # it has ended: this only reaps it
+        return self._process.exitcode
+
     def wake(self) -> None:
         """Rows may be due now (a push was just expanded)."""
         if self._conn is not None:
@@ -78,18 +129,41 @@ class DeliveryProcess:
 
     async def stop(self) -> None:
         """Let the child finish what it has in flight and exit (killed if it will not)."""
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+            await asyncio.gather(self._supervisor, return_exceptions=True)
+            self._supervisor = None
         process, conn = self._process, self._conn
         self._process = self._conn = None
-        if process is None or conn is None:
+        if process is None:
             return
-        with contextlib.suppress(OSError):
-            conn.send_bytes(STOP)
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.send_bytes(STOP)
         await asyncio.to_thread(process.join, STOP_TIMEOUT)
         if process.is_alive():
             log.warning("delivery: the process did not stop in %.0f s; killed", STOP_TIMEOUT)
             process.kill()
             await asyncio.to_thread(process.join)
-        conn.close()
+        if conn is not None:
+            conn.close()
+
+
+async def _exited(process: multiprocessing.process.BaseProcess) -> None:
+    """Wait, without a thread, until `process` has ended (its sentinel becomes readable)."""
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(process.sentinel, settle)
+    try:
+        await ended
+    finally:
+        loop.remove_reader(process.sentinel)
 
 
 def _die_with_parent(parent: int) -> None:

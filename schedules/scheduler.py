@@ -207,7 +207,10 @@ class Pushes:
         if self.own_process:
             if not self.workers:
                 process = DeliveryProcess(
-                    self.channels, sending_timeout=self.sending_timeout, idle_poll=self.idle_poll
+                    self.channels,
+                    sending_timeout=self.sending_timeout,
+                    idle_poll=self.idle_poll,
+                    sole_sender=self.lock.sqlite,
                 )
                 process.start()
                 self.workers = dict.fromkeys(self.channels, process)

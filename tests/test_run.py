@@ -14,7 +14,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlmodel import select
 
+from bot import models as m
+from bot.clock import now
+from bot.db import session_scope
+from bot.outbox import queue_message
+from bot.settings import get_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.pushes_helpers import add_people, local, push_of, rows, wait_until
@@ -151,3 +158,40 @@ async def test_run_sends_a_push_on_telegram_and_zalo_from_one_delivery_process(
     assert zalo.text == tg.sent(1001)[0]["plain_text"] == push.event.text
     assert sorted(r.channel for r in rows()) == ["telegram", "zalo"]
     assert zl.token.partition(":")[2] not in log.read_text()
+
+
+async def test_a_delivery_process_that_dies_is_started_again(ready, monkeypatch, tg, tmp_path):
+    """The child is killed on its own (the OOM killer, a crash): the parent starts another,
+    which sends the next push; on SQLite also what the dead child had claimed, at once."""
+    telegram_settings(monkeypatch, tg)
+    for n in (1001, 1002):
+        tg.user(n, f"Người {n}")
+    add_people(2, start=1001)
+    push = push_of("anniversary", ref="sinh-nhat-bac-ho")
+    log = tmp_path / "bot.log"
+    bot = await start_bot(local(push, seconds=-6), log)
+    try:
+        first = await delivery_child(bot, log)
+        with session_scope() as session:  # a message the child had claimed when it died
+            lan = session.exec(select(m.Identity).where(m.Identity.chat_id == "1001")).one()
+            queue_message(session=session, key="claimed", identity=lan, text="Đã nhận", now=now())
+            session.execute(
+                sa.update(m.Outbox).where(m.Outbox.key == "claimed").values(status="sending")
+            )
+        os.kill(first, signal.SIGKILL)
+        found = await wait_until(
+            lambda: re.findall(r"delivery: own process (\d+)", log.read_text())[1:], timeout=30
+        )
+        second = int(found[0])
+        assert second != first and second in children(bot.pid)
+        assert "delivery: the process exited (code -9)" in log.read_text()
+        await tg.wait_for(lambda: tg.sent(1002), timeout=30)
+        if get_settings().database_url.startswith("sqlite"):
+            await wait_until(lambda: rows(key="claimed")[0].status == "sent", timeout=10)
+            assert "Đã nhận" in [r["plain_text"] for r in tg.sent(1001)]
+        else:  # PostgreSQL: another process may hold it, so it waits out sending_timeout
+            assert rows(key="claimed")[0].status == "sending"
+    finally:
+        await stop(bot, log)
+    assert not alive(first) and not alive(second)
+    assert [r["plain_text"] for r in tg.sent(1002)] == [push.event.text]
