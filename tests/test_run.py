@@ -85,17 +85,22 @@ async def delivery_child(
     return child
 
 
+def two_people_and_a_push(monkeypatch, tg: FakeTelegram):
+    """Staff 1001 and 1002 on Telegram, and the push `thidua run` will send them."""
+    telegram_settings(monkeypatch, tg)
+    for n in (1001, 1002):
+        tg.user(n, f"Người {n}")
+    add_people(2, start=1001)
+    return push_of("anniversary", ref="sinh-nhat-bac-ho")
+
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
 async def test_run_answers_people_and_sends_pushes_from_its_delivery_process(
     ready, monkeypatch, tg, tmp_path
 ):
-    telegram_settings(monkeypatch, tg)
-    for n in (1001, 1002):
-        tg.user(n, f"Người {n}")
-    add_people(2, start=1001)
-    push = push_of("anniversary", ref="sinh-nhat-bac-ho")
+    push = two_people_and_a_push(monkeypatch, tg)
     log = tmp_path / "bot.log"
     bot = await start_bot(local(push, seconds=-4), log)
     try:
@@ -163,11 +168,7 @@ async def test_run_sends_a_push_on_telegram_and_zalo_from_one_delivery_process(
 async def test_a_delivery_process_that_dies_is_started_again(ready, monkeypatch, tg, tmp_path):
     """The child is killed on its own (the OOM killer, a crash): the parent starts another,
     which sends the next push; on SQLite also what the dead child had claimed, at once."""
-    telegram_settings(monkeypatch, tg)
-    for n in (1001, 1002):
-        tg.user(n, f"Người {n}")
-    add_people(2, start=1001)
-    push = push_of("anniversary", ref="sinh-nhat-bac-ho")
+    push = two_people_and_a_push(monkeypatch, tg)
     log = tmp_path / "bot.log"
     bot = await start_bot(local(push, seconds=-6), log)
     try:
