@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from bot import outbox
 from bot.campaign import Phase
-from bot.i18n import _, format_day, language, render
+from bot.i18n import _, language, render
 from bot.settings import get_settings
 from bot.store import audit
 from handlers.context import Ctx
-from handlers.engine import Answers, Choices, Flow, Step, register_flow
+from handlers.engine import Answers, Flow, Step, register_flow
+from handlers.report import only_open_phase, phase_choices
 from handlers.types import Reply
 
 
@@ -61,24 +62,6 @@ def plan(ctx: Ctx, number: int) -> Plan:
                 text = outbox.nudge_text(phase=phase, unit=s.unit, today=ctx.today)
             messages.append((head, text))
     return Plan(phase, missing, reached, messages)
-
-
-def _phases(ctx: Ctx, answers: Answers) -> Choices:
-    c = ctx.campaign
-    return [
-        (
-            str(n),
-            _("{name} (deadline {deadline})").format(
-                name=c.phase(n).name, deadline=format_day(c.phase(n).deadline)
-            ),
-        )
-        for n in ctx.open_phases()
-    ]
-
-
-def _only_phase(ctx: Ctx, answers: Answers) -> str | None:
-    open_now = ctx.open_phases()
-    return str(open_now[0]) if len(open_now) == 1 else None
 
 
 def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
@@ -153,8 +136,8 @@ FLOW = register_flow(
                 "phase",
                 "choice",
                 lambda ctx, a: _("Which phase?"),
-                choices=_phases,
-                auto=_only_phase,
+                choices=phase_choices,
+                auto=only_open_phase,
             ),
         ),
         summary=_summary,

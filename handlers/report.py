@@ -16,7 +16,8 @@ def _scopes(ctx: Ctx, answers: Answers) -> Choices:
     ]
 
 
-def _phases(ctx: Ctx, answers: Answers) -> Choices:
+def phase_choices(ctx: Ctx, answers: Answers) -> Choices:
+    """The phases open for reports today, with their deadlines (also /remind's question)."""
     c = ctx.campaign
     return [
         (
@@ -29,7 +30,7 @@ def _phases(ctx: Ctx, answers: Answers) -> Choices:
     ]
 
 
-def _only_phase(ctx: Ctx, answers: Answers) -> str | None:
+def only_open_phase(ctx: Ctx, answers: Answers) -> str | None:
     open_now = ctx.open_phases()
     return str(open_now[0]) if len(open_now) == 1 else None
 
@@ -123,8 +124,8 @@ FLOW = register_flow(
                 "choice",
                 lambda ctx, a: _("For which phase?"),
                 label=lambda: _("Phase"),
-                choices=_phases,
-                auto=_only_phase,
+                choices=phase_choices,
+                auto=only_open_phase,
             ),
             Step(
                 "area",
