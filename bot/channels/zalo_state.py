@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -16,7 +17,7 @@ import logging
 import sqlalchemy as sa
 from sqlmodel import col, delete, select, update
 
-from bot import clock, people
+from bot import clock, delivery, people
 from bot import models as m
 from bot.db import session_scope
 from bot.i18n import _, format_day, language
@@ -71,11 +72,7 @@ def next_local_midnight(now: dt.datetime) -> dt.datetime:
 
 def paused_until() -> dt.datetime | None:
     """When sending resumes, if Zalo sending is paused now."""
-    with session_scope() as session:
-        state = session.get(m.ChannelState, CHANNEL)
-        if state is not None and state.paused_until and state.paused_until > clock.now():
-            return state.paused_until
-    return None
+    return delivery.paused_until(CHANNEL, clock.now())
 
 
 def _state(session) -> m.ChannelState:  # type: ignore[no-untyped-def]
@@ -88,11 +85,9 @@ def _state(session) -> m.ChannelState:  # type: ignore[no-untyped-def]
 
 
 def _ensure_state() -> None:
-    try:
-        with session_scope() as session:
-            _state(session)
-    except sa.exc.IntegrityError:  # created at the same moment by another thread
-        pass
+    # IntegrityError: another thread created it at the same moment.
+    with contextlib.suppress(sa.exc.IntegrityError), session_scope() as session:
+        _state(session)
 
 
 def pause(until: dt.datetime) -> bool:
@@ -118,12 +113,19 @@ def count_sent() -> bool:
 
     True if a pause was lifted (the probe after a quota pause went through).
     """
-    _ensure_state()
     month = clock.local_now().strftime("%Y-%m")
+    counted, lifted = _count(month)
+    if not counted:  # the channel's first message ever: its row is made, then counted
+        _ensure_state()
+        counted, lifted = _count(month)
+    return lifted
+
+
+def _count(month: str) -> tuple[bool, bool]:
+    """(counted, pause lifted): one UPDATE each, so two replies sent at once both count."""
     table = m.ChannelState
     with session_scope() as session:
-        # One UPDATE, so two replies sent at once both count.
-        session.exec(
+        counted = session.exec(
             update(table)
             .where(col(table.channel) == CHANNEL)
             .values(
@@ -138,7 +140,7 @@ def count_sent() -> bool:
             .where(col(table.channel) == CHANNEL, col(table.paused_until) <= clock.now())
             .values(paused_until=None, reason=None)
         )
-        return bool(lifted.rowcount)
+        return bool(counted.rowcount), bool(lifted.rowcount)
 
 
 def sent_this_month() -> int:
