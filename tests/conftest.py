@@ -188,3 +188,12 @@ class Chat:
 def chat_as():
     """`chat_as(person)` → a Chat for that registered person."""
     return lambda person, channel="test": Chat(person.user_id, channel, person.name)
+
+
+@pytest.fixture
+async def pushes():
+    """`await pushes(*runners)` → started `Pushes` (tests/pushes_helpers.py), stopped after."""
+    from tests.pushes_helpers import started_pushes
+
+    async with started_pushes() as make:
+        yield make

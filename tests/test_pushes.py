@@ -26,15 +26,8 @@ from tests.pushes_helpers import (
     rows,
     runs,
     set_lang,
-    started_pushes,
     wait_until,
 )
-
-
-@pytest.fixture
-async def pushes():
-    async with started_pushes() as make:
-        yield make
 
 
 @pytest.fixture

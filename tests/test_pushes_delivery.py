@@ -29,15 +29,8 @@ from tests.pushes_helpers import (
     local,
     push_of,
     rows,
-    started_pushes,
     wait_until,
 )
-
-
-@pytest.fixture
-async def pushes():
-    async with started_pushes() as make:
-        yield make
 
 
 @pytest.fixture
