@@ -378,8 +378,9 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), max(0.0, seconds))
 
-    def _in_hand(self) -> int:
-        return len(self._ready) + len(self._later)
+    def _held(self) -> int:
+        """Claimed and not yet done: in hand or being sent (the feeder refills at half)."""
+        return len(self._ready) + len(self._later) + len(self._inflight)
 
     # ---- the feeder -----------------------------------------------------------------------
 
@@ -401,7 +402,7 @@ class Worker:
             self._probe = True
             await self._wait(self._wake, (until - now).total_seconds())
             return
-        held = self._in_hand() + len(self._inflight)
+        held = self._held()
         if held > self.window // 2:
             self._hungry.clear()
             await self._wait(self._hungry, 1.0)
@@ -439,7 +440,7 @@ class Worker:
     async def _dispatch(self) -> None:
         loop = asyncio.get_running_loop()
         while not self._stopping:
-            if self._in_hand() + len(self._inflight) <= self.window // 2:  # as the feeder
+            if self._held() <= self.window // 2:
                 self._hungry.set()
             row = self._next_row(loop.time())
             if row is None:

@@ -198,10 +198,14 @@ class Pushes:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        for worker in {id(w): w for w in self.workers.values()}.values():
+        for worker in self._senders():
             await worker.stop()
         self.workers.clear()
         await asyncio.to_thread(self.lock.release)
+
+    def _senders(self) -> list[delivery.Worker | DeliveryProcess]:
+        """Each worker once: a delivery process serves every channel."""
+        return list({id(w): w for w in self.workers.values()}.values())
 
     def _start_workers(self) -> None:
         if self.own_process:
@@ -274,7 +278,7 @@ class Pushes:
         async with self._expanding:
             queued = await asyncio.to_thread(self._run_due, clock.now())
         if queued:
-            for worker in {id(w): w for w in self.workers.values()}.values():
+            for worker in self._senders():
                 worker.wake()
         return queued
 
