@@ -47,12 +47,13 @@ os.environ["DATABASE_URL"] = f"sqlite:///{WORK / 'thidua.db'}"  # before the sto
 
 from sqlalchemy import insert  # noqa: E402
 
-from bot import clock, outbox  # noqa: E402
-from bot import models as m  # noqa: E402
-from bot.campaign_loader import load_campaign  # noqa: E402
-from bot.db import migrate, session_scope  # noqa: E402
-from bot.delivery import broadcast_rate  # noqa: E402
-from bot.store import active_campaign, load_into_store  # noqa: E402
+from bot.core import clock  # noqa: E402
+from bot.core import models as m  # noqa: E402
+from bot.core.campaign_loader import load_campaign  # noqa: E402
+from bot.core.db import migrate, session_scope  # noqa: E402
+from bot.core.store import active_campaign, load_into_store  # noqa: E402
+from bot.delivery.pacer import broadcast_rate  # noqa: E402
+from schedules import outbox  # noqa: E402
 from tests.fakes.telegram_api import ApiError, FakeTelegram, SimUser  # noqa: E402
 
 TALKERS = range(90, 94)  # people chatting with the bot (chat ids)
@@ -272,8 +273,8 @@ async def main(recipients: int, rate: int) -> int:
 async def send_only(root: str, token: str, n: int) -> None:
     """(In a child process) `TelegramRunner.send` alone, MAX_IN_FLIGHT at a time, no pacing."""
     from bot.channels.telegram import TelegramRunner
-    from bot.delivery import MAX_IN_FLIGHT
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
+    from bot.delivery.worker import MAX_IN_FLIGHT
 
     os.environ.update(TELEGRAM_BOT_TOKEN=token, TELEGRAM_BASE_URL=root)
     get_settings.cache_clear()

@@ -30,10 +30,10 @@ from sqlmodel import Session, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot import models as m  # noqa: E402
-from bot.campaign_loader import load_campaign  # noqa: E402
-from bot.db import engine_for, migrate, normalise_url  # noqa: E402
-from bot.store import active_campaign, load_into_store  # noqa: E402
+from bot.core import models as m  # noqa: E402
+from bot.core.campaign_loader import load_campaign  # noqa: E402
+from bot.core.db import engine_for, migrate, normalise_url  # noqa: E402
+from bot.core.store import active_campaign, load_into_store  # noqa: E402
 
 TODAY = dt.date(2022, 7, 10)  # both phases open: the busiest day for the office
 NOW = dt.datetime(2022, 7, 10, 2, 0, tzinfo=dt.UTC)
@@ -183,7 +183,7 @@ def build(url: str, reports: int, nominations: int, seed: int = 7) -> None:
 
 
 def summary_once(url: str) -> float:
-    from bot.summary import compile_summary, render_text
+    from bot.core.summary import compile_summary, render_text
 
     started = time.perf_counter()
     with Session(engine_for(url)) as session:
@@ -223,8 +223,8 @@ def raw_once(url: str) -> float:
 
 
 def export_once(url: str, out: Path) -> float:
-    from bot.exports import xlsx
-    from bot.exports.rows import Scope
+    from bot.core.exports import xlsx
+    from bot.core.exports.rows import Scope
 
     started = time.perf_counter()
     with Session(engine_for(url)) as session:

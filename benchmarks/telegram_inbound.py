@@ -135,7 +135,7 @@ async def echo_bot(tg: FakeTelegram, aiohttp: bool = False) -> AsyncIterator[Non
 async def thidua_bot(constant: bool = False) -> AsyncIterator[None]:
     """(b, c) The TelegramRunner on the real handlers; (d) with a handler that answers at once."""
     from bot.channels.telegram import TelegramRunner
-    from bot.settings import get_settings
+    from bot.core.settings import get_settings
     from handlers.router import handle
     from handlers.types import Incoming, Option, Reply
 
@@ -189,12 +189,12 @@ def prepare(folder: Path, tg: FakeTelegram, users: list[SimUser]) -> None:
     os.environ["TELEGRAM_BASE_URL"] = tg.root
     from sqlmodel import select
 
-    from bot import clock
-    from bot import models as m
-    from bot.campaign_loader import load_campaign
-    from bot.db import migrate, session_scope
-    from bot.settings import get_settings
-    from bot.store import load_into_store
+    from bot.core import clock
+    from bot.core import models as m
+    from bot.core.campaign_loader import load_campaign
+    from bot.core.db import migrate, session_scope
+    from bot.core.settings import get_settings
+    from bot.core.store import load_into_store
 
     get_settings.cache_clear()
     migrate()
@@ -223,8 +223,8 @@ def prepare(folder: Path, tg: FakeTelegram, users: list[SimUser]) -> None:
 def count_reports() -> int:
     from sqlmodel import func, select
 
-    from bot import models as m
-    from bot.db import session_scope
+    from bot.core import models as m
+    from bot.core.db import session_scope
 
     with session_scope() as session:
         return session.exec(select(func.count()).select_from(m.Report)).one()

@@ -1,59 +1,93 @@
 """The composition root: what `thidua run` starts, readable top to bottom.
 
-settings → store (migrated by the CLI) → handlers (`handlers.router.handle`, commands listed in
-`handlers.registry`) → channels (Telegram, Zalo, or the console demo) → one web server for
-webhooks if any → scheduler and delivery for pushes.
+settings → handlers (`handlers.router.handle`; every command in `handlers.registry`) → channels
+(Telegram, Zalo: `bot.channels.factory`) → one web server for their webhooks, if any →
+delivery (in a child process) and the scheduler that feeds it. With no channel token, the
+console demo (`bot.channels.console_demo`) instead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import signal
-import sys
 
 from aiohttp import web
-from sqlmodel import select
 
-from bot import clock
-from bot import models as m
 from bot.channels.base import Runner
-from bot.db import session_scope
-from bot.i18n import _
-from bot.settings import Settings, get_settings
-from bot.store import active_campaign
+from bot.channels.console_demo import console_demo
+from bot.channels.factory import build_runners
+from bot.core.settings import Settings, get_settings
+from bot.delivery import worker
+from bot.delivery.service import Delivery
 from handlers.router import handle
+from schedules.scheduler import TICK_SECONDS, Scheduler
 
 log = logging.getLogger(__name__)
-
-DEMO_UNIT = "DEMO"
-DEMO_USER = "local"
 
 
 def main() -> None:
     settings = get_settings()
     if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
-        console_demo(settings)
+        console_demo(settings, handle)
         return
     asyncio.run(serve(settings))
 
 
-def build_runners(settings: Settings) -> list[Runner]:
-    runners: list[Runner] = []
-    if settings.telegram_bot_token is not None:
-        from bot.channels.telegram import TelegramRunner
+class Pushes:
+    """The pushes of this process: the scheduler queues them, delivery sends them.
 
-        runners.append(TelegramRunner(settings, handle))
-    if settings.zalo_bot_token is not None:
-        from bot.channels.zalo import ZaloRunner
+    The scheduler is handed delivery's `wake` (rows were queued) and `lead` (this process is
+    the pushes leader now); it never learns whether delivery runs here or in a child process.
+    """
 
-        runners.append(ZaloRunner(settings, handle))
-    return runners
+    def __init__(
+        self,
+        settings: Settings,
+        runners: dict[str, Runner],
+        *,
+        own_process: bool = False,
+        tick: float = TICK_SECONDS,
+        sending_timeout: dt.timedelta = worker.SENDING_TIMEOUT,
+        idle_poll: float = worker.IDLE_POLL,
+    ) -> None:
+        self.scheduler_of = Scheduler(settings, tuple(runners), tick=tick)
+        pushed = {n: r for n, r in runners.items() if n in self.scheduler_of.channels}
+        self.delivery = Delivery(
+            settings,
+            pushed,
+            own_process=own_process,
+            sending_timeout=sending_timeout,
+            idle_poll=idle_poll,
+        )
+        self.scheduler_of.wake, self.scheduler_of.lead = self.delivery.wake, self.delivery.lead
+        self.lock = self.scheduler_of.lock
+        self.tick, self.run_due = self.scheduler_of.tick, self.scheduler_of.run_due
+
+    @property
+    def scheduler(self):  # type: ignore[no-untyped-def]
+        return self.scheduler_of.scheduler
+
+    @property
+    def workers(self) -> dict[str, object]:
+        return dict(self.delivery.workers)
+
+    async def start(self) -> None:
+        if not self.scheduler_of.channels:
+            await self.scheduler_of.start()  # says, once, that there is nothing to push
+            return
+        await self.scheduler_of.start()
+        await self.delivery.start()
+
+    async def stop(self) -> None:
+        await self.scheduler_of.stop()
+        await self.delivery.stop()
 
 
 async def serve(settings: Settings) -> None:
     """Run the channels (and the pushes) until SIGTERM or SIGINT."""
-    runners = build_runners(settings)
+    runners = build_runners(settings, handle)
     web_app = (
         web.Application() if (settings.telegram_webhook_url or settings.zalo_webhook_url) else None
     )
@@ -66,8 +100,6 @@ async def serve(settings: Settings) -> None:
         await site_runner.setup()  # keep request logs out of the bot's log all the same
         await web.TCPSite(site_runner, host or "0.0.0.0", int(port)).start()
         log.info("webhooks listening on %s", settings.listen)
-    from schedules.scheduler import Pushes
-
     pushes = Pushes(settings, {r.name: r for r in runners}, own_process=True)
     await pushes.start()
     stop = asyncio.Event()
@@ -82,70 +114,3 @@ async def serve(settings: Settings) -> None:
         await runner.stop()
     if site_runner is not None:
         await site_runner.cleanup()
-
-
-def console_demo(settings: Settings) -> None:
-    """No channel token: talk to the bot on this terminal as the staff of a demo unit."""
-    from bot.channels.console import serve as serve_console
-
-    with session_scope() as session:
-        in_use = session.exec(
-            select(m.Identity.id).where(m.Identity.channel.in_(("telegram", "zalo")))
-        ).first()
-    if in_use is not None:
-        # Never seed a demo unit and person into an office's live database.
-        print(
-            _(
-                "No TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN set, and this database already serves "
-                "Telegram or Zalo users: set the tokens to run the bot, or talk to it here with "
-                "`thidua chat --user ID`."
-            ),
-            file=sys.stderr,
-        )
-        raise SystemExit(1)
-    with session_scope() as session:
-        _row, campaign = active_campaign(session=session)
-        if settings.now is None and not any(
-            p.open_for_reports(clock.today()) for p in campaign.phases
-        ):
-            # The bundled plan is 2022's: live inside its year so /report has a phase open.
-            today = clock.local_now()
-            clock.start_at(today.replace(year=campaign.year))
-        _demo_person(session)
-    print(
-        _(
-            "No TELEGRAM_BOT_TOKEN or ZALO_BOT_TOKEN set: this is the console demo. You are "
-            "staff of a demo unit; the date is {day}. Type /report to file a report, /help for "
-            "more, Ctrl-D to quit."
-        ).format(day=clock.today().strftime("%d/%m/%Y")),
-        flush=True,
-    )
-    serve_console(handle, user_id=DEMO_USER, name=_("Demo user"), prompt=sys.stdin.isatty())
-
-
-def _demo_person(session) -> None:
-    """The demo unit and the local console user, registered as its staff (idempotent)."""
-    unit = session.exec(select(m.Unit).where(m.Unit.code == DEMO_UNIT)).first()
-    if unit is None:
-        unit = m.Unit(code=DEMO_UNIT, name=_("Demo unit"))
-        session.add(unit)
-        session.flush()
-    identity = session.exec(
-        select(m.Identity).where(m.Identity.channel == "console", m.Identity.user_id == DEMO_USER)
-    ).first()
-    if identity is None:
-        person = m.Person(
-            full_name=_("Demo user"), unit_id=unit.id, role="staff", created_at=clock.now()
-        )
-        session.add(person)
-        session.flush()
-        session.add(
-            m.Identity(
-                person_id=person.id,
-                channel="console",
-                user_id=DEMO_USER,
-                chat_id=DEMO_USER,
-                display_name=person.full_name,
-                created_at=clock.now(),
-            )
-        )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from bot.i18n import LANGUAGES, _, language, render
-from bot.people import INVITE_ALPHABET, INVITE_LENGTH, Outcome, register
+from bot.core.i18n import LANGUAGES, _, language, render
+from bot.core.people import INVITE_ALPHABET, INVITE_LENGTH, Outcome, register
+from bot.core.roles import Role
 from handlers.context import Ctx
-from handlers.engine import Answers, Flow, Step, register_flow
+from handlers.engine import Answers, Flow, Step
 from handlers.types import Reply
 
 _CODE = re.compile(rf"^[{INVITE_ALPHABET}{INVITE_ALPHABET.lower()}\-\s]{{{INVITE_LENGTH},16}}$")
@@ -15,10 +16,10 @@ _CODE = re.compile(rf"^[{INVITE_ALPHABET}{INVITE_ALPHABET.lower()}\-\s]{{{INVITE
 
 def role_label(role: str) -> str:
     return {
-        "staff": _("staff"),
-        "head": _("unit head"),
-        "clerk": _("office clerk"),
-        "admin": _("administrator"),
+        Role.STAFF: _("staff"),
+        Role.HEAD: _("unit head"),
+        Role.CLERK: _("office clerk"),
+        Role.ADMIN: _("administrator"),
     }.get(role, role)
 
 
@@ -80,8 +81,6 @@ def start(ctx: Ctx, args: str) -> list[Reply]:
 
 
 def greeting(ctx: Ctx) -> str:
-    from handlers.registry import allowed_commands
-
     return render(
         "greeting.txt.j2",
         name=ctx.person.full_name,
@@ -89,16 +88,14 @@ def greeting(ctx: Ctx) -> str:
         role=role_label(ctx.person.role),
         theme=ctx.campaign.theme,
         year=ctx.campaign.year,
-        commands=allowed_commands(ctx.role),
+        commands=ctx.allowed_commands(),
     )
 
 
 def help_text(ctx: Ctx) -> str:
-    from handlers.registry import allowed_commands
-
     if not ctx.registered:
         return how_to_register()[0].text
-    return render("help.txt.j2", commands=allowed_commands(ctx.role))
+    return render("help.txt.j2", commands=ctx.allowed_commands())
 
 
 def _set_language(ctx: Ctx, answers: Answers) -> list[Reply]:
@@ -117,19 +114,17 @@ def _set_language(ctx: Ctx, answers: Answers) -> list[Reply]:
 
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
-LANG = register_flow(
-    Flow(
-        name="lang",
-        steps=(
-            Step(
-                "lang",
-                "choice",
-                lambda ctx, a: _("Choose your language:"),
-                choices=lambda ctx, a: [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
-                auto=lambda ctx, a: a.get("lang"),
-            ),
+LANG = Flow(
+    name="lang",
+    steps=(
+        Step(
+            "lang",
+            "choice",
+            lambda ctx, a: _("Choose your language:"),
+            choices=lambda ctx, a: [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+            auto=lambda ctx, a: a.get("lang"),
         ),
-        begin=lambda ctx, args: {"lang": args.lower()} if args.lower() in LANGUAGES else {},
-        finish=_set_language,
-    )
+    ),
+    begin=lambda ctx, args: {"lang": args.lower()} if args.lower() in LANGUAGES else {},
+    finish=_set_language,
 )

@@ -8,14 +8,14 @@ import secrets
 
 from sqlmodel import col, select
 
-from bot import models as m
-from bot import outbox
-from bot.i18n import _, language, render
-from bot.settings import get_settings
-from bot.store import audit
+from bot.core import models as m
+from bot.core.i18n import _, language, render
+from bot.core.settings import get_settings
+from bot.core.store import audit
 from handlers.context import Ctx
-from handlers.engine import Answers, Choices, Flow, Invalid, Step, register_flow
+from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
+from schedules import outbox
 
 TEXT_MAX = 1500
 ALL, UNITS = "all", "units"
@@ -135,38 +135,34 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     return [Reply(_("Queued {n} messages; they go out in the next minutes.").format(n=added))]
 
 
-FLOW = register_flow(
-    Flow(
-        name="broadcast",
-        begin=_begin,
-        steps=(
-            Step(
-                "text",
-                "text",
-                lambda ctx, a: _("Type the announcement (at most {n} characters).").format(
-                    n=TEXT_MAX
-                ),
-                label=lambda: _("Text"),
-                max_len=TEXT_MAX,
-            ),
-            Step(
-                "audience",
-                "choice",
-                lambda ctx, a: _("Who should receive it?"),
-                label=lambda: _("Recipients"),
-                choices=_audiences,
-            ),
-            Step(
-                "units",
-                "text",
-                _units_prompt,
-                label=lambda: _("Units"),
-                max_len=300,
-                when=lambda ctx, a: a.get("audience") == UNITS,
-                check=_check_units,
-            ),
+FLOW = Flow(
+    name="broadcast",
+    begin=_begin,
+    steps=(
+        Step(
+            "text",
+            "text",
+            lambda ctx, a: _("Type the announcement (at most {n} characters).").format(n=TEXT_MAX),
+            label=lambda: _("Text"),
+            max_len=TEXT_MAX,
         ),
-        summary=_summary,
-        finish=_finish,
-    )
+        Step(
+            "audience",
+            "choice",
+            lambda ctx, a: _("Who should receive it?"),
+            label=lambda: _("Recipients"),
+            choices=_audiences,
+        ),
+        Step(
+            "units",
+            "text",
+            _units_prompt,
+            label=lambda: _("Units"),
+            max_len=300,
+            when=lambda ctx, a: a.get("audience") == UNITS,
+            check=_check_units,
+        ),
+    ),
+    summary=_summary,
+    finish=_finish,
 )

@@ -8,27 +8,31 @@ token in its options' data, so a press on an old keyboard is recognised as passe
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-import sqlalchemy as sa
-
-from bot import models as m
-from bot.i18n import _
-from bot.people import clean_text
-from handlers.context import Ctx
+from bot.core.i18n import _
+from bot.core.text import clean_text
+from handlers import state as stored
+from handlers.context import Ctx, shown_name
+from handlers.state import Answers, State
 from handlers.types import Option, Reply
 
-Answers = dict[str, object]
 Choices = list[tuple[str, str]]  # (value, label)
 
 CONFIRM, EDIT, ABANDON = "_confirm", "_edit", "_abandon"
 YES, NO, CHANGE, SKIP = "yes", "no", "edit", "skip"
-IDLE_EXPIRY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class RunCommand:
+    """The outcome of a turn that left a flow for a command: the router runs it next."""
+
+    name: str
+    args: str
 
 
 class Invalid(Exception):
@@ -66,94 +70,28 @@ class Flow:
         return next(s for s in self.steps if s.name == name)
 
 
-FLOWS: dict[str, Flow] = {}
-
-
-def register_flow(flow: Flow) -> Flow:
-    FLOWS[flow.name] = flow
-    return flow
-
-
-# --- state --------------------------------------------------------------------------------
-# Read and written with Core statements on the table, not as an ORM object flushed by the unit
-# of work: every turn reads the state and most write it, and the ORM's get + flush made a
-# /report turn cost 2.5 ms of CPU against 1.7 ms with these statements.
-
-CONVERSATION = m.Conversation.__table__
-_KEY = sa.and_(
-    CONVERSATION.c.channel == sa.bindparam("key_channel"),
-    CONVERSATION.c.chat_id == sa.bindparam("key_chat_id"),
-)
-_LOAD = sa.select(CONVERSATION).where(_KEY)
-_INSERT = CONVERSATION.insert()
-_UPDATE = CONVERSATION.update().where(_KEY)  # SET: the columns named in the parameters
-_DELETE = CONVERSATION.delete().where(_KEY)
-
-
-@dataclass
-class State:
-    """A chat's row of the `conversation` table, as this turn sees it."""
-
-    channel: str
-    chat_id: str
-    flow: str
-    step: str
-    token: str
-    answers: Answers
-    updated_at: dt.datetime
-    stored: bool = False  # the row is in the table
-    moved: bool = False  # changed by this turn, not stored yet
-
-
-class Conflict(Exception):
-    """Another turn of the same chat ended the flow while this one was answering it."""
+# --- state (stored by handlers.state) ------------------------------------------------------
 
 
 def load_state(ctx: Ctx) -> State | None:
     """Read the chat's state into `ctx.state` (the router does, once, before dispatching)."""
-    inc = ctx.incoming
-    row = ctx.session.connection().execute(_LOAD, _key(inc.channel, inc.chat_id)).first()
-    ctx.state = None if row is None else State(**row._asdict(), stored=True)
+    ctx.state = stored.load(ctx.session, ctx.incoming.channel, ctx.incoming.chat_id)
     return ctx.state
 
 
-def drop_state(ctx: Ctx, state: State | None) -> None:
-    if state is None:
+def drop_state(ctx: Ctx, found: State | None) -> None:
+    if found is None:
         return
-    if state.stored:
-        ctx.session.connection().execute(_DELETE, _key(state.channel, state.chat_id))
-    state.stored = state.moved = False
-    if ctx.state is state:
+    stored.delete(ctx.session, found)
+    if ctx.state is found:
         ctx.state = None
 
 
 def write_state(ctx: Ctx) -> None:
     """Store the state if the turn moved it. The router calls this once, at the end of the
     turn, so the write lock is taken as late as it was with the ORM's flush at commit."""
-    state = ctx.state
-    if state is None or not state.moved:
-        return
-    values = {
-        "flow": state.flow,
-        "step": state.step,
-        "token": state.token,
-        "answers": state.answers,
-        "updated_at": state.updated_at,
-    }
-    conn = ctx.session.connection()
-    if not state.stored:
-        conn.execute(_INSERT, {"channel": state.channel, "chat_id": state.chat_id, **values})
-    elif conn.execute(_UPDATE, {**_key(state.channel, state.chat_id), **values}).rowcount != 1:
-        raise Conflict(f"{state.channel}:{state.chat_id}")
-    state.stored, state.moved = True, False
-
-
-def _key(channel: str, chat_id: str) -> dict[str, str]:
-    return {"key_channel": channel, "key_chat_id": chat_id}
-
-
-def is_expired(state: State, now: dt.datetime) -> bool:
-    return now - state.updated_at > IDLE_EXPIRY
+    if ctx.state is not None:
+        stored.store(ctx.session, ctx.state)
 
 
 def _save(ctx: Ctx, state: State, step: str, answers: Answers) -> State:
@@ -167,8 +105,7 @@ def _save(ctx: Ctx, state: State, step: str, answers: Answers) -> State:
 # --- moving -------------------------------------------------------------------------------
 
 
-def start(ctx: Ctx, name: str, args: str = "") -> list[Reply]:
-    flow = FLOWS[name]
+def start(ctx: Ctx, flow: Flow, args: str = "") -> list[Reply]:
     begun = flow.begin(ctx, args)
     if isinstance(begun, list):
         return begun
@@ -176,7 +113,7 @@ def start(ctx: Ctx, name: str, args: str = "") -> list[Reply]:
     state = State(
         channel=ctx.incoming.channel,
         chat_id=ctx.incoming.chat_id,
-        flow=name,
+        flow=flow.name,
         step="",
         token="",
         answers={},
@@ -259,9 +196,8 @@ def _ask_edit(ctx: Ctx, flow: Flow, state: State, answers: Answers) -> list[Repl
     ]
 
 
-def reask(ctx: Ctx, state: State, prefix: str = "") -> list[Reply]:
+def reask(ctx: Ctx, flow: Flow, state: State, prefix: str = "") -> list[Reply]:
     """Ask the current question again (after help, a wrong answer, an old button)."""
-    flow = FLOWS[state.flow]
     answers = dict(state.answers)
     if state.step == CONFIRM:
         return _ask_confirm(ctx, flow, state, answers, prefix)
@@ -287,7 +223,7 @@ def ask_abandon(ctx: Ctx, state: State, pending: str, prefix: str = "") -> list[
     answers["_pending"] = pending
     _save(ctx, state, ABANDON, answers)
     text = _("You have not finished: {flow}. Leave it and run {command}?").format(
-        flow=flow_title(state.flow), command=pending.split(" ")[0]
+        flow=flow_title(ctx, state.flow), command=pending.split(" ")[0]
     )
     if prefix:
         text = f"{prefix}\n\n{text}"
@@ -295,12 +231,10 @@ def ask_abandon(ctx: Ctx, state: State, pending: str, prefix: str = "") -> list[
     return [Reply(text, _options(state.flow, ABANDON, state.token, choices))]
 
 
-def flow_title(name: str) -> str:
+def flow_title(ctx: Ctx, name: str) -> str:
     """How a flow is named to a person: the command that starts it, e.g. "báo cáo thành tích
     (/baocao)"."""
-    from handlers.registry import BY_NAME, shown_name  # the registry imports this module
-
-    command = BY_NAME.get(name)
+    command = next((c for c in ctx.commands if c.name == name), None)
     return f"{command.describe()} ({shown_name(command)})" if command else name
 
 
@@ -331,13 +265,13 @@ def resolve_choice(ctx: Ctx, state: State, choices: Choices) -> str:
     raise Invalid(_("Please choose one of the options (answer with its number)."))
 
 
-def answer(ctx: Ctx, state: State) -> list[Reply]:
-    """Take the incoming message as the answer to the current question."""
-    flow = FLOWS[state.flow]
+def answer(ctx: Ctx, flow: Flow, state: State) -> list[Reply] | RunCommand:
+    """Take the incoming message as the answer to the current question; or, when the person
+    agreed to leave the flow for another command, that command for the router to run."""
     answers = dict(state.answers)
     try:
         if state.step == ABANDON:
-            return _answer_abandon(ctx, state, answers)
+            return _answer_abandon(ctx, flow, state, answers)
         if state.step == CONFIRM:
             return _answer_confirm(ctx, flow, state, answers)
         if state.step == EDIT:
@@ -351,7 +285,7 @@ def answer(ctx: Ctx, state: State) -> list[Reply]:
         step = flow.step(state.step)
         value = _take(ctx, state, step, answers)
     except Invalid as problem:
-        return reask(ctx, state, str(problem))
+        return reask(ctx, flow, state, str(problem))
     answers[step.name] = value
     return _advance(ctx, flow, state, answers, after=step.name)
 
@@ -413,21 +347,21 @@ def _answer_confirm(ctx: Ctx, flow: Flow, state: State, answers: Answers) -> lis
     try:
         replies = flow.finish(ctx, answers)
     except Invalid as problem:
-        return reask(ctx, state, str(problem))
+        return reask(ctx, flow, state, str(problem))
     drop_state(ctx, state)
     return replies
 
 
-def _answer_abandon(ctx: Ctx, state: State, answers: Answers) -> list[Reply]:
+def _answer_abandon(
+    ctx: Ctx, flow: Flow, state: State, answers: Answers
+) -> list[Reply] | RunCommand:
     picked = resolve_choice(ctx, state, [(YES, _("Yes, leave it")), (NO, _("No, continue"))])
     pending = str(answers.pop("_pending", ""))
     resume = str(answers.pop("_resume", ""))
     if picked == YES:
         drop_state(ctx, state)
-        from handlers.router import run_command  # the router dispatches the pending command
-
         name, _sep, args = pending.lstrip("/").partition(" ")
-        return run_command(ctx, name, args)
+        return RunCommand(name, args)
     state.step = resume
     state.answers = answers
-    return reask(ctx, state)
+    return reask(ctx, flow, state)

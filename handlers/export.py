@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import io
 
-from bot.exports.rows import Scope
-from bot.i18n import _
-from bot.summary import current_phase
+from bot.core.exports.rows import Scope
+from bot.core.i18n import _
+from bot.core.summary import current_phase
 from handlers.context import Ctx
-from handlers.engine import Answers, Choices, Flow, Step, register_flow
+from handlers.engine import Answers, Choices, Flow, Step
 from handlers.types import File, Reply
 
 FORMATS = ("xlsx", "docx", "csv")
@@ -75,7 +75,11 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         today=ctx.today,
         phase=phase,
     )
-    from bot.exports import csv_export, docx, xlsx  # openpyxl and python-docx load on first use
+    from bot.core.exports import (  # openpyxl and python-docx load on first use
+        csv_export,
+        docx,
+        xlsx,
+    )
 
     out = io.BytesIO()
     writer, mime = {
@@ -104,26 +108,24 @@ def file_name(code: str, fmt: str, phase: int | None, day: str) -> str:
     return f"{code}-{kind}-{part}-{day}.{fmt}"
 
 
-FLOW = register_flow(
-    Flow(
-        name="export",
-        begin=_begin,
-        steps=(
-            Step(
-                "format",
-                "choice",
-                lambda ctx, a: _("Which file?"),
-                choices=_formats,
-                auto=_given("format"),
-            ),
-            Step(
-                "phase",
-                "choice",
-                lambda ctx, a: _("Which phase should the file cover?"),
-                choices=_phases,
-                auto=_given("phase"),
-            ),
+FLOW = Flow(
+    name="export",
+    begin=_begin,
+    steps=(
+        Step(
+            "format",
+            "choice",
+            lambda ctx, a: _("Which file?"),
+            choices=_formats,
+            auto=_given("format"),
         ),
-        finish=_finish,
-    )
+        Step(
+            "phase",
+            "choice",
+            lambda ctx, a: _("Which phase should the file cover?"),
+            choices=_phases,
+            auto=_given("phase"),
+        ),
+    ),
+    finish=_finish,
 )

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from sqlmodel import or_, select
 
-from bot import models as m
-from bot import nominations, reports
-from bot.clock import LOCAL
-from bot.i18n import _, format_day, render
-from bot.people import issue_invites
-from handlers.context import HEAD, Ctx
-from handlers.engine import Answers, Choices, Flow, Invalid, Step, register_flow
-from handlers.report import area_name
+from bot.core import models as m
+from bot.core import nominations, reports
+from bot.core.clock import LOCAL
+from bot.core.i18n import _, format_day, render
+from bot.core.people import issue_invites
+from bot.core.roles import Role
+from handlers.context import Ctx
+from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
 
 LINK, CLOSE = "link", "close"
@@ -37,7 +37,7 @@ def status_label(status: str) -> str:
 
 def _mine(ctx: Ctx) -> tuple[list[m.Report], list[m.Nomination]]:
     """The person's items; a head's list adds the unit's."""
-    head = ctx.role == HEAD
+    head = ctx.role == Role.HEAD
     rq = select(m.Report).where(m.Report.campaign_id == ctx.campaign_row.id)
     nq = select(m.Nomination).where(m.Nomination.campaign_id == ctx.campaign_row.id)
     if head:
@@ -98,7 +98,7 @@ def _actions(ctx: Ctx, answers: Answers) -> Choices:
             found.append((WITHDRAW, _("Withdraw")))
     if (
         isinstance(row, m.Nomination)
-        and ctx.role == HEAD
+        and ctx.role == Role.HEAD
         and row.status == "proposed"
         and row.unit_id == ctx.person.unit_id
     ):
@@ -119,7 +119,7 @@ def _show(ctx: Ctx, answers: Answers) -> str:
         text = render(
             "my_report.txt.j2",
             r=row,
-            area=area_name(ctx, row.area),
+            area=ctx.campaign.area_name(row.area),
             phase=ctx.campaign.phase(row.phase),
             status=status_label(row.status),
             day=format_day(row.created_at.astimezone(LOCAL).date()),
@@ -231,36 +231,34 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     return [Reply(done.format(receipt=row.receipt))]
 
 
-FLOW = register_flow(
-    Flow(
-        name="my",
-        editable=False,
-        steps=(
-            Step("item", "choice", _describe, choices=_items),
-            Step(
-                "action",
-                "choice",
-                _show,
-                choices=_actions,
-                when=lambda ctx, a: a.get("item") != LINK,
-            ),
-            Step(
-                "field",
-                "choice",
-                lambda ctx, a: _("Which field?"),
-                choices=_fields,
-                when=lambda ctx, a: a.get("action") == EDIT,
-            ),
-            Step(
-                "value",
-                "text",
-                lambda ctx, a: _("Type the new text:"),
-                max_len=0,
-                check=_check_length,
-                when=lambda ctx, a: a.get("action") == EDIT,
-            ),
+FLOW = Flow(
+    name="my",
+    editable=False,
+    steps=(
+        Step("item", "choice", _describe, choices=_items),
+        Step(
+            "action",
+            "choice",
+            _show,
+            choices=_actions,
+            when=lambda ctx, a: a.get("item") != LINK,
         ),
-        summary=_summary,
-        finish=_finish,
-    )
+        Step(
+            "field",
+            "choice",
+            lambda ctx, a: _("Which field?"),
+            choices=_fields,
+            when=lambda ctx, a: a.get("action") == EDIT,
+        ),
+        Step(
+            "value",
+            "text",
+            lambda ctx, a: _("Type the new text:"),
+            max_len=0,
+            check=_check_length,
+            when=lambda ctx, a: a.get("action") == EDIT,
+        ),
+    ),
+    summary=_summary,
+    finish=_finish,
 )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from bot import models as m
-from bot import nominations
-from bot.i18n import _, render
-from handlers.context import OFFICE_ROLES, Ctx
-from handlers.engine import Answers, Choices, Flow, Invalid, Step, register_flow
+from bot.core import models as m
+from bot.core import nominations
+from bot.core.i18n import _, render
+from bot.core.roles import OFFICE_ROLES, Role
+from handlers.context import Ctx
+from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
 
 OTHER = "other"
@@ -112,7 +113,7 @@ def _summary(ctx: Ctx, answers: Answers) -> str:
         unit=unit,
         title=ctx.campaign.titles_by_code[str(answers["title"])],
         missing=_missing(ctx, answers),
-        counts=ctx.role != "staff",
+        counts=ctx.role != Role.STAFF,
     )
 
 
@@ -150,65 +151,60 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     ]
 
 
-FLOW = register_flow(
-    Flow(
-        name="nominate",
-        steps=(
-            Step(
-                "audience", "choice", lambda ctx, a: _("Whom do you nominate?"), choices=_audiences
-            ),
-            Step(
-                "unit",
-                "choice",
-                lambda ctx, a: _("For which unit?"),
-                label=lambda: _("Unit"),
-                choices=_units,
-                when=lambda ctx, a: ctx.role in OFFICE_ROLES,
-            ),
-            Step(
-                "nominee",
-                "choice",
-                lambda ctx, a: _("Choose the nominee:"),
-                label=lambda: _("Nominee"),
-                choices=_nominees,
-            ),
-            Step(
-                "nominee_name",
-                "text",
-                lambda ctx, a: _("Type the nominee's full name:"),
-                max_len=NAME_MAX,
-                when=lambda ctx, a: a.get("nominee") == OTHER,
-            ),
-            Step(
-                "title",
-                "choice",
-                lambda ctx, a: _("Which title or award form?"),
-                label=lambda: _("Title or award"),
-                choices=_titles,
-                check=_check_duplicate,
-            ),
-            Step(
-                "basis",
-                "text",
-                lambda ctx, a: _("The achievements it rests on (at most {n} characters):").format(
-                    n=nominations.BASIS_MAX
-                ),
-                label=lambda: _("Basis"),
-                max_len=nominations.BASIS_MAX,
-            ),
-            Step(
-                "initiative",
-                "text",
-                lambda ctx, a: _(
-                    "The recognised initiative (sáng kiến): its name, number and "
-                    "date of recognition:"
-                ),
-                label=lambda: _("Initiative"),
-                max_len=nominations.INITIATIVE_MAX,
-                when=_needs_initiative,
-            ),
+FLOW = Flow(
+    name="nominate",
+    steps=(
+        Step("audience", "choice", lambda ctx, a: _("Whom do you nominate?"), choices=_audiences),
+        Step(
+            "unit",
+            "choice",
+            lambda ctx, a: _("For which unit?"),
+            label=lambda: _("Unit"),
+            choices=_units,
+            when=lambda ctx, a: ctx.role in OFFICE_ROLES,
         ),
-        summary=_summary,
-        finish=_finish,
-    )
+        Step(
+            "nominee",
+            "choice",
+            lambda ctx, a: _("Choose the nominee:"),
+            label=lambda: _("Nominee"),
+            choices=_nominees,
+        ),
+        Step(
+            "nominee_name",
+            "text",
+            lambda ctx, a: _("Type the nominee's full name:"),
+            max_len=NAME_MAX,
+            when=lambda ctx, a: a.get("nominee") == OTHER,
+        ),
+        Step(
+            "title",
+            "choice",
+            lambda ctx, a: _("Which title or award form?"),
+            label=lambda: _("Title or award"),
+            choices=_titles,
+            check=_check_duplicate,
+        ),
+        Step(
+            "basis",
+            "text",
+            lambda ctx, a: _("The achievements it rests on (at most {n} characters):").format(
+                n=nominations.BASIS_MAX
+            ),
+            label=lambda: _("Basis"),
+            max_len=nominations.BASIS_MAX,
+        ),
+        Step(
+            "initiative",
+            "text",
+            lambda ctx, a: _(
+                "The recognised initiative (sáng kiến): its name, number and date of recognition:"
+            ),
+            label=lambda: _("Initiative"),
+            max_len=nominations.INITIATIVE_MAX,
+            when=_needs_initiative,
+        ),
+    ),
+    summary=_summary,
+    finish=_finish,
 )

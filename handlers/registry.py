@@ -1,4 +1,6 @@
-"""Every command the bot answers, in one list: name, Vietnamese alias, who may use it.
+"""Every command the bot answers, in one list: name, Vietnamese alias, who may use it, and what
+it runs (a flow, or a one-shot answer). Nothing registers itself: a command exists because it
+is listed here.
 
 The order is the order of `/help` and of the Telegram command menu.
 """
@@ -8,14 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.i18n import _, current_language
-from handlers import basics, broadcast, engine, export, remind, review, summary
-from handlers.context import ADMIN, CLERK, HEAD, STAFF, Ctx
+from bot.core.i18n import _
+from bot.core.roles import EVERYONE, OFFICE_ROLES, UNIT_LEADS
+from handlers import (
+    basics,
+    broadcast,
+    engine,
+    export,
+    my,
+    nominate,
+    remind,
+    report,
+    review,
+    summary,
+)
+from handlers.context import Ctx, allowed
+from handlers.engine import Flow
 from handlers.types import Reply
 
-EVERYONE = frozenset({STAFF, HEAD, CLERK, ADMIN})
-UNIT_LEADS = frozenset({HEAD, CLERK, ADMIN})
-OFFICE = frozenset({CLERK, ADMIN})
+OFFICE = OFFICE_ROLES
 
 
 @dataclass(frozen=True)
@@ -27,20 +40,22 @@ class Command:
     describe: Callable[[], str]
 
 
-def flow(name: str) -> Callable[[Ctx, str], list[Reply]]:
-    return lambda ctx, args: engine.start(ctx, name, args)
+def flow(of: Flow) -> Callable[[Ctx, str], list[Reply]]:
+    return lambda ctx, args: engine.start(ctx, of, args)
 
 
 COMMANDS: list[Command] = [
-    Command("report", "baocao", EVERYONE, flow("report"), lambda: _("report an achievement")),
-    Command("nominate", "denghi", EVERYONE, flow("nominate"), lambda: _("propose an award")),
-    Command("my", "cuatoi", EVERYONE, flow("my"), lambda: _("your reports and nominations")),
+    Command("report", "baocao", EVERYONE, flow(report.FLOW), lambda: _("report an achievement")),
+    Command("nominate", "denghi", EVERYONE, flow(nominate.FLOW), lambda: _("propose an award")),
+    Command("my", "cuatoi", EVERYONE, flow(my.FLOW), lambda: _("your reports and nominations")),
     Command("summary", "tonghop", UNIT_LEADS, summary.run, summary.describe),
-    Command("export", "xuat", OFFICE, flow("export"), export.describe),
-    Command("review", "duyet", OFFICE, flow("review"), review.describe),
-    Command("remind", "doncoc", OFFICE, flow("remind"), remind.describe),
-    Command("broadcast", None, OFFICE, flow("broadcast"), broadcast.describe),
-    Command("lang", None, EVERYONE, flow("lang"), lambda: _("language: Tiếng Việt / English")),
+    Command("export", "xuat", OFFICE, flow(export.FLOW), export.describe),
+    Command("review", "duyet", OFFICE, flow(review.FLOW), review.describe),
+    Command("remind", "doncoc", OFFICE, flow(remind.FLOW), remind.describe),
+    Command("broadcast", None, OFFICE, flow(broadcast.FLOW), broadcast.describe),
+    Command(
+        "lang", None, EVERYONE, flow(basics.LANG), lambda: _("language: Tiếng Việt / English")
+    ),
     Command(
         "help",
         "huongdan",
@@ -51,6 +66,21 @@ COMMANDS: list[Command] = [
     Command("cancel", "huy", EVERYONE, lambda ctx, args: [], lambda: _("stop what is going on")),
     Command("start", None, EVERYONE, basics.start, lambda: _("register with an invite code")),
 ]
+
+#: Each flow by the name its conversation state records.
+FLOWS: dict[str, Flow] = {
+    f.name: f
+    for f in (
+        report.FLOW,
+        nominate.FLOW,
+        my.FLOW,
+        export.FLOW,
+        review.FLOW,
+        remind.FLOW,
+        broadcast.FLOW,
+        basics.LANG,
+    )
+}
 
 BY_NAME: dict[str, Command] = {}
 
@@ -64,15 +94,8 @@ def index() -> None:
             BY_NAME[command.alias] = command
 
 
-def shown_name(command: Command) -> str:
-    """/baocao to people reading Vietnamese, /report to those reading English."""
-    if command.alias and current_language() == "vi":
-        return f"/{command.alias}"
-    return f"/{command.name}"
-
-
 def allowed_commands(role: str | None) -> list[Command]:
-    return [c for c in COMMANDS if role in c.roles and c.name != "start"]
+    return allowed(COMMANDS, role)
 
 
 index()

@@ -10,15 +10,16 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 
-from bot import outbox
-from bot.campaign import Phase
-from bot.i18n import _, language, render
-from bot.settings import get_settings
-from bot.store import audit
+from bot.core.campaign import Phase
+from bot.core.i18n import _, language, render
+from bot.core.settings import get_settings
+from bot.core.store import audit
+from bot.core.summary import UnitStatus, unit_statuses
 from handlers.context import Ctx
-from handlers.engine import Answers, Flow, Step, register_flow
-from handlers.report import only_open_phase, phase_choices
+from handlers.engine import Answers, Flow, Step
+from handlers.questions import only_open_phase, phase_choices
 from handlers.types import Reply
+from schedules import outbox
 
 
 def describe() -> str:
@@ -28,12 +29,12 @@ def describe() -> str:
 @dataclass
 class Plan:
     phase: Phase
-    missing: list[outbox.UnitStatus]
-    reached: list[tuple[outbox.UnitStatus, list[outbox.Recipient]]]
+    missing: list[UnitStatus]
+    reached: list[tuple[UnitStatus, list[outbox.Recipient]]]
     messages: list[tuple[outbox.Recipient, str]]
 
     @property
-    def unreached(self) -> list[outbox.UnitStatus]:
+    def unreached(self) -> list[UnitStatus]:
         touched = {s.unit.id for s, _heads in self.reached}
         return [s for s in self.missing if s.unit.id not in touched]
 
@@ -41,9 +42,7 @@ class Plan:
 def plan(ctx: Ctx, number: int) -> Plan:
     """The units without a phase report, their reachable heads, and each head's message."""
     phase = ctx.campaign.phase(number)
-    status = outbox.phase_status(
-        session=ctx.session, campaign_id=ctx.campaign_row.id, phase=number
-    )
+    status = unit_statuses(session=ctx.session, campaign_id=ctx.campaign_row.id, phase=number)
     missing = [s for s in status if not s.filed]
     heads = outbox.recipients(
         session=ctx.session,
@@ -127,21 +126,19 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     ]
 
 
-FLOW = register_flow(
-    Flow(
-        name="remind",
-        begin=_begin,
-        steps=(
-            Step(
-                "phase",
-                "choice",
-                lambda ctx, a: _("Which phase?"),
-                choices=phase_choices,
-                auto=only_open_phase,
-            ),
+FLOW = Flow(
+    name="remind",
+    begin=_begin,
+    steps=(
+        Step(
+            "phase",
+            "choice",
+            lambda ctx, a: _("Which phase?"),
+            choices=phase_choices,
+            auto=only_open_phase,
         ),
-        summary=_summary,
-        finish=_finish,
-        editable=False,
-    )
+    ),
+    summary=_summary,
+    finish=_finish,
+    editable=False,
 )

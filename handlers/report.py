@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from bot import reports
-from bot.i18n import _, format_day, render
-from handlers.context import HEAD, Ctx
-from handlers.engine import Answers, Choices, Flow, Invalid, Step, register_flow
+from bot.core import reports
+from bot.core.i18n import _, format_day, render
+from bot.core.roles import Role
+from handlers.context import Ctx
+from handlers.engine import Answers, Choices, Flow, Invalid, Step
+from handlers.questions import only_open_phase, phase_choices
 from handlers.types import Reply
 
 
@@ -16,36 +18,11 @@ def _scopes(ctx: Ctx, answers: Answers) -> Choices:
     ]
 
 
-def phase_choices(ctx: Ctx, answers: Answers) -> Choices:
-    """The phases open for reports today, with their deadlines (also /remind's question)."""
-    c = ctx.campaign
-    return [
-        (
-            str(n),
-            _("{name} (until {deadline})").format(
-                name=c.phase(n).name, deadline=format_day(c.phase(n).deadline)
-            ),
-        )
-        for n in ctx.open_phases()
-    ]
-
-
-def only_open_phase(ctx: Ctx, answers: Answers) -> str | None:
-    open_now = ctx.open_phases()
-    return str(open_now[0]) if len(open_now) == 1 else None
-
-
 def areas(ctx: Ctx) -> Choices:
     """The campaign's content areas, then the thematic campaigns open today."""
     found = [(a.code, a.name) for a in ctx.campaign.areas]
     found += [(t.code, t.name) for t in ctx.campaign.thematic if t.open_for_reports(ctx.today)]
     return found
-
-
-def area_name(ctx: Ctx, code: str) -> str:
-    named = {a.code: a.name for a in ctx.campaign.areas}
-    named.update({t.code: t.name for t in ctx.campaign.thematic})
-    return named.get(code, code)
 
 
 def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
@@ -81,7 +58,7 @@ def _summary(ctx: Ctx, answers: Answers) -> str:
         "report_summary.txt.j2",
         a=answers,
         phase=phase,
-        area=area_name(ctx, str(answers["area"])),
+        area=ctx.campaign.area_name(str(answers["area"])),
         unit=ctx.unit,
     )
 
@@ -106,60 +83,58 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     ]
 
 
-FLOW = register_flow(
-    Flow(
-        name="report",
-        begin=_begin,
-        steps=(
-            Step(
-                "scope",
-                "choice",
-                lambda ctx, a: _("Which report?"),
-                label=lambda: _("Report"),
-                choices=_scopes,
-                when=lambda ctx, a: ctx.role == HEAD,
-            ),
-            Step(
-                "phase",
-                "choice",
-                lambda ctx, a: _("For which phase?"),
-                label=lambda: _("Phase"),
-                choices=phase_choices,
-                auto=only_open_phase,
-            ),
-            Step(
-                "area",
-                "choice",
-                lambda ctx, a: _("Which content area?"),
-                label=lambda: _("Content area"),
-                choices=lambda ctx, a: areas(ctx),
-            ),
-            Step(
-                "title",
-                "text",
-                lambda ctx, a: _("A short title (at most {n} characters):").format(
-                    n=reports.TITLE_MAX
-                ),
-                label=lambda: _("Title"),
-                max_len=reports.TITLE_MAX,
-            ),
-            Step(
-                "detail",
-                "text",
-                lambda ctx, a: _(
-                    "What was achieved? Results, figures, dates (at most {n} characters):"
-                ).format(n=reports.DETAIL_MAX),
-                label=lambda: _("Achievement"),
-                max_len=reports.DETAIL_MAX,
-            ),
-            Step(
-                "evidence",
-                "attachment",
-                lambda ctx, a: _("Evidence: send a photo or a document, or choose Skip."),
-                label=lambda: _("Evidence"),
-            ),
+FLOW = Flow(
+    name="report",
+    begin=_begin,
+    steps=(
+        Step(
+            "scope",
+            "choice",
+            lambda ctx, a: _("Which report?"),
+            label=lambda: _("Report"),
+            choices=_scopes,
+            when=lambda ctx, a: ctx.role == Role.HEAD,
         ),
-        summary=_summary,
-        finish=_finish,
-    )
+        Step(
+            "phase",
+            "choice",
+            lambda ctx, a: _("For which phase?"),
+            label=lambda: _("Phase"),
+            choices=phase_choices,
+            auto=only_open_phase,
+        ),
+        Step(
+            "area",
+            "choice",
+            lambda ctx, a: _("Which content area?"),
+            label=lambda: _("Content area"),
+            choices=lambda ctx, a: areas(ctx),
+        ),
+        Step(
+            "title",
+            "text",
+            lambda ctx, a: _("A short title (at most {n} characters):").format(
+                n=reports.TITLE_MAX
+            ),
+            label=lambda: _("Title"),
+            max_len=reports.TITLE_MAX,
+        ),
+        Step(
+            "detail",
+            "text",
+            lambda ctx, a: _(
+                "What was achieved? Results, figures, dates (at most {n} characters):"
+            ).format(n=reports.DETAIL_MAX),
+            label=lambda: _("Achievement"),
+            max_len=reports.DETAIL_MAX,
+        ),
+        Step(
+            "evidence",
+            "attachment",
+            lambda ctx, a: _("Evidence: send a photo or a document, or choose Skip."),
+            label=lambda: _("Evidence"),
+        ),
+    ),
+    summary=_summary,
+    finish=_finish,
 )

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from bot import models as m
-from bot.clock import LOCAL
-from bot.i18n import _, format_day, language, render
-from bot.outbox import queue_message
-from bot.store import audit
-from bot.summary import REVIEW_NOMINATIONS, REVIEW_REPORTS, area_names, status_labels
+from bot.core import models as m
+from bot.core.clock import LOCAL
+from bot.core.i18n import _, format_day, language, render
+from bot.core.store import audit
+from bot.core.summary import REVIEW_NOMINATIONS, REVIEW_REPORTS, status_labels
 from handlers.context import Ctx
-from handlers.engine import Answers, Choices, Flow, Invalid, Step, register_flow
+from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
+from schedules.outbox import queue_message
 
 ACCEPT, RETURN, CLOSE = "accept", "return", "close"
 LIST_MAX = 15
@@ -129,7 +129,7 @@ def _show(ctx: Ctx, answers: Answers) -> str:
         unit=unit.name,
         kind=(_("unit phase report") if row.scope == "unit" else _("personal")) if report else "",
         phase=ctx.campaign.phase(row.phase).name if report else "",
-        area=area_names(ctx.campaign).get(row.area, row.area) if report else "",
+        area=ctx.campaign.area_name(row.area) if report else "",
         title=title.name if title else (row.title_code if not report else ""),
     )
     return text + "\n\n" + _("Accept it, or return it with a reason?")
@@ -248,32 +248,29 @@ def notify_return(
     return identity.channel
 
 
-FLOW = register_flow(
-    Flow(
-        name="review",
-        editable=False,
-        begin=_begin,
-        steps=(
-            Step(
-                "item",
-                "choice",
-                lambda ctx, a: _("Waiting for the office's review, oldest first. Choose one:"),
-                choices=_items,
-                auto=lambda ctx, a: a.get("item"),  # type: ignore[arg-type,return-value]
-            ),
-            Step("action", "choice", _show, choices=_actions),
-            Step(
-                "reason",
-                "text",
-                lambda ctx, a: _(
-                    "Why is it returned? The reason is sent to the person (at most {n} "
-                    "characters):"
-                ).format(n=REASON_MAX),
-                max_len=REASON_MAX,
-                when=lambda ctx, a: a.get("action") == RETURN,
-            ),
+FLOW = Flow(
+    name="review",
+    editable=False,
+    begin=_begin,
+    steps=(
+        Step(
+            "item",
+            "choice",
+            lambda ctx, a: _("Waiting for the office's review, oldest first. Choose one:"),
+            choices=_items,
+            auto=lambda ctx, a: a.get("item"),  # type: ignore[arg-type,return-value]
         ),
-        summary=_summary,
-        finish=_finish,
-    )
+        Step("action", "choice", _show, choices=_actions),
+        Step(
+            "reason",
+            "text",
+            lambda ctx, a: _(
+                "Why is it returned? The reason is sent to the person (at most {n} characters):"
+            ).format(n=REASON_MAX),
+            max_len=REASON_MAX,
+            when=lambda ctx, a: a.get("action") == RETURN,
+        ),
+    ),
+    summary=_summary,
+    finish=_finish,
 )

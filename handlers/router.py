@@ -13,17 +13,15 @@ import secrets
 
 from sqlmodel import Session
 
-from bot import clock
-from bot.db import session_scope
-from bot.i18n import _, language
-from bot.people import who
-from bot.store import NoCampaign, active_campaign
+from bot.core import clock
+from bot.core.db import session_scope
+from bot.core.i18n import _, language
+from bot.core.people import who
+from bot.core.store import NoCampaign, active_campaign
 from handlers import basics, engine, registry
 from handlers.context import Ctx
+from handlers.state import State, is_expired
 from handlers.types import Incoming, Reply
-
-# Flows register themselves on import; the registry names the commands that start them.
-from handlers import my, nominate, report  # noqa: F401  isort: skip
 
 log = logging.getLogger(__name__)
 SEEN_EVERY = dt.timedelta(hours=1)
@@ -55,7 +53,14 @@ def handle(incoming: Incoming) -> list[Reply]:
 def _turn(session: Session, incoming: Incoming) -> list[Reply]:
     now = clock.now()
     row, campaign = active_campaign(session=session)
-    ctx = Ctx(session=session, incoming=incoming, now=now, campaign_row=row, campaign=campaign)
+    ctx = Ctx(
+        session=session,
+        incoming=incoming,
+        now=now,
+        campaign_row=row,
+        campaign=campaign,
+        commands=registry.COMMANDS,
+    )
     found = who(session=session, channel=incoming.channel, user_id=incoming.user_id)
     if found is not None:
         ctx.identity, ctx.person, ctx.unit = found
@@ -80,12 +85,12 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
     inc = ctx.incoming
     state = engine.load_state(ctx)
     notes: list[Reply] = []
-    if state is not None and engine.is_expired(state, ctx.now):
+    if state is not None and is_expired(state, ctx.now):
         notes.append(
             Reply(
                 _(
                     "Left unanswered for a day, this was dropped: {flow}; nothing of it was saved."
-                ).format(flow=engine.flow_title(state.flow))
+                ).format(flow=engine.flow_title(ctx, state.flow))
             )
         )
         engine.drop_state(ctx, state)
@@ -97,7 +102,10 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
             return basics.start(ctx, inc.text or "")
         return basics.how_to_register()
     if state is not None:
-        return notes + engine.answer(ctx, state)
+        outcome = engine.answer(ctx, registry.FLOWS[state.flow], state)
+        if isinstance(outcome, engine.RunCommand):  # the person left the flow for a command
+            return notes + run_command(ctx, outcome.name, outcome.args)
+        return notes + outcome
     if inc.choice is not None:
         return [Reply(_("That question has passed. /help lists what I can do."))]
     hint = _(
@@ -106,13 +114,13 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
     return [*notes, Reply(hint)]
 
 
-def _command(ctx: Ctx, state: engine.State | None, name: str, args: str) -> list[Reply]:
+def _command(ctx: Ctx, state: State | None, name: str, args: str) -> list[Reply]:
     command = registry.BY_NAME.get(name)
     if not ctx.registered and name != "start":
         return basics.how_to_register()
     if command is None:
         text = _("There is no command /{name}. /help lists what I can do.").format(name=name)
-        return engine.reask(ctx, state, text) if state else [Reply(text)]
+        return _reask(ctx, state, text) if state else [Reply(text)]
     if command.name == "cancel":
         if state is None:
             return [Reply(_("Nothing to cancel."))]
@@ -120,16 +128,16 @@ def _command(ctx: Ctx, state: engine.State | None, name: str, args: str) -> list
         return [
             Reply(
                 _("Cancelled: {flow}. Nothing was saved.").format(
-                    flow=engine.flow_title(state.flow)
+                    flow=engine.flow_title(ctx, state.flow)
                 )
             )
         ]
     if command.name == "help":
         text = basics.help_text(ctx)
-        return engine.reask(ctx, state, text) if state and ctx.registered else [Reply(text)]
+        return _reask(ctx, state, text) if state and ctx.registered else [Reply(text)]
     if command.name == "start":
         if state is not None and ctx.registered and not args:
-            return engine.reask(ctx, state, basics.greeting(ctx))
+            return _reask(ctx, state, basics.greeting(ctx))
         return basics.start(ctx, args)
     if state is not None and state.flow != command.name:
         return engine.ask_abandon(ctx, state, f"/{name} {args}".strip())
@@ -148,3 +156,7 @@ def run_command(ctx: Ctx, name: str, args: str) -> list[Reply]:
             )
         ]
     return command.run(ctx, args)
+
+
+def _reask(ctx: Ctx, state: State, prefix: str) -> list[Reply]:
+    return engine.reask(ctx, registry.FLOWS[state.flow], state, prefix)

@@ -6,11 +6,12 @@ phase; `/summary QLCN` one unit; both may be given. Staff are refused by the rou
 
 from __future__ import annotations
 
-from bot import models as m
-from bot import summary as figures_of
-from bot.exports import chart
-from bot.i18n import _
-from handlers.context import HEAD, Ctx
+from bot.core import models as m
+from bot.core import summary as figures_of
+from bot.core.exports import chart
+from bot.core.i18n import _
+from bot.core.roles import Role
+from handlers.context import Ctx
 from handlers.types import File, Reply
 
 #: The longest message each channel takes; others (console, tests) get Telegram's.
@@ -50,7 +51,7 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
     phase, unit, problem = parse(ctx, args)
     if problem:
         return [Reply(problem)]
-    if ctx.role == HEAD:
+    if ctx.role == Role.HEAD:
         if unit is not None and unit.id != ctx.person.unit_id:
             return [
                 Reply(
@@ -70,7 +71,7 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
     )
     channel = ctx.incoming.channel
     limit = LIMITS.get(channel, DEFAULT_LIMIT)
-    replies = [Reply(figures_of.render_text(figures, limit, office=ctx.role != HEAD))]
+    replies = [Reply(figures_of.render_text(figures, limit, office=ctx.role != Role.HEAD))]
     if channel in IMAGE_CHANNELS:
         name = f"tong-hop-dot-{figures.phase.number}"
         if figures.unit is not None:

@@ -8,6 +8,7 @@ Zalo and the console print it as it is.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -94,3 +95,7 @@ class Reply:
     document: File | None = None
     image: File | None = None
     commands_changed: bool = False
+
+
+#: What a channel hands each message to: the router's `handle`.
+Handle = Callable[[Incoming], list[Reply]]

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.campaign import Campaign
-from bot.clock import LOCAL
-from bot.i18n import format_day, render
+from bot.core.campaign import Campaign
+from bot.core.clock import LOCAL
+from bot.core.i18n import format_day, render
 
 KINDS = (
     "launch",

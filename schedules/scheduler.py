@@ -1,6 +1,8 @@
-"""The scheduler: turns the campaign calendar into outbox rows on time, once, and runs delivery.
+"""The scheduler: turns the campaign calendar into outbox rows on time, once.
 
-`Pushes(settings, runners)` is what `thidua run` starts (bot/app.py). At start-up it:
+`Scheduler(settings, channels, wake=..., lead=...)` is built by the app (bot/app.py), which
+hands it what delivery offers: `wake` (rows were just queued) and `lead` (this process became
+the pushes leader). How rows are sent is not the scheduler's business. At start-up it:
 
 1. takes the leader lock (PostgreSQL: `pg_try_advisory_lock` on a connection of its own, so of
    several `thidua run` on one database exactly one expands pushes; SQLite: a lock file next to
@@ -8,9 +10,7 @@
 2. catches up: a push due in the past is expanded late if it is within `THIDUA_PUSH_GRACE` (and
    the day it announces has not ended), otherwise recorded as skipped, with a log line;
 3. starts APScheduler (AsyncIOScheduler, Asia/Ho_Chi_Minh) with one DateTrigger job per future
-   push (job id = the push key) and a periodic tick;
-4. starts one delivery worker per channel (bot/delivery.py); `thidua run` runs them in a
-   process of their own (bot/delivery_process.py), so pushes never slow the answers to people.
+   push (job id = the push key) and a periodic tick.
 
 Jobs carry ids only and do nothing harmful when run twice: the `push_run` table, not the
 scheduler's memory, says what was expanded, so a job that fires again, a restart, or a second
@@ -26,6 +26,7 @@ import fcntl
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +36,12 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlmodel import col, select
 
-from bot import clock, delivery, outbox
-from bot import models as m
-from bot.channels.base import Runner
-from bot.db import engine, normalise_url, session_scope
-from bot.delivery_process import DeliveryProcess
-from bot.settings import Settings
-from bot.store import NoCampaign, active_campaign
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import engine, normalise_url, session_scope
+from bot.core.settings import Settings
+from bot.core.store import NoCampaign, active_campaign
+from schedules import outbox
 
 log = logging.getLogger(__name__)
 
@@ -133,32 +133,32 @@ class LeaderLock:
 
 
 def _real_now() -> dt.datetime:
-    """The machine's clock, which APScheduler runs on (bot.clock may be shifted by THIDUA_NOW)."""
+    """The machine's clock, which APScheduler runs on (bot.core.clock may run from THIDUA_NOW)."""
     return dt.datetime.fromtimestamp(time.time(), dt.UTC)
 
 
-class Pushes:
-    """The calendar's pushes and their delivery, for the channels that have a runner."""
+async def _nothing() -> None:
+    return None
+
+
+class Scheduler:
+    """The calendar's pushes for `channels`: expanded into outbox rows when due, once."""
 
     def __init__(
         self,
         settings: Settings,
-        runners: dict[str, Runner],
+        channels: tuple[str, ...],
         *,
+        wake: Callable[[], None] = lambda: None,
+        lead: Callable[[], Awaitable[None]] = _nothing,
         tick: float = TICK_SECONDS,
-        sending_timeout: dt.timedelta = delivery.SENDING_TIMEOUT,
-        idle_poll: float = delivery.IDLE_POLL,
-        own_process: bool = False,
     ) -> None:
         self.settings = settings
-        self.own_process = own_process
-        self.runners = {n: r for n, r in runners.items() if n in outbox.PUSH_CHANNELS}
-        self.channels = tuple(self.runners)
+        self.channels = tuple(c for c in channels if c in outbox.PUSH_CHANNELS)
+        self.wake = wake
+        self.lead = lead
         self.tick_seconds = tick
-        self.sending_timeout = sending_timeout
-        self.idle_poll = idle_poll
         self.lock = LeaderLock(settings.database_url)
-        self.workers: dict[str, delivery.Worker | DeliveryProcess] = {}
         self.scheduler: AsyncIOScheduler | None = None
         self._due_at: dict[str, dt.datetime] = {}
         self._expanding = asyncio.Lock()
@@ -170,7 +170,7 @@ class Pushes:
         if not self.channels:
             log.info("pushes: no push channel (Telegram, Zalo) configured; nothing to schedule")
             return
-        await self._lead()
+        await self._lead(tell=False)
         if self.lock.held:
             await self.run_due()
         self.scheduler = AsyncIOScheduler(timezone=clock.LOCAL)
@@ -185,8 +185,10 @@ class Pushes:
         )
         self.scheduler.start()
         await self._schedule_jobs()
-        if self.lock.held or not self.lock.sqlite:
-            self._start_workers()
+        if self.lock.held:
+            # Delivery starts after the due pushes are queued: a worker whose claim waited on
+            # that long first transaction would stamp its rows with a claim time from before.
+            await self.lead()
         log.info(
             "pushes: %s on %s; %s",
             "leader" if self.lock.held else "follower",
@@ -198,52 +200,15 @@ class Pushes:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
-        for worker in self._senders():
-            await worker.stop()
-        self.workers.clear()
         await asyncio.to_thread(self.lock.release)
 
-    def _senders(self) -> list[delivery.Worker | DeliveryProcess]:
-        """Each worker once: a delivery process serves every channel."""
-        return list({id(w): w for w in self.workers.values()}.values())
-
-    def _start_workers(self) -> None:
-        if self.own_process:
-            if not self.workers:
-                process = DeliveryProcess(
-                    self.channels,
-                    sending_timeout=self.sending_timeout,
-                    idle_poll=self.idle_poll,
-                    sole_sender=self.lock.sqlite,
-                )
-                process.start()
-                self.workers = dict.fromkeys(self.channels, process)
-            return
-        for name, runner in self.runners.items():
-            if name in self.workers:
-                continue
-            worker = delivery.Worker(
-                runner,
-                rate=delivery.channel_rate(name, self.settings),
-                sending_timeout=self.sending_timeout,
-                idle_poll=self.idle_poll,
-            )
-            worker.start()
-            self.workers[name] = worker
-
-    async def _lead(self) -> None:
-        """Take (or check) the leader lock; on SQLite the leader alone delivers."""
+    async def _lead(self, *, tell: bool = True) -> None:
+        """Take (or check) the leader lock; tell delivery when this process becomes leader."""
         was = self.lock.held
         held = await asyncio.to_thread(self.lock.check if was else self.lock.acquire)
         if held and not was:
-            if self.lock.sqlite:
-                # One process per SQLite database: rows in `sending` belong to a process that
-                # died (a crash, kill -9); the lock proves it is gone, so they are due now.
-                n = await asyncio.to_thread(delivery.reclaim_stuck, None, None)
-                if n:
-                    log.warning("pushes: %d messages left in sending by a stopped process", n)
-                if self.scheduler is not None:
-                    self._start_workers()
+            if tell:
+                await self.lead()
             if self._warned:
                 log.info("pushes: this process now schedules the pushes")
         if not held and self.lock.sqlite and not self._warned:
@@ -264,8 +229,8 @@ class Pushes:
             await self._schedule_jobs()
 
     async def _fire(self, key: str) -> None:
-        """A DateTrigger job: the push `key` is due (the wall clock and bot.clock may differ
-        by a little, so wait until bot.clock agrees)."""
+        """A DateTrigger job: the push `key` is due (the wall clock and bot.core.clock may differ
+        by a little, so wait until bot.core.clock agrees)."""
         due = self._due_at.pop(key, None)
         if due is not None:
             wait = (due - clock.now()).total_seconds()
@@ -278,8 +243,7 @@ class Pushes:
         async with self._expanding:
             queued = await asyncio.to_thread(self._run_due, clock.now())
         if queued:
-            for worker in self._senders():
-                worker.wake()
+            self.wake()
         return queued
 
     def _plan(self) -> tuple[int, list[outbox.Push], set[str]] | None:
@@ -349,7 +313,9 @@ class Pushes:
             return
         _campaign_id, found, done = plan
         now = clock.now()
-        offset = now - _real_now()  # THIDUA_NOW shifts bot.clock; APScheduler runs on real time
+        offset = (
+            now - _real_now()
+        )  # THIDUA_NOW shifts bot.core.clock; APScheduler runs on real time
         grace = int(self.settings.push_grace.total_seconds())
         for push in found:
             if push.key in done or push.at <= now or push.key in self._due_at:

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
-from bot import clock
-from bot import models as m
-from bot.db import session_scope
-from bot.nominations import record_nomination, withdraw_nomination
-from bot.reports import record_report, withdraw_report
-from bot.store import active_campaign
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.nominations import record_nomination, withdraw_nomination
+from bot.core.reports import record_report, withdraw_report
+from bot.core.store import active_campaign
 
 HTML_NAME = "<b>&</b>"
 

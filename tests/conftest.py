@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot import clock
-from bot import models as m
-from bot.db import engine_for, migrate, session_scope
-from bot.i18n import set_default_language
-from bot.settings import get_settings
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import engine_for, migrate, session_scope
+from bot.core.i18n import set_default_language
+from bot.core.settings import get_settings
 
 PG_URL = os.environ.get("THIDUA_TEST_DATABASE_URL")
 QUIETED_LOGGERS = ("", "httpx", "httpcore", "apscheduler.executors", "alembic.runtime")
@@ -63,8 +63,8 @@ def database(tmp_path, monkeypatch) -> Iterator[str]:
 @pytest.fixture
 def ready(database) -> str:
     """Migrated, with the bundled 2022 campaign loaded; the clock on 10/05/2022 09:00."""
-    from bot.campaign_loader import load_campaign
-    from bot.store import load_into_store
+    from bot.core.campaign_loader import load_campaign
+    from bot.core.store import load_into_store
 
     migrate(database)
     with session_scope() as session:

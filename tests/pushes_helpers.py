@@ -12,13 +12,14 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot import clock, outbox
-from bot import models as m
+from bot.app import Pushes
 from bot.channels.base import SendError
-from bot.db import session_scope
-from bot.settings import get_settings
-from bot.store import active_campaign
-from schedules.scheduler import Pushes
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.settings import get_settings
+from bot.core.store import active_campaign
+from schedules import outbox
 
 TOKEN = "123456789:AAF-thidua-offline-test-token_0123456789"
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot import clock
-from bot import models as m
 from bot.channels.telegram import TelegramRunner
-from bot.db import session_scope
-from bot.people import issue_invites
-from bot.settings import get_settings
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.people import issue_invites
+from bot.core.settings import get_settings
 from handlers.router import handle
 from handlers.types import Incoming, Reply
 from tests.fakes.telegram_api import FakeTelegram, SimUser

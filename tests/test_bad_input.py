@@ -7,8 +7,8 @@ import unicodedata
 import pytest
 from sqlmodel import select
 
-from bot import models as m
-from bot.db import session_scope
+from bot.core import models as m
+from bot.core.db import session_scope
 from handlers import registry
 from handlers.types import Attachment
 from tests.conftest import Chat, at

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.cli.main import app
 
 THEME = "Đoàn kết, đổi mới, thi đua hoàn thành vượt mức các chỉ tiêu, nhiệm vụ năm 2022"
 
@@ -98,7 +98,7 @@ def test_fourteen_anniversaries_with_plan_grouping_and_ordinals(shown):
 def _raw_anniversaries():
     import tomllib
 
-    from bot.campaign_loader import bundled_path
+    from bot.core.campaign_loader import bundled_path
 
     raw = tomllib.loads(bundled_path().read_text(encoding="utf-8"))
     return [a for p in raw["phases"] for a in p["anniversaries"]]
@@ -200,7 +200,7 @@ def test_year_2023_recomputes_every_ordinal_and_date():
 
 
 def test_campaign_check_warns_about_phan_dinh_phung(tmp_path):
-    from bot.campaign_loader import bundled_path
+    from bot.core.campaign_loader import bundled_path
 
     out = cli("campaign", "check", str(bundled_path()))
     assert "Phan Đình Phùng" in out and "cảnh báo" in out

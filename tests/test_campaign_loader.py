@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from bot.campaign_loader import bundled_path
-from bot.cli import app
-from bot.db import engine
+from bot.cli.main import app
+from bot.core.campaign_loader import bundled_path
+from bot.core.db import engine
 
 OTHER = Path(__file__).parent / "data" / "so-giao-duc-2023.toml"
 
@@ -106,9 +106,9 @@ def test_init_is_idempotent():
 
 
 def test_loading_another_campaign_replaces_the_active_one_at_once(ready):
-    from bot.campaign_loader import load_campaign
-    from bot.db import session_scope
-    from bot.store import active_campaign, load_into_store
+    from bot.core.campaign_loader import load_campaign
+    from bot.core.db import session_scope
+    from bot.core.store import active_campaign, load_into_store
 
     with session_scope() as session:
         assert active_campaign(session=session)[1].code == "cong-thuong-ha-tinh-2022"

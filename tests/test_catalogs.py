@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import language, translations
+from bot.core.i18n import language, translations
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,7 +28,7 @@ def test_every_message_is_translated_and_compiled():
     [("vi", "Đã hủy. Chưa có gì được lưu."), ("en", "Cancelled. Nothing was saved.")],
 )
 def test_installed_catalogs_translate(lang, expected):
-    from bot.i18n import _
+    from bot.core.i18n import _
 
     with language(lang):
         assert _("Cancelled. Nothing was saved.") == expected
@@ -36,7 +36,7 @@ def test_installed_catalogs_translate(lang, expected):
 
 
 def test_unknown_language_falls_back_to_vietnamese():
-    from bot.i18n import _
+    from bot.core.i18n import _
 
     with language("fr-FR"):
         assert _("Skip") == "Bỏ qua"

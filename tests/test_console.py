@@ -8,10 +8,10 @@ import sys
 
 from sqlmodel import select
 
-from bot import clock
-from bot import models as m
-from bot.db import session_scope
-from bot.people import issue_invites
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.people import issue_invites
 
 THIDUA = [sys.executable, "-m", "bot.cli"]
 

@@ -6,10 +6,10 @@ import threading
 
 from sqlmodel import select
 
-from bot import clock, store
-from bot import models as m
-from bot.db import session_scope
-from bot.people import issue_invites
+from bot.core import clock, store
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.people import issue_invites
 from handlers import basics
 from handlers.types import Attachment
 from tests.conftest import Chat, at
@@ -313,8 +313,8 @@ def test_a_second_channel_binds_to_the_same_person(people, chat_as):
 
 
 def test_receipts_are_unique_under_concurrent_saves(people):
-    from bot.reports import record_report
-    from bot.store import active_campaign
+    from bot.core.reports import record_report
+    from bot.core.store import active_campaign
 
     person_ids = [people.add().id for _ in range(8)]
     errors: list[BaseException] = []
@@ -351,9 +351,9 @@ def test_receipts_are_unique_under_concurrent_saves(people):
 def test_open_thematic_campaigns_are_content_areas(database):
     from pathlib import Path
 
-    from bot.campaign_loader import load_campaign
-    from bot.db import migrate
-    from bot.store import load_into_store
+    from bot.core.campaign_loader import load_campaign
+    from bot.core.db import migrate
+    from bot.core.store import load_into_store
     from tests.conftest import People
 
     migrate(database)

@@ -12,8 +12,8 @@ from docx.shared import Mm, Pt
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from bot.cli import app
-from bot.settings import get_settings
+from bot.cli.main import app
+from bot.core.settings import get_settings
 from tests.clerk_seed import HTML_NAME, seed
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

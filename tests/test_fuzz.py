@@ -6,10 +6,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from bot import models as m
-from bot.db import session_scope
-from bot.nominations import BASIS_MAX
-from bot.reports import DETAIL_MAX, TITLE_MAX
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.nominations import BASIS_MAX
+from bot.core.reports import DETAIL_MAX, TITLE_MAX
 from handlers.router import handle
 from handlers.types import Attachment, Incoming
 

@@ -9,11 +9,11 @@ from openpyxl import Workbook
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot import clock
-from bot import models as m
-from bot.cli import app
-from bot.db import session_scope
-from bot.people import INVITE_ALPHABET, Outcome, issue_invites, register
+from bot.cli.main import app
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.people import INVITE_ALPHABET, Outcome, issue_invites, register
 from tests.conftest import at
 
 

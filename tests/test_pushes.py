@@ -12,11 +12,11 @@ import logging
 import pytest
 from sqlmodel import select
 
-from bot import models as m
-from bot import outbox
-from bot.db import session_scope
-from bot.reports import record_report
-from bot.store import active_campaign
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.reports import record_report
+from bot.core.store import active_campaign
+from schedules import outbox
 from tests.conftest import at
 from tests.pushes_helpers import (
     FakeRunner,

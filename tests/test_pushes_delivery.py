@@ -13,12 +13,14 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot import clock, delivery
-from bot import models as m
 from bot.channels.base import Paused, RetryAfter, Transient, Unreachable
-from bot.cli import app
-from bot.db import session_scope
-from bot.settings import get_settings
+from bot.cli.main import app
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.settings import get_settings
+from bot.delivery import pacer
+from bot.delivery import worker as delivery
 from schedules.scheduler import LeaderLock
 from tests.conftest import People, at
 from tests.pushes_helpers import (
@@ -101,7 +103,7 @@ async def test_transient_errors_back_off_then_give_up(anniversary, pushes, monke
 
 async def test_a_paused_channel_defers_every_message_then_resumes(ready, monkeypatch, pushes):
     channel_env(monkeypatch, ZALO_BOT_TOKEN="zalo-token")
-    monkeypatch.setattr(delivery, "ZALO_RATE", 50.0)
+    monkeypatch.setattr(pacer, "ZALO_RATE", 50.0)
     add_people(6, channel="zalo", start=1)
     push = push_of("anniversary", ref="sinh-nhat-bac-ho")
     at(local(push, seconds=5))

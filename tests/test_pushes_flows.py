@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot import models as m
-from bot.db import session_scope
-from bot.reports import record_report
-from bot.settings import get_settings
-from bot.store import active_campaign
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.reports import record_report
+from bot.core.settings import get_settings
+from bot.core.store import active_campaign
 from tests.conftest import at
 from tests.pushes_helpers import (
     FakeRunner,
@@ -177,7 +177,7 @@ def test_broadcast_to_everyone_and_not_for_heads(office, chat_as):
 
 
 def cli(*args: str):
-    from bot.cli import app
+    from bot.cli.main import app
 
     result = CliRunner().invoke(app, list(args))
     return result

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from sqlmodel import col, func, select
 
-from bot import models as m
-from bot.db import session_scope
+from bot.core import models as m
+from bot.core.db import session_scope
 from tests.pushes_helpers import TOKEN, add_people, local, push_of, rows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,9 +48,10 @@ class FileRunner:
 
 
 async def _drive(path: str) -> None:
-    from bot import clock, delivery
-    from bot.settings import get_settings
-    from schedules.scheduler import Pushes
+    from bot.app import Pushes
+    from bot.core import clock
+    from bot.core.settings import get_settings
+    from bot.delivery import worker as delivery
 
     settings = get_settings()
     clock.start_at(settings.now)

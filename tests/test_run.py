@@ -17,11 +17,11 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot import models as m
-from bot.clock import now
-from bot.db import session_scope
-from bot.outbox import queue_message
-from bot.settings import get_settings
+from bot.core import models as m
+from bot.core.clock import now
+from bot.core.db import session_scope
+from bot.core.settings import get_settings
+from schedules.outbox import queue_message
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
 from tests.pushes_helpers import add_people, local, push_of, rows, wait_until

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from bot import clock
-from bot.settings import SettingsError, get_settings
+from bot.core import clock
+from bot.core.settings import SettingsError, get_settings
 
 
 @pytest.mark.parametrize(

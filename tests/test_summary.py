@@ -8,13 +8,13 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from bot import clock
-from bot import models as m
-from bot.cli import app
-from bot.db import engine, session_scope
-from bot.settings import get_settings
-from bot.store import active_campaign
-from bot.summary import compile_summary
+from bot.cli.main import app
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import engine, session_scope
+from bot.core.settings import get_settings
+from bot.core.store import active_campaign
+from bot.core.summary import compile_summary
 from tests.clerk_seed import HTML_NAME, seed
 from tests.conftest import at
 

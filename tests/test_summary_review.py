@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot import models as m
-from bot.db import session_scope
+from bot.core import models as m
+from bot.core.db import session_scope
 from tests.clerk_seed import seed
 
 

@@ -18,10 +18,10 @@ from aiohttp import web
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from bot import models as m
 from bot.channels.base import RetryAfter, SendError, Transient, Unreachable
-from bot.db import session_scope
-from bot.settings import get_settings
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.settings import get_settings
 from handlers import registry
 from handlers.router import handle
 from handlers.types import File, Incoming, Option, Reply
@@ -361,7 +361,7 @@ async def test_menus_follow_a_registration_and_lang_while_running(runner, tg):
 
 async def test_invite_json_prints_the_deep_link(ready, tg, monkeypatch):
     telegram_settings(monkeypatch, tg)
-    from bot.cli import app
+    from bot.cli.main import app
 
     # The CLI quiets some loggers for good; leave them as found for the tests that follow.
     names = ("httpx", "httpcore", "apscheduler.executors", "alembic.runtime")

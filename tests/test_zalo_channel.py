@@ -23,14 +23,15 @@ import pytest
 from aiohttp import web
 from sqlmodel import func, select
 
-from bot import clock
-from bot import models as m
-from bot.app import build_runners
 from bot.channels.base import Paused, Transient, Unreachable
+from bot.channels.factory import build_runners
 from bot.channels.zalo import ZaloRunner
-from bot.db import session_scope
-from bot.people import issue_invites
-from bot.settings import get_settings
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.people import issue_invites
+from bot.core.settings import get_settings
+from handlers.router import handle
 from handlers.router import handle as real_handle
 from handlers.types import File, Incoming, Option, Reply
 from tests.conftest import at
@@ -622,6 +623,6 @@ async def test_webhook_keeps_each_chats_order(zl: FakeZalo, runners: Runners) ->
 async def test_thidua_run_builds_the_zalo_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZALO_BOT_TOKEN", "1234567890:" + "ab" * 16)
     get_settings.cache_clear()
-    (runner,) = build_runners(get_settings())
+    (runner,) = build_runners(get_settings(), handle)
     assert isinstance(runner, ZaloRunner) and runner.name == "zalo"
     await runner.stop()  # never started: closes its HTTP client

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,29 +31,28 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "telegram": ("bot/channels/telegram*.py",),
     "zalo": ("bot/channels/zalo*.py",),
     "pushes": (
-        "schedules/scheduler.py",
-        "bot/delivery.py",
-        "bot/outbox.py",
-        "bot/cli_pushes.py",
+        "schedules/*",
+        "bot/delivery/*",
+        "bot/cli/pushes.py",
         "handlers/remind.py",
         "handlers/broadcast.py",
-        "bot/templates/push/*",
+        "bot/core/templates/push/*",
     ),
     "clerk": (
-        "bot/summary.py",
-        "bot/cli_clerk.py",
-        "bot/exports/*",
+        "bot/core/summary.py",
+        "bot/cli/clerk.py",
+        "bot/core/exports/*",
         "handlers/summary.py",
         "handlers/export.py",
         "handlers/review.py",
-        "bot/templates/clerk/*",
+        "bot/core/templates/clerk/*",
     ),
     "thidua": ("*",),
 }
 
-METHODS = [("templates/**.j2", "jinja2.ext:babel_extract"), ("**.py", "python")]
+METHODS = [("**/templates/**.j2", "jinja2.ext:babel_extract"), ("**.py", "python")]
 OPTIONS = {
-    "templates/**.j2": {
+    "**/templates/**.j2": {
         "extensions": "jinja2.ext.i18n",
         "trim_blocks": "True",
         "lstrip_blocks": "True",
@@ -151,6 +150,23 @@ def _mo_bytes(catalog: Catalog) -> bytes:
     return buf.getvalue()
 
 
+def _messages(catalog: Catalog) -> dict[object, object]:
+    """What a catalog translates: msgid -> msgstr, without the header (whose "Generated-By"
+    names the Babel version that wrote it, which a fresh install does not share)."""
+    return {msg.id: msg.string for msg in catalog if msg.id}
+
+
+def _stale(po: Path) -> bool:
+    """The compiled catalog does not translate what its .po says."""
+    mo = po.with_suffix(".mo")
+    if not mo.exists():
+        return True
+    lang, domain = po.parent.parent.name, po.stem
+    with mo.open("rb") as fp:
+        compiled = read_mo(fp)
+    return _messages(compiled) != _messages(read(lang, domain))
+
+
 def compile_all() -> None:
     for po in LOCALES.glob("*/LC_MESSAGES/*.po"):
         lang, domain = po.parent.parent.name, po.stem
@@ -174,10 +190,9 @@ def problems() -> list[str]:
                     found.append(
                         f"{lang}/{domain}: untranslated: {first!r} ({msg.locations[0][0]})"
                     )
-    for po in LOCALES.glob("*/LC_MESSAGES/*.po"):
-        mo = po.with_suffix(".mo")
-        lang, domain = po.parent.parent.name, po.stem
-        if not mo.exists() or mo.read_bytes() != _mo_bytes(read(lang, domain)):
+    for po in sorted(LOCALES.glob("*/LC_MESSAGES/*.po")):
+        if _stale(po):
+            mo = po.with_suffix(".mo")
             found.append(f"{mo.relative_to(ROOT)}: stale; run tools/catalogs.py compile")
     return found
 

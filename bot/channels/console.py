@@ -10,22 +10,10 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from bot.channels.text import render_reply
 from handlers.types import Incoming, Reply
 
 CHANNEL = "console"
-
-
-def render_reply(reply: Reply) -> str:
-    """Plain text with numbered options: the form Zalo and the terminal share."""
-    lines = [reply.text]
-    if reply.options:
-        lines.append("")
-        lines += [f"{n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
-    if reply.document is not None:
-        lines.append(f"[{reply.document.filename}]")
-    if reply.image is not None:
-        lines.append(f"[{reply.image.filename}]")
-    return "\n".join(lines)
 
 
 def serve(

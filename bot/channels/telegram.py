@@ -13,7 +13,6 @@ import asyncio
 import datetime as dt
 import hmac
 import logging
-import os
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -50,21 +49,19 @@ from bot.channels.telegram_setup import (
     command_menu,
     privileged_chats,
     token_of,
+    use_timedeltas,
 )
-from bot.db import session_scope
-from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language
-from bot.people import mark_unreachable
-from bot.redact import protect, redact
-from bot.settings import Settings
-from handlers.types import Incoming, Reply
+from bot.core.db import session_scope
+from bot.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language
+from bot.core.people import mark_unreachable
+from bot.core.redact import protect, redact
+from bot.core.settings import Settings
+from handlers.types import Handle, Incoming, Reply
 
 __all__ = ["TelegramRunner", "bot_username"]
 
 log = logging.getLogger(__name__)
 
-# Opt in to PTB's coming timedelta attributes (RetryAfter.retry_after) instead of a deprecation
-# warning each time one is read (PTB reads the variable when the attribute is read).
-os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = dt.timedelta(seconds=30)
@@ -72,8 +69,6 @@ ATTEMPTS = 4  # per API call in the reply path: RetryAfter waits, network errors
 MAX_WAIT = 30.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _GONE = ("chat not found", "user not found", "peer_id_invalid", "user is deactivated")
-
-Handle = Callable[[Incoming], list[Reply]]
 
 
 def _retry_seconds(exc: TgRetryAfter) -> float:
@@ -113,6 +108,7 @@ class TelegramRunner:
     name = CHANNEL
 
     def __init__(self, settings: Settings, handle: Handle) -> None:
+        use_timedeltas()
         self._settings, self._handle = settings, handle
         self._webhook_url = settings.telegram_webhook_url
         given = settings.telegram_webhook_secret

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 from collections.abc import Awaitable
 from typing import Any
 
@@ -17,13 +18,13 @@ from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor
 
-from bot import models as m
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_inbound import CHANNEL
-from bot.db import session_scope
-from bot.i18n import language
-from bot.redact import protect, redact
-from bot.settings import Settings, get_settings
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.i18n import language
+from bot.core.redact import protect, redact
+from bot.core.settings import Settings, get_settings
 from handlers import registry
 
 log = logging.getLogger(__name__)
@@ -129,12 +130,20 @@ async def _get_username(settings: Settings) -> str | None:
         return bot.username
 
 
+def use_timedeltas() -> None:
+    """Opt in to python-telegram-bot's coming timedelta attributes (`RetryAfter.retry_after`),
+    which it reads from the environment each time it builds one; without it every 429 warns.
+    Called when a runner or a Bot is made, so that importing this module changes nothing."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
 def bot_username() -> str | None:
     """The bot's @username from getMe (for t.me deep links), or None if it cannot be read."""
     settings = get_settings()
     if settings.telegram_bot_token is None:
         return None
     protect(token_of(settings))
+    use_timedeltas()
     try:
         asyncio.get_running_loop()
     except RuntimeError:

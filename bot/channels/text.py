@@ -1,4 +1,5 @@
-"""Plain-text helpers shared by the channels: split a long message for a platform's limit.
+"""Plain-text helpers shared by the channels: a reply as plain text, and a long message split
+for a platform's limit.
 
 Zalo takes 2,000 characters per message, Telegram 4,096. A long reply is cut on a paragraph
 boundary if one falls in the second half of the window, else on a line, else on a word, so no
@@ -8,6 +9,8 @@ piece is needlessly short (on Zalo every piece counts against the monthly quota)
 from __future__ import annotations
 
 import unicodedata
+
+from handlers.types import Reply
 
 # Boundaries in order of preference, with what to drop at the cut.
 _BOUNDARIES = ("\n\n", "\n", " ")
@@ -51,3 +54,16 @@ def _cut(text: str, limit: int) -> int:
     while cut > 1 and unicodedata.combining(text[cut]):
         cut -= 1
     return cut
+
+
+def render_reply(reply: Reply) -> str:
+    """Plain text with numbered options: the form Zalo and the terminal share."""
+    lines = [reply.text]
+    if reply.options:
+        lines.append("")
+        lines += [f"{n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
+    if reply.document is not None:
+        lines.append(f"[{reply.document.filename}]")
+    if reply.image is not None:
+        lines.append(f"[{reply.image.filename}]")
+    return "\n".join(lines)

@@ -31,11 +31,9 @@ from urllib.parse import urlsplit
 import httpx
 from aiohttp import web
 
-from bot import clock
 from bot.channels import zalo_state as state
 from bot.channels.base import Paused, SendError, Transient, Unreachable, in_handler_thread
-from bot.channels.console import render_reply
-from bot.channels.text import split_text
+from bot.channels.text import render_reply, split_text
 from bot.channels.zalo_client import (
     MAX_TEXT_LENGTH,
     ZaloClient,
@@ -43,9 +41,10 @@ from bot.channels.zalo_client import (
     ZaloMalformedUpdate,
     ZaloUpdate,
 )
-from bot.i18n import _, language
-from bot.settings import Settings
-from handlers.types import Attachment, Incoming, Reply
+from bot.core import clock
+from bot.core.i18n import _, language
+from bot.core.settings import Settings
+from handlers.types import Attachment, Handle, Incoming, Reply
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +64,6 @@ REPLY_TRIES = 3
 REPLY_RETRY_LATER = 60.0
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 STOP_GRACE = 30.0
-
-Handle = Callable[[Incoming], list[Reply]]
 
 
 class ZaloRunner:

@@ -18,7 +18,7 @@ from typing import Any, Self
 
 import httpx
 
-from bot.redact import REDACTED, protect, redact
+from bot.core.redact import REDACTED, protect, redact
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -17,11 +17,12 @@ import logging
 import sqlalchemy as sa
 from sqlmodel import col, delete, select, update
 
-from bot import clock, delivery, people
-from bot import models as m
-from bot.db import session_scope
-from bot.i18n import _, format_day, language
-from bot.outbox import queue_message
+from bot.core import clock, people
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.i18n import _, format_day, language
+from schedules.outbox import paused_until as channel_paused_until
+from schedules.outbox import queue_message
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def next_local_midnight(now: dt.datetime) -> dt.datetime:
 
 def paused_until() -> dt.datetime | None:
     """When sending resumes, if Zalo sending is paused now."""
-    return delivery.paused_until(CHANNEL, clock.now())
+    return channel_paused_until(CHANNEL, clock.now())
 
 
 def _state(session) -> m.ChannelState:  # type: ignore[no-untyped-def]

@@ -1,0 +1,1 @@
+"""The `thidua` command line (`bot.cli.main:app`)."""

@@ -1,0 +1,5 @@
+"""`python -m bot.cli`: the same as the `thidua` command."""
+
+from bot.cli.main import app
+
+app()

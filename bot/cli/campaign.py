@@ -1,0 +1,110 @@
+"""`thidua init`, `thidua campaign check|show`, `thidua calendar`: the campaign file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import (
+    CampaignOpt,
+    JsonFlag,
+    campaign_or_fail,
+    configured_campaign,
+    ensure_ready,
+    print_json,
+)
+from bot.core.campaign_loader import warnings
+from bot.core.db import migrate, session_scope
+from bot.core.i18n import _, format_day
+from bot.core.store import active_campaign, load_into_store
+from schedules.calendar import events
+
+app = typer.Typer()
+campaign_app = typer.Typer(no_args_is_help=True, help="Campaign files.")
+app.add_typer(campaign_app, name="campaign")
+
+
+@app.command()
+def init(campaign: CampaignOpt = None) -> None:
+    """Create or upgrade the database and load the campaign (bundled by default)."""
+    path = campaign or configured_campaign()
+    loaded = campaign_or_fail(path)
+    migrate()
+    with session_scope() as session:
+        load_into_store(session=session, campaign=loaded, source=str(path or "bundled"))
+    typer.echo(
+        _("Ready: campaign {code} ({year}), {phases} phases, {units} units.").format(
+            code=loaded.code, year=loaded.year, phases=len(loaded.phases), units=len(loaded.units)
+        )
+    )
+
+
+@campaign_app.command("check")
+def campaign_check(file: Path) -> None:
+    """Validate a campaign file; print warnings; exit 1 on errors."""
+    loaded = campaign_or_fail(file)
+    for warning in warnings(loaded):
+        typer.echo(_("{path}: warning: {message}").format(path=file, message=warning))
+    typer.echo(
+        _("{path}: OK ({code}, {year})").format(path=file, code=loaded.code, year=loaded.year)
+    )
+
+
+@campaign_app.command("show")
+def campaign_show(as_json: JsonFlag = False, campaign: CampaignOpt = None) -> None:
+    """The campaign as loaded (the active one in the database, or --campaign FILE)."""
+    if campaign is not None:
+        loaded = campaign_or_fail(campaign)
+    else:
+        ensure_ready()
+        with session_scope() as session:
+            loaded = active_campaign(session=session)[1]
+    data = loaded.model_dump(mode="json", by_alias=True)
+    for phase, raw in zip(loaded.phases, data["phases"], strict=True):
+        for a, raw_a in zip(phase.anniversaries, raw["anniversaries"], strict=True):
+            raw_a["ordinal"] = a.ordinal(loaded.year)
+            raw_a["date"] = a.on(loaded.year).isoformat()
+    if as_json:
+        print_json(data)
+        return
+    typer.echo(f"{loaded.plan.document_type} {loaded.plan.title}")
+    typer.echo(f"{_('Theme')}: “{loaded.theme}”")
+    for p in loaded.phases:
+        typer.echo(
+            f"{p.name}: {format_day(p.start)} – {format_day(p.end)}, "
+            f"{_('deadline')} {format_day(p.deadline)}"
+        )
+        for a in p.anniversaries:
+            typer.echo(
+                f"  {format_day(a.on(loaded.year))}  {a.ordinal(loaded.year)} "
+                f"{_('years')}: {a.name}"
+            )
+    typer.echo(f"{_('Targets')}:")
+    for t in loaded.targets:
+        typer.echo(f"  - {t.text}")
+    typer.echo(f"{_('Units')}:")
+    for u in loaded.units:
+        typer.echo(f"  {u.code:6} {u.name}")
+
+
+@app.command()
+def calendar(
+    campaign: CampaignOpt = None,
+    year: Annotated[int | None, typer.Option(help="Re-date for this year.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every dated event of the campaign year, sorted by when it is pushed."""
+    if campaign is None:
+        ensure_ready()
+        with session_scope() as session:
+            loaded = active_campaign(session=session)[1]
+    else:
+        loaded = campaign_or_fail(campaign)
+    found = events(loaded, year)
+    if as_json:
+        print_json([e.to_json() for e in found])
+        return
+    for e in found:
+        typer.echo(f"{e.at:%d/%m/%Y %H:%M}  {e.kind:20}  {e.name}")

@@ -1,0 +1,108 @@
+"""`thidua summary` and `thidua export`: the clerk's desk on the command line."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.cli.common import JsonFlag, ensure_ready, fail, print_json
+from bot.core import clock
+from bot.core.db import session_scope
+from bot.core.i18n import _
+from bot.core.store import active_campaign
+from bot.core.summary import compile_summary, find_unit, render_text
+
+app = typer.Typer()
+PhaseOpt = Annotated[int | None, typer.Option("--phase", help="Phase number (default: current).")]
+
+
+class Format(StrEnum):
+    xlsx = "xlsx"
+    docx = "docx"
+    csv = "csv"
+
+
+class CsvTable(StrEnum):
+    reports = "reports"
+    nominations = "nominations"
+    units = "units"
+    targets = "targets"
+
+
+def _check_phase(campaign, phase: int | None) -> None:  # type: ignore[no-untyped-def]
+    numbers = [p.number for p in campaign.phases]
+    if phase is not None and phase not in numbers:
+        raise fail(
+            _("There is no phase {n}. Phases: {numbers}.").format(
+                n=phase, numbers=", ".join(str(n) for n in numbers)
+            ),
+            2,
+        )
+
+
+@app.command()
+def summary(
+    phase: PhaseOpt = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="One unit's code.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Where the campaign stands: units' phase reports, reports, nominations vs targets."""
+    ensure_ready()
+    with session_scope() as session:
+        row, campaign = active_campaign(session=session)
+        _check_phase(campaign, phase)
+        found = None
+        if unit is not None:
+            found = find_unit(session=session, code=unit)
+            if found is None:
+                raise fail(_("Unknown unit code: {code}").format(code=unit))
+        figures = compile_summary(
+            session=session,
+            campaign_row=row,
+            campaign=campaign,
+            today=clock.today(),
+            phase=phase,
+            unit=found,
+        )
+        if as_json:
+            print_json(figures.to_json())
+        else:
+            typer.echo(render_text(figures))
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[Format, typer.Option("--format", help="xlsx, docx or csv.")] = Format.xlsx,
+    phase: PhaseOpt = None,
+    table: Annotated[
+        CsvTable, typer.Option("--table", help="CSV only: which table.")
+    ] = CsvTable.reports,
+) -> None:
+    """Write the compiled campaign to a file (DOCX: one phase, the current by default)."""
+    from bot.core.exports import csv_export, docx, xlsx
+    from bot.core.exports.rows import Scope
+
+    ensure_ready()
+    with session_scope() as session:
+        row, campaign = active_campaign(session=session)
+        _check_phase(campaign, phase)
+        scope = Scope(
+            session=session,
+            campaign_row=row,
+            campaign=campaign,
+            today=clock.today(),
+            phase=phase,
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("wb") as fp:
+            if fmt is Format.xlsx:
+                xlsx.export(scope, fp)
+            elif fmt is Format.docx:
+                docx.export(scope, fp)
+            else:
+                csv_export.export(scope, fp, table.value)
+    typer.echo(_("Written: {path}").format(path=out))

@@ -1,0 +1,78 @@
+"""What every `thidua` sub-command shares: settings at start-up, JSON output, failing in one
+line, and a store that is migrated with a campaign loaded."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from bot.core import clock
+from bot.core.campaign import Campaign
+from bot.core.campaign_loader import CampaignError, load_campaign
+from bot.core.db import migrate, session_scope
+from bot.core.i18n import set_default_language
+from bot.core.settings import SettingsError, get_settings
+from bot.core.store import NoCampaign, active_campaign, load_into_store
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+CampaignOpt = Annotated[Path | None, typer.Option("--campaign", help="A campaign TOML file.")]
+
+
+def setup() -> None:
+    """Read settings once, fail fast on a bad variable, start the clock."""
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    set_default_language(settings.lang)
+    clock.start_at(settings.now)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "alembic.runtime"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def fail(lines: list[str] | str, code: int = 1) -> typer.Exit:
+    """Print `lines` on stderr; the `typer.Exit` to raise."""
+    for line in [lines] if isinstance(lines, str) else lines:
+        typer.echo(line, err=True)
+    return typer.Exit(code)
+
+
+def campaign_or_fail(path: Path | None) -> Campaign:
+    try:
+        return load_campaign(path)
+    except CampaignError as exc:
+        raise fail([str(p) for p in exc.problems]) from None
+
+
+def configured_campaign() -> Path | None:
+    """THIDUA_CAMPAIGN, or None for the bundled plan."""
+    name = get_settings().campaign_file
+    return Path(name) if name else None
+
+
+def ensure_ready() -> None:
+    """Migrate, and load the configured campaign if none is loaded yet (idempotent)."""
+    migrate()
+    with session_scope() as session, contextlib.suppress(NoCampaign):
+        active_campaign(session=session)
+        return
+    path = configured_campaign()
+    campaign = campaign_or_fail(path)
+    with session_scope() as session:
+        load_into_store(session=session, campaign=campaign, source=str(path or "bundled"))

@@ -1,0 +1,47 @@
+"""The `thidua` command line: one Typer app per area, added here in the order `--help` lists.
+
+`setup` runs before every command: settings read once (a bad variable stops it in one line),
+the clock started, logging set.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from bot.channels.console import serve
+from bot.cli import campaign, clerk, people, pushes
+from bot.cli.common import ensure_ready, setup
+from handlers.router import handle
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="thidua: emulation bot")
+app.callback()(setup)
+app.add_typer(campaign.app)  # init, campaign check|show, calendar
+app.add_typer(people.app)  # units, people, invite
+app.add_typer(clerk.app)  # summary, export
+app.add_typer(pushes.app)  # launch, outbox
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option("--user", help="Your user id on the console.")] = "local",
+    name: Annotated[str, typer.Option("--name", help="Your display name.")] = "",
+) -> None:
+    """Talk to the bot on this terminal: one message per line."""
+    ensure_ready()
+    serve(handle, user_id=user, name=name or user, prompt=sys.stdin.isatty())
+
+
+@app.command()
+def run() -> None:
+    """Run the bot: Telegram and/or Zalo when their tokens are set, else the console demo."""
+    from bot.app import main  # python-telegram-bot, aiohttp, APScheduler: for `run` only
+
+    ensure_ready()
+    main()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

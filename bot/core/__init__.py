@@ -1,0 +1,1 @@
+"""The bottom layer: settings, clock, store, the campaign model and the domain services."""

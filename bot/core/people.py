@@ -1,0 +1,357 @@
+"""Units, people, invites and registration."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import Session, func, select
+
+from bot.core import models as m
+from bot.core.i18n import _, default_language
+from bot.core.roles import ROLES
+from bot.core.store import audit
+from bot.core.text import clean_text
+
+INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+INVITE_LENGTH = 10
+INVITE_DAYS = 30
+LOCKOUT_ATTEMPTS = 5
+LOCKOUT_WINDOW = dt.timedelta(hours=1)
+NAME_MAX = 120
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+class ImportError_(Exception):
+    """A file that cannot be imported; nothing of it was written."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+_HEADERS = {
+    "code": ("code", "ma", "mã", "ma_don_vi", "mã đơn vị", "unit_code"),
+    "name": ("name", "ten", "tên", "ho_ten", "họ tên", "họ và tên", "full_name"),
+    "unit": ("unit", "unit_code", "don_vi", "đơn vị", "ma_don_vi", "mã đơn vị"),
+    "role": ("role", "vai_tro", "vai trò"),
+    "phone": ("phone", "sdt", "so_dien_thoai", "số điện thoại", "điện thoại"),
+    "office": ("office", "van_phong", "văn phòng"),
+}
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV or XLSX file as (row number, {column: value}), header normalised."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        rows = [
+            ["" if v is None else str(v) for v in row]
+            for row in wb.active.iter_rows(values_only=True)
+        ]
+        wb.close()
+    else:
+        text = path.read_text(encoding="utf-8-sig")
+        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t") if text.strip() else None
+        rows = list(csv.reader(io.StringIO(text), dialect or csv.excel))
+    if not rows:
+        return []
+    header = [_column(h) for h in rows[0]]
+    out = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        out.append((number, {h: clean_text(v) for h, v in zip(header, row, strict=False) if h}))
+    return out
+
+
+def _column(header: str) -> str | None:
+    wanted = clean_text(header).casefold()
+    for key, names in _HEADERS.items():
+        if wanted in names:
+            return key
+    return None
+
+
+def import_units(*, session: Session, path: Path) -> int:
+    rows = read_rows(path)
+    problems: list[str] = []
+    seen: set[str] = set()
+    for number, row in rows:
+        code, name = row.get("code", "").upper(), row.get("name", "")
+        if not re.fullmatch(r"[A-Z0-9][A-Z0-9_-]{0,15}", code):
+            problems.append(
+                _(
+                    "row {n}: unit code “{code}” is not valid (letters and digits, at most 16)"
+                ).format(n=number, code=code)
+            )
+        elif code in seen:
+            problems.append(
+                _("row {n}: unit code “{code}” appears twice").format(n=number, code=code)
+            )
+        if not name or len(name) > NAME_MAX:
+            problems.append(_("row {n}: the unit name is missing or too long").format(n=number))
+        seen.add(code)
+    if problems or not rows:
+        raise ImportError_(problems or [_("the file has no rows")])
+    existing = {u.code: u for u in session.exec(select(m.Unit))}
+    for _number, row in rows:
+        code = row["code"].upper()
+        unit = existing.get(code) or m.Unit(code=code, name=row["name"])
+        unit.name = row["name"]
+        unit.office = row.get("office", "").casefold() in ("1", "x", "yes", "true", "có")
+        session.add(unit)
+    audit(session=session, action="units.import", subject=path.name, detail={"rows": len(rows)})
+    return len(rows)
+
+
+def import_people(*, session: Session, path: Path, now: dt.datetime) -> int:
+    rows = read_rows(path)
+    units = {u.code: u for u in session.exec(select(m.Unit))}
+    problems: list[str] = []
+    for number, row in rows:
+        name, unit = row.get("name", ""), row.get("unit", "").upper()
+        role, phone = row.get("role", "staff").casefold() or "staff", row.get("phone", "")
+        if not name or len(name) > NAME_MAX:
+            problems.append(_("row {n}: the name is missing or too long").format(n=number))
+        if unit not in units:
+            problems.append(_("row {n}: unknown unit code “{code}”").format(n=number, code=unit))
+        if role not in ROLES:
+            problems.append(
+                _("row {n}: unknown role “{role}” (staff, head, clerk, admin)").format(
+                    n=number, role=role
+                )
+            )
+        if phone and not re.fullmatch(r"\+?[0-9 .]{8,15}", phone):
+            problems.append(
+                _("row {n}: “{phone}” is not a phone number").format(n=number, phone=phone)
+            )
+    if problems or not rows:
+        raise ImportError_(problems or [_("the file has no rows")])
+    for _number, row in rows:
+        session.add(
+            m.Person(
+                full_name=row["name"],
+                unit_id=units[row["unit"].upper()].id,
+                role=row.get("role", "staff").casefold() or "staff",
+                phone=row.get("phone") or None,
+                created_at=now,
+            )
+        )
+    audit(session=session, action="people.import", subject=path.name, detail={"rows": len(rows)})
+    return len(rows)
+
+
+# --- invites ------------------------------------------------------------------------------
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(INVITE_ALPHABET) for _ in range(INVITE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    return re.sub(r"[\s\-_]", "", code).upper()
+
+
+def issue_invites(
+    *,
+    session: Session,
+    unit: m.Unit,
+    role: str,
+    count: int,
+    now: dt.datetime,
+    days: int = INVITE_DAYS,
+    person: m.Person | None = None,
+) -> list[m.Invite]:
+    if role not in ROLES:
+        raise ValueError(role)
+    invites = [
+        m.Invite(
+            code=new_invite_code(),
+            unit_id=unit.id,
+            role=role,
+            created_at=now,
+            expires_at=now + dt.timedelta(days=days),
+            person_id=person.id if person else None,
+            full_name=person.full_name if person else None,
+        )
+        for _ in range(count)
+    ]
+    session.add_all(invites)
+    audit(
+        session=session,
+        action="invite.issue",
+        subject=unit.code,
+        detail={"role": role, "count": count, "person_id": person.id if person else None},
+    )
+    return invites
+
+
+# --- registration -------------------------------------------------------------------------
+
+
+class Outcome(Enum):
+    REGISTERED = "registered"
+    LINKED = "linked"  # a second channel for a known person
+    ALREADY = "already"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class Registration:
+    outcome: Outcome
+    person: m.Person | None = None
+    unit: m.Unit | None = None
+
+
+def identity_of(*, session: Session, channel: str, user_id: str) -> m.Identity | None:
+    return session.exec(
+        select(m.Identity).where(m.Identity.channel == channel, m.Identity.user_id == user_id)
+    ).first()
+
+
+# Built once: constructing this select on every turn cost about 0.45 ms of CPU (coercions and
+# cache-key generation), more than running it.
+_WHO = (
+    select(m.Identity, m.Person, m.Unit)
+    .join(m.Person, m.Person.id == m.Identity.person_id)
+    .join(m.Unit, m.Unit.id == m.Person.unit_id)
+    .where(m.Identity.channel == sa.bindparam("channel"))
+    .where(m.Identity.user_id == sa.bindparam("user_id"))
+)
+
+
+def who(
+    *, session: Session, channel: str, user_id: str
+) -> tuple[m.Identity, m.Person, m.Unit] | None:
+    """The identity writing, with its person and unit, in one query (every turn asks)."""
+    return session.exec(_WHO, params={"channel": channel, "user_id": user_id}).first()
+
+
+def mark_unreachable(*, session: Session, channel: str, chat_id: str, reason: str) -> None:
+    """The platform refused the chat (blocked, gone): the clerk sees the person unreachable."""
+    for ident in session.exec(
+        select(m.Identity).where(m.Identity.channel == channel, m.Identity.chat_id == chat_id)
+    ):
+        ident.reachable, ident.unreachable_reason = False, reason[:200]
+        session.add(ident)
+
+
+def is_locked(*, session: Session, channel: str, chat_id: str, now: dt.datetime) -> bool:
+    failures = session.exec(
+        select(func.count())
+        .select_from(m.AuditEvent)
+        .where(
+            m.AuditEvent.action == "register.failed",
+            m.AuditEvent.channel == channel,
+            m.AuditEvent.chat_id == chat_id,
+            m.AuditEvent.at > now - LOCKOUT_WINDOW,
+        )
+    ).one()
+    return failures >= LOCKOUT_ATTEMPTS
+
+
+def register(
+    *,
+    session: Session,
+    channel: str,
+    user_id: str,
+    chat_id: str,
+    display_name: str,
+    code: str,
+    now: dt.datetime,
+) -> Registration:
+    """Bind a chat identity to an invite's unit and role (or to the invite's person)."""
+    known = identity_of(session=session, channel=channel, user_id=user_id)
+    if known is not None:
+        person = session.get(m.Person, known.person_id)
+        return Registration(Outcome.ALREADY, person, session.get(m.Unit, person.unit_id))
+    if is_locked(session=session, channel=channel, chat_id=chat_id, now=now):
+        return Registration(Outcome.LOCKED)
+    invite = session.exec(select(m.Invite).where(m.Invite.code == normalise_code(code))).first()
+    failure = (
+        Outcome.UNKNOWN
+        if invite is None
+        else Outcome.USED
+        if invite.used_at is not None
+        else Outcome.EXPIRED
+        if invite.expires_at <= now
+        else None
+    )
+    if failure is not None:
+        audit(
+            session=session,
+            action="register.failed",
+            channel=channel,
+            chat_id=chat_id,
+            detail={"reason": failure.value, "code": code[:32]},
+        )
+        session.flush()
+        if is_locked(session=session, channel=channel, chat_id=chat_id, now=now):
+            audit(
+                session=session,
+                action="register.locked",
+                channel=channel,
+                chat_id=chat_id,
+                detail={"until": (now + LOCKOUT_WINDOW).isoformat()},
+            )
+            return Registration(Outcome.LOCKED)
+        return Registration(failure)
+    assert invite is not None
+    if invite.person_id is not None:
+        person = session.get(m.Person, invite.person_id)
+        outcome = Outcome.LINKED if _has_identity(session, person) else Outcome.REGISTERED
+    else:
+        person = m.Person(
+            full_name=clean_text(invite.full_name or display_name)[:NAME_MAX] or user_id,
+            unit_id=invite.unit_id,
+            role=invite.role,
+            created_at=now,
+            lang=default_language(),
+        )
+        session.add(person)
+        session.flush()
+        outcome = Outcome.REGISTERED
+    identity = m.Identity(
+        person_id=person.id,
+        channel=channel,
+        user_id=user_id,
+        chat_id=chat_id,
+        display_name=display_name[:128],
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.add(identity)
+    session.flush()
+    invite.used_at, invite.used_by = now, identity.id
+    session.add(invite)
+    audit(
+        session=session,
+        action="register",
+        person_id=person.id,
+        channel=channel,
+        chat_id=chat_id,
+        subject=invite.code,
+        detail={"outcome": outcome.value},
+    )
+    return Registration(outcome, person, session.get(m.Unit, person.unit_id))
+
+
+def _has_identity(session: Session, person: m.Person) -> bool:
+    return (
+        session.exec(select(m.Identity).where(m.Identity.person_id == person.id)).first()
+        is not None
+    )

@@ -1,0 +1,111 @@
+"""What each person reads: a push's text in their own language, rendered once per language."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+from sqlmodel import Session
+
+from bot.core.campaign import Campaign, Phase
+from bot.core.clock import LOCAL
+from bot.core.i18n import language, render
+from bot.core.roles import OFFICE_ROLES
+from bot.core.summary import UnitRef, UnitStatus, unit_statuses
+from schedules.calendar import events
+from schedules.outbox.plan import DEADLINE_KINDS, Push
+from schedules.outbox.recipients import Recipient, recipients
+
+
+def days_left(phase: Phase, today: dt.date) -> int:
+    return (phase.deadline - today).days
+
+
+def nudge_text(*, phase: Phase, unit: UnitRef, today: dt.date, everyone: str | None = None) -> str:
+    """What the head of a unit without its phase report reads (in the current language)."""
+    return render(
+        "push/unit_nudge.txt.j2",
+        phase=phase,
+        unit=unit,
+        left=days_left(phase, today),
+        everyone=everyone,
+    )
+
+
+def digest_text(*, phase: Phase, status: list[UnitStatus], today: dt.date) -> str:
+    return render(
+        "push/digest.txt.j2",
+        phase=phase,
+        filed=[s for s in status if s.filed],
+        missing=[s for s in status if not s.filed],
+        left=days_left(phase, today),
+    )
+
+
+def broadcast_text(*, campaign: Campaign, text: str) -> str:
+    return render("push/broadcast.txt.j2", office=campaign.plan.issuing_body, text=text)
+
+
+class _Texts:
+    """Renders each distinct text once per language (10,000 recipients, a handful of texts)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple, str] = {}
+        self._events: dict[tuple[int, str], dict[str, str]] = {}
+
+    def get(self, lang: str, key: tuple, make: Callable[[], str]) -> str:
+        if (lang, *key) not in self._cache:
+            with language(lang):
+                self._cache[(lang, *key)] = make()
+        return self._cache[(lang, *key)]
+
+    def event(self, push: Push, lang: str) -> str:
+        """The calendar's own text of the event (bot/templates/events/), in `lang`."""
+        assert push.event is not None
+        cache = (id(push.campaign), lang)
+        if cache not in self._events:
+            with language(lang):
+                self._events[cache] = {e.key: e.text for e in events(push.campaign)}
+        return self._events[cache][push.event.key]
+
+
+def messages_for(
+    push: Push, *, session: Session, campaign_id: int, channels: Iterable[str], now: dt.datetime
+) -> list[tuple[Recipient, str]]:
+    """Who gets `push` and what each reads, in their own language."""
+    texts = _Texts()
+    today = now.astimezone(LOCAL).date()
+    if push.kind == "digest":
+        assert push.phase is not None
+        phase = push.campaign.phase(push.phase)
+        status = unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase)
+
+        def digest() -> str:
+            return digest_text(phase=phase, status=status, today=today)
+
+        return [
+            (r, texts.get(r.lang, ("digest",), digest))
+            for r in recipients(session=session, channels=channels, roles=OFFICE_ROLES)
+        ]
+    everyone = recipients(session=session, channels=channels)
+    if push.kind not in DEADLINE_KINDS:
+        return [(r, texts.event(push, r.lang)) for r in everyone]
+    assert push.phase is not None
+    phase = push.campaign.phase(push.phase)
+    missing = {
+        s.unit.id: s.unit
+        for s in unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase)
+        if not s.filed
+    }
+    found = []
+    for r in everyone:
+        text = texts.event(push, r.lang)
+        unit = missing.get(r.unit_id) if r.role == "head" else None
+        if unit is not None:
+            text = texts.get(
+                r.lang,
+                ("nudge", unit.id),
+                lambda u=unit, t=text: nudge_text(phase=phase, unit=u, today=today, everyone=t),
+            )
+        found.append((r, text))
+    return found
