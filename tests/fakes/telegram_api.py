@@ -133,7 +133,7 @@ def _byte_offset(text: str, index: int) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Formatted text: HTML and MarkdownV2 parsing with Telegram's error texts (after tdlib).
+# Formatted text: HTML parsing with Telegram's error texts (after tdlib); the bot sends HTML.
 # --------------------------------------------------------------------------------------------
 
 _HTML_TAGS = {
@@ -333,176 +333,6 @@ def _close_html_entity(
     entities.append(entity)
 
 
-_MD2_SPECIAL = re.compile(r"[_*\[\]()~`>#+\-=|{}.!\\\n]")
-_MD2_NAMES = {
-    "bold": "Bold",
-    "italic": "Italic",
-    "underline": "Underline",
-    "strikethrough": "Strikethrough",
-    "spoiler": "Spoiler",
-    "text_link": "TextUrl",
-    "custom_emoji": "CustomEmoji",
-    "code": "Code",
-    "pre": "Pre",
-}
-
-
-def parse_markdown_v2(text: str) -> tuple[str, list[JSON]]:
-    """Return plain text and entities of MarkdownV2 ``text``; unescaped reserved chars fail."""
-    out: list[str] = []
-    pos = 0
-    entities: list[JSON] = []
-    stack: list[tuple[str, int, int]] = []  # type, start, byte offset of the marker
-    quote_start: int | None = None
-    i, n = 0, len(text)
-
-    def put(chunk: str) -> None:
-        nonlocal pos
-        out.append(chunk)
-        pos += _utf16_len(chunk)
-
-    while i < n:
-        special = _MD2_SPECIAL.search(text, i)
-        if special is None or special.start() > i:
-            end = n if special is None else special.start()
-            put(text[i:end])
-            i = end
-            continue
-        c = text[i]
-        top = stack[-1][0] if stack else None
-        if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-            put(text[i + 1])
-            i += 2
-            continue
-        if c == "\n":
-            put(c)
-            i += 1
-            if quote_start is not None and not text.startswith(">", i):
-                length = pos - 1 - quote_start
-                entities.append({"type": "blockquote", "offset": quote_start, "length": length})
-                quote_start = None
-            continue
-        if top in ("code", "pre"):
-            closes = c == "`" and (top == "code" or text.startswith("```", i))
-            if not closes:
-                put(c)
-                i += 1
-                continue
-        closing = {
-            "bold": c == "*",
-            "italic": c == "_" and not text.startswith("__", i),
-            "underline": text.startswith("__", i),
-            "strikethrough": c == "~",
-            "spoiler": text.startswith("||", i),
-            "text_link": c == "]",
-            "custom_emoji": c == "]",
-            "code": c == "`",
-            "pre": text.startswith("```", i),
-        }.get(top or "", False)
-        marker = _byte_offset(text, i)
-        if closing:
-            kind, start, _ = stack.pop()
-            i += {"underline": 2, "spoiler": 2, "pre": 3}.get(kind, 1)
-            entity: JSON = {"type": kind, "offset": start, "length": pos - start}
-            if kind in ("text_link", "custom_emoji"):
-                if not text.startswith("(", i):
-                    raise _entity_error(f"Can't find end of a URL at byte offset {marker}")
-                url, i = _md2_url(text, i + 1)
-                if kind == "custom_emoji":
-                    entity["custom_emoji_id"] = url.rpartition("id=")[2]
-                else:
-                    entity["url"] = url
-            if entity["length"] > 0:
-                entities.append(entity)
-            continue
-        if c == ">" and (i == 0 or text[i - 1] == "\n"):
-            if quote_start is None:
-                quote_start = pos
-            i += 1
-            continue
-        if c == "_":
-            kind, width = ("underline", 2) if text.startswith("__", i) else ("italic", 1)
-        elif c == "|" and text.startswith("||", i):
-            kind, width = "spoiler", 2
-        elif c == "!" and text.startswith("![", i):
-            kind, width = "custom_emoji", 2
-        elif c == "`":
-            kind, width = ("pre", 3) if text.startswith("```", i) else ("code", 1)
-        elif c in "*~[":
-            kind, width = {"*": "bold", "~": "strikethrough", "[": "text_link"}[c], 1
-        else:
-            raise _entity_error(
-                f"Character '{c}' is reserved and must be escaped with the preceding '\\'"
-            )
-        i += width
-        if kind == "pre":  # an optional language up to the end of the first line
-            line_end = text.find("\n", i)
-            if line_end != -1 and re.fullmatch(r"[\w+#.-]*", text[i:line_end]):
-                i = line_end + 1
-        stack.append((kind, pos, marker))
-    if stack:
-        kind, _, marker = stack[-1]
-        raise _entity_error(f"Can't find end of {_MD2_NAMES[kind]} entity at byte offset {marker}")
-    if quote_start is not None and pos > quote_start:
-        entities.append({"type": "blockquote", "offset": quote_start, "length": pos - quote_start})
-    entities.sort(key=lambda e: (e["offset"], -e["length"]))
-    return "".join(out), entities
-
-
-def _md2_url(text: str, i: int) -> tuple[str, int]:
-    url: list[str] = []
-    while i < len(text) and text[i] != ")":
-        if text[i] == "\\" and i + 1 < len(text):
-            i += 1
-        url.append(text[i])
-        i += 1
-    if i >= len(text):
-        raise _entity_error(f"Can't find end of a URL at byte offset {_byte_offset(text, i)}")
-    return "".join(url), i + 1
-
-
-def parse_markdown(text: str) -> tuple[str, list[JSON]]:
-    """Legacy ``Markdown``: ``*bold*``, ``_italic_``, ```code```, ``[text](url)``."""
-    out: list[str] = []
-    pos = 0
-    entities: list[JSON] = []
-    kinds = {"*": "bold", "_": "italic", "`": "code", "[": "text_link"}
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n and text[i + 1] in "_*`[":
-            out.append(text[i + 1])
-            pos += 1
-            i += 2
-            continue
-        if c not in kinds:
-            out.append(c)
-            pos += _utf16_len(c)
-            i += 1
-            continue
-        is_pre = text.startswith("```", i)
-        end_marker = "```" if is_pre else ("]" if c == "[" else c)
-        close = text.find(end_marker, i + len(end_marker if is_pre else c))
-        if close == -1:
-            raise _entity_error(
-                f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
-            )
-        inner = text[i + (3 if is_pre else 1) : close]
-        entity: JSON = {"type": "pre" if is_pre else kinds[c], "offset": pos, "length": 0}
-        i = close + len(end_marker)
-        if c == "[":
-            url_end = text.find(")", i) if text.startswith("(", i) else -1
-            if url_end != -1:
-                entity["url"] = text[i + 1 : url_end]
-                i = url_end + 1
-        out.append(inner)
-        pos += _utf16_len(inner)
-        entity["length"] = _utf16_len(inner)
-        if entity["length"] and (c != "[" or "url" in entity):
-            entities.append(entity)
-    return "".join(out), entities
-
-
 def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[JSON]]:
     """Plain text and entities of ``text`` sent with ``parse_mode`` (None: text as is)."""
     mode = (parse_mode or "").lower()
@@ -510,10 +340,6 @@ def parse_formatted(text: str, parse_mode: str | None) -> tuple[str, list[JSON]]
         return text, []
     if mode == "html":
         return parse_html(text)
-    if mode == "markdownv2":
-        return parse_markdown_v2(text)
-    if mode == "markdown":
-        return parse_markdown(text)
     raise _bad("unsupported parse_mode")
 
 

@@ -29,7 +29,6 @@ from tests.fakes.telegram_api import (
     ApiError,
     FakeTelegram,
     parse_html,
-    parse_markdown_v2,
 )
 
 USER_ID = 1001
@@ -410,11 +409,6 @@ def test_formatting_parsers() -> None:
         "offset": 8,
         "length": 7,
     }  # the emoji is 2 UTF-16 units
-    text, entities = parse_markdown_v2(r"*Giá* 1\.5 \- [xem](https://x.vn)")
-    assert text == "Giá 1.5 - xem"
-    assert [e["type"] for e in entities] == ["bold", "text_link"]
-    with pytest.raises(ApiError, match=r"Character '\.' is reserved"):
-        parse_markdown_v2("Giá 1.5")
     with pytest.raises(ApiError, match='Unmatched end tag at byte offset 7, expected "</i>"'):
         parse_html("<b><i>x</b></i>")
 
