@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import signal
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -23,6 +24,9 @@ from bot.delivery import worker
 from bot.delivery.service import Delivery
 from handlers.router import handle
 from schedules.scheduler import TICK_SECONDS, Scheduler
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +70,7 @@ class Pushes:
         self.tick, self.run_due = self.scheduler_of.tick, self.scheduler_of.run_due
 
     @property
-    def scheduler(self):  # type: ignore[no-untyped-def]
+    def scheduler(self) -> AsyncIOScheduler | None:
         return self.scheduler_of.scheduler
 
     @property

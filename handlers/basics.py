@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from bot.core.i18n import LANGUAGES, _, language, render
 from bot.core.people import INVITE_ALPHABET, INVITE_LENGTH, Outcome, register
@@ -15,12 +16,13 @@ _CODE = re.compile(rf"^[{INVITE_ALPHABET}{INVITE_ALPHABET.lower()}\-\s]{{{INVITE
 
 
 def role_label(role: str) -> str:
-    return {
+    labels: dict[str, str] = {
         Role.STAFF: _("staff"),
         Role.HEAD: _("unit head"),
         Role.CLERK: _("office clerk"),
         Role.ADMIN: _("administrator"),
-    }.get(role, role)
+    }
+    return labels.get(role, role)
 
 
 def looks_like_code(text: str | None) -> bool:
@@ -55,6 +57,7 @@ def start(ctx: Ctx, args: str) -> list[Reply]:
         now=ctx.now,
     )
     if result.outcome in (Outcome.REGISTERED, Outcome.LINKED, Outcome.ALREADY):
+        assert result.person is not None  # these outcomes come with the person
         ctx.person, ctx.unit = result.person, result.unit
         with language(result.person.lang):
             lead = {
@@ -81,6 +84,7 @@ def start(ctx: Ctx, args: str) -> list[Reply]:
 
 
 def greeting(ctx: Ctx) -> str:
+    assert ctx.person is not None and ctx.unit is not None  # greeted once registered
     return render(
         "greeting.txt.j2",
         name=ctx.person.full_name,
@@ -99,6 +103,7 @@ def help_text(ctx: Ctx) -> str:
 
 
 def _set_language(ctx: Ctx, answers: Answers) -> list[Reply]:
+    assert ctx.person is not None  # flows run for registered people only
     ctx.person.lang = str(answers["lang"])
     ctx.session.add(ctx.person)
     with language(ctx.person.lang):
@@ -122,7 +127,7 @@ LANG = Flow(
             "choice",
             lambda ctx, a: _("Choose your language:"),
             choices=lambda ctx, a: [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
-            auto=lambda ctx, a: a.get("lang"),
+            auto=lambda ctx, a: cast("str | None", a.get("lang")),  # set by `begin`
         ),
     ),
     begin=lambda ctx, args: {"lang": args.lower()} if args.lower() in LANGUAGES else {},

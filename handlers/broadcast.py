@@ -111,6 +111,7 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     messages = _messages(ctx, answers)
     if not messages:
         return [Reply(_("Nobody the bot can reach is in these units; nothing sent."))]
+    assert ctx.person is not None and ctx.campaign_row.id is not None  # registered; stored
     key, added = outbox.queue_custom(
         session=ctx.session,
         campaign_id=ctx.campaign_row.id,

@@ -7,6 +7,8 @@ Zalo's bot API carries text only, so there the clerk is pointed to Telegram or t
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import cast
 
 from bot.core.exports.rows import Scope
 from bot.core.i18n import _
@@ -58,8 +60,9 @@ def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
     return answers
 
 
-def _given(name: str):  # type: ignore[no-untyped-def]
-    return lambda ctx, answers: answers.get(name)
+def _given(name: str) -> Callable[[Ctx, Answers], str | None]:
+    """A step's `auto`: the answer `_begin` read from the command's arguments, if any."""
+    return lambda ctx, answers: cast("str | None", answers.get(name))
 
 
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:

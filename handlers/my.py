@@ -6,7 +6,7 @@ proposals here; "connect another app" gives a code to bind Telegram or Zalo too.
 
 from __future__ import annotations
 
-from sqlmodel import or_, select
+from sqlmodel import col, or_, select
 
 from bot.core import models as m
 from bot.core import nominations, reports
@@ -37,6 +37,7 @@ def status_label(status: str) -> str:
 
 def _mine(ctx: Ctx) -> tuple[list[m.Report], list[m.Nomination]]:
     """The person's items; a head's list adds the unit's."""
+    assert ctx.person is not None  # flows run for registered people only
     head = ctx.role == Role.HEAD
     rq = select(m.Report).where(m.Report.campaign_id == ctx.campaign_row.id)
     nq = select(m.Nomination).where(m.Nomination.campaign_id == ctx.campaign_row.id)
@@ -53,8 +54,8 @@ def _mine(ctx: Ctx) -> tuple[list[m.Report], list[m.Nomination]]:
     else:
         rq = rq.where(m.Report.person_id == ctx.person.id)
         nq = nq.where(m.Nomination.proposer_id == ctx.person.id)
-    rows_r = list(ctx.session.exec(rq.order_by(m.Report.id.desc()).limit(LIST_MAX)))
-    rows_n = list(ctx.session.exec(nq.order_by(m.Nomination.id.desc()).limit(LIST_MAX)))
+    rows_r = list(ctx.session.exec(rq.order_by(col(m.Report.id).desc()).limit(LIST_MAX)))
+    rows_n = list(ctx.session.exec(nq.order_by(col(m.Nomination.id).desc()).limit(LIST_MAX)))
     return rows_r, rows_n
 
 
@@ -73,13 +74,18 @@ def _items(ctx: Ctx, answers: Answers) -> Choices:
 
 def _item(ctx: Ctx, answers: Answers) -> m.Report | m.Nomination:
     picked = str(answers["item"])
-    row = ctx.session.get(m.Report if picked[0] == "r" else m.Nomination, int(picked[1:]))
+    row: m.Report | m.Nomination | None
+    if picked[0] == "r":
+        row = ctx.session.get(m.Report, int(picked[1:]))
+    else:
+        row = ctx.session.get(m.Nomination, int(picked[1:]))
     if row is None or row.campaign_id != ctx.campaign_row.id:
         raise Invalid(_("That item no longer exists."))
     return row
 
 
 def _own(ctx: Ctx, row: m.Report | m.Nomination) -> bool:
+    assert ctx.person is not None  # flows run for registered people only
     owner = row.person_id if isinstance(row, m.Report) else row.proposer_id
     return owner == ctx.person.id
 
@@ -89,6 +95,7 @@ def _phase_open(ctx: Ctx, row: m.Report | m.Nomination) -> bool:
 
 
 def _actions(ctx: Ctx, answers: Answers) -> Choices:
+    assert ctx.person is not None  # flows run for registered people only
     row = _item(ctx, answers)
     found: Choices = []
     if _own(ctx, row) and _phase_open(ctx, row):
@@ -180,6 +187,7 @@ def _summary(ctx: Ctx, answers: Answers) -> str | None:
 
 
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
+    assert ctx.person is not None and ctx.unit is not None  # flows run for registered people
     if answers["item"] == LINK:
         invite = issue_invites(
             session=ctx.session,
@@ -203,26 +211,27 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     row = _item(ctx, answers)
     if action not in dict(_actions(ctx, answers)):  # state changed since the question
         raise Invalid(_("That can no longer be done to {receipt}.").format(receipt=row.receipt))
-    kw = {"session": ctx.session, "now": ctx.now}
+    session, now, person = ctx.session, ctx.now, ctx.person
     if isinstance(row, m.Report):
         if action == EDIT:
             reports.edit_report(
+                session=session,
                 report=row,
-                person=ctx.person,
+                person=person,
                 field=str(answers["field"]),
                 value=str(answers["value"]),
-                **kw,
+                now=now,
             )
         else:
-            reports.withdraw_report(report=row, person=ctx.person, **kw)
+            reports.withdraw_report(session=session, report=row, person=person, now=now)
     elif action == EDIT:
         nominations.edit_basis(
-            nomination=row, person=ctx.person, value=str(answers["value"]), **kw
+            session=session, nomination=row, person=person, value=str(answers["value"]), now=now
         )
     elif action == ENDORSE:
-        nominations.endorse(nomination=row, head=ctx.person, **kw)
+        nominations.endorse(session=session, nomination=row, head=person, now=now)
     else:
-        nominations.withdraw_nomination(nomination=row, person=ctx.person, **kw)
+        nominations.withdraw_nomination(session=session, nomination=row, person=person, now=now)
     done = {
         EDIT: _("{receipt} updated."),
         WITHDRAW: _("{receipt} withdrawn."),

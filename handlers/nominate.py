@@ -26,6 +26,7 @@ def _units(ctx: Ctx, answers: Answers) -> Choices:
 
 
 def _unit_id(ctx: Ctx, answers: Answers) -> int:
+    assert ctx.person is not None  # flows run for registered people only
     return int(str(answers["unit"])) if answers.get("unit") else ctx.person.unit_id
 
 
@@ -33,6 +34,7 @@ def _nominees(ctx: Ctx, answers: Answers) -> Choices:
     unit_id = _unit_id(ctx, answers)
     if answers["audience"] == "collective":
         unit = ctx.session.get(m.Unit, unit_id)
+        assert unit is not None  # units are never deleted
         return [(f"u{unit.id}", unit.name), (OTHER, _("Another collective (type its name)"))]
     people = ctx.session.exec(
         select(m.Person)
@@ -56,8 +58,10 @@ def nominee(ctx: Ctx, answers: Answers) -> tuple[str, int | None, int | None]:
         return str(answers["nominee_name"]), None, None
     if picked.startswith("p"):
         person = ctx.session.get(m.Person, int(picked[1:]))
+        assert person is not None  # one of the choices offered; people are never deleted
         return person.full_name, person.id, None
     unit = ctx.session.get(m.Unit, int(picked[1:]))
+    assert unit is not None  # one of the choices offered; units are never deleted
     return unit.name, None, unit.id
 
 
@@ -69,6 +73,7 @@ def _key(ctx: Ctx, answers: Answers) -> str:
 
 
 def _check_duplicate(ctx: Ctx, answers: Answers, title_code: str) -> None:
+    assert ctx.campaign_row.id is not None  # a stored row
     existing = nominations.find_duplicate(
         session=ctx.session,
         campaign_id=ctx.campaign_row.id,
@@ -94,6 +99,7 @@ def _needs_initiative(ctx: Ctx, answers: Answers) -> bool:
 
 
 def _missing(ctx: Ctx, answers: Answers) -> list[str]:
+    assert ctx.campaign_row.id is not None  # a stored row
     return nominations.missing_prerequisites(
         session=ctx.session,
         campaign=ctx.campaign,
@@ -118,6 +124,7 @@ def _summary(ctx: Ctx, answers: Answers) -> str:
 
 
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
+    assert ctx.person is not None  # flows run for registered people only
     name, person_id, unit_id = nominee(ctx, answers)
     open_now = ctx.open_phases()
     try:

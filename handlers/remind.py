@@ -14,7 +14,7 @@ from bot.core.campaign import Phase
 from bot.core.i18n import _, language, render
 from bot.core.settings import get_settings
 from bot.core.store import audit
-from bot.core.summary import UnitStatus, unit_statuses
+from bot.core.unit_status import UnitStatus, unit_statuses
 from handlers.context import Ctx
 from handlers.engine import Answers, Flow, Step
 from handlers.questions import only_open_phase, phase_choices
@@ -41,6 +41,7 @@ class Plan:
 
 def plan(ctx: Ctx, number: int) -> Plan:
     """The units without a phase report, their reachable heads, and each head's message."""
+    assert ctx.campaign_row.id is not None  # a stored row
     phase = ctx.campaign.phase(number)
     status = unit_statuses(session=ctx.session, campaign_id=ctx.campaign_row.id, phase=number)
     missing = [s for s in status if not s.filed]
@@ -101,6 +102,7 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         ]
     if not found.messages:
         return [Reply(_("None of these units has a unit head the bot can reach; nothing sent."))]
+    assert ctx.person is not None and ctx.campaign_row.id is not None  # registered; stored
     key, added = outbox.queue_custom(
         session=ctx.session,
         campaign_id=ctx.campaign_row.id,

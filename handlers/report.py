@@ -12,6 +12,7 @@ from handlers.types import Reply
 
 
 def _scopes(ctx: Ctx, answers: Answers) -> Choices:
+    assert ctx.unit is not None  # flows run for registered people only
     return [
         ("personal", _("My own achievement")),
         ("unit", _("The unit's phase report ({unit})").format(unit=ctx.unit.name)),
@@ -64,6 +65,7 @@ def _summary(ctx: Ctx, answers: Answers) -> str:
 
 
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
+    assert ctx.person is not None  # flows run for registered people only
     _check_phase_open(ctx, answers)
     evidence = answers.get("evidence")
     report = reports.record_report(

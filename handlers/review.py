@@ -8,13 +8,16 @@ both actions are in the audit log.
 
 from __future__ import annotations
 
-from sqlmodel import func, select
+from typing import TypeVar, cast
+
+from sqlmodel import col, func, select
 
 from bot.core import models as m
 from bot.core.clock import LOCAL
 from bot.core.i18n import _, format_day, language, render
 from bot.core.store import audit
-from bot.core.summary import REVIEW_NOMINATIONS, REVIEW_REPORTS, status_labels
+from bot.core.summary import REVIEW_NOMINATIONS, status_labels
+from bot.core.unit_status import REVIEW_REPORTS
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
@@ -26,10 +29,17 @@ REASON_MAX = 500
 NOTIFY_CHANNELS = ("telegram", "zalo")  # the channels the delivery worker sends on
 PRIORITY = 5  # before calendar pushes: the person is waiting to fix their item
 
+Item = TypeVar("Item", m.Report, m.Nomination)
+
 
 def _find(ctx: Ctx, receipt: str) -> m.Report | m.Nomination | None:
     receipt = receipt.strip().upper()
-    model = m.Nomination if receipt.startswith("DN-") else m.Report
+    if receipt.startswith("DN-"):
+        return _by_receipt(ctx, m.Nomination, receipt)
+    return _by_receipt(ctx, m.Report, receipt)
+
+
+def _by_receipt(ctx: Ctx, model: type[Item], receipt: str) -> Item | None:
     return ctx.session.exec(
         select(model).where(model.campaign_id == ctx.campaign_row.id, model.receipt == receipt)
     ).first()
@@ -49,17 +59,17 @@ def _waiting(ctx: Ctx) -> list[m.Report | m.Nomination]:
     cid = ctx.campaign_row.id
     reports = ctx.session.exec(
         select(m.Report)
-        .where(m.Report.campaign_id == cid, m.Report.status.in_(REVIEW_REPORTS))  # type: ignore[attr-defined]
-        .order_by(m.Report.id)
+        .where(m.Report.campaign_id == cid, col(m.Report.status).in_(REVIEW_REPORTS))
+        .order_by(col(m.Report.id))
         .limit(LIST_MAX)
     )
     nominations = ctx.session.exec(
         select(m.Nomination)
         .where(
             m.Nomination.campaign_id == cid,
-            m.Nomination.status.in_(REVIEW_NOMINATIONS),  # type: ignore[attr-defined]
+            col(m.Nomination.status).in_(REVIEW_NOMINATIONS),
         )
-        .order_by(m.Nomination.id)
+        .order_by(col(m.Nomination.id))
         .limit(LIST_MAX)
     )
     return [*reports, *nominations]
@@ -101,36 +111,49 @@ def _items(ctx: Ctx, answers: Answers) -> Choices:
 
 def _item(ctx: Ctx, answers: Answers) -> m.Report | m.Nomination:
     token = str(answers["item"])
-    row = ctx.session.get(m.Report if token[0] == "r" else m.Nomination, int(token[1:]))
+    row: m.Report | m.Nomination | None
+    if token[0] == "r":
+        row = ctx.session.get(m.Report, int(token[1:]))
+    else:
+        row = ctx.session.get(m.Nomination, int(token[1:]))
     if row is None or row.campaign_id != ctx.campaign_row.id:
         raise Invalid(_("That item no longer exists."))
     return row
 
 
 def _owner(ctx: Ctx, row: m.Report | m.Nomination) -> m.Person:
-    return ctx.session.get(
+    owner = ctx.session.get(
         m.Person, row.person_id if isinstance(row, m.Report) else row.proposer_id
     )
+    assert owner is not None  # people are never deleted
+    return owner
 
 
 def _show(ctx: Ctx, answers: Answers) -> str:
     row = _item(ctx, answers)
     owner = _owner(ctx, row)
     unit = ctx.session.get(m.Unit, row.unit_id)
-    report = isinstance(row, m.Report)
-    title = None if report else ctx.campaign.titles_by_code.get(row.title_code)
+    assert unit is not None  # units are never deleted
+    if isinstance(row, m.Report):
+        kind = _("unit phase report") if row.scope == "unit" else _("personal")
+        phase, area = ctx.campaign.phase(row.phase).name, ctx.campaign.area_name(row.area)
+        title = ""
+    else:
+        found = ctx.campaign.titles_by_code.get(row.title_code)
+        kind = phase = area = ""
+        title = found.name if found else row.title_code
     text = render(
         "clerk/review_item.txt.j2",
-        report=report,
+        report=isinstance(row, m.Report),
         row=row,
         status=status_labels().get(row.status, row.status),
         day=format_day(row.created_at.astimezone(LOCAL).date()),
         person=owner.full_name,
         unit=unit.name,
-        kind=(_("unit phase report") if row.scope == "unit" else _("personal")) if report else "",
-        phase=ctx.campaign.phase(row.phase).name if report else "",
-        area=ctx.campaign.area_name(row.area) if report else "",
-        title=title.name if title else (row.title_code if not report else ""),
+        kind=kind,
+        phase=phase,
+        area=area,
+        title=title,
     )
     return text + "\n\n" + _("Accept it, or return it with a reason?")
 
@@ -156,6 +179,7 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     action = answers.get("action")
     if action == CLOSE:
         return [Reply(_("Closed."))]
+    assert ctx.person is not None  # flows run for registered people only
     row = _item(ctx, answers)
     if not _reviewable(row):  # someone else reviewed it, or the person withdrew it
         raise Invalid(
@@ -218,9 +242,9 @@ def notify_return(
         .where(
             m.Identity.person_id == owner.id,
             m.Identity.reachable,
-            m.Identity.channel.in_(NOTIFY_CHANNELS),  # type: ignore[attr-defined]
+            col(m.Identity.channel).in_(NOTIFY_CHANNELS),
         )
-        .order_by(m.Identity.last_seen_at.desc().nulls_last(), m.Identity.id.desc())  # type: ignore[union-attr]
+        .order_by(col(m.Identity.last_seen_at).desc().nulls_last(), col(m.Identity.id).desc())
     ).first()
     if identity is None:
         return None
@@ -230,12 +254,12 @@ def notify_return(
             "clerk/returned.txt.j2",
             report=report,
             receipt=row.receipt,
-            title=row.title if report else row.nominee_name,
+            title=row.title if isinstance(row, m.Report) else row.nominee_name,
             reason=reason,
         )
     prefix = f"review:{row.receipt}:"
     earlier = ctx.session.exec(
-        select(func.count()).select_from(m.Outbox).where(m.Outbox.key.startswith(prefix))  # type: ignore[attr-defined]
+        select(func.count()).select_from(m.Outbox).where(col(m.Outbox.key).startswith(prefix))
     ).one()
     queue_message(
         session=ctx.session,
@@ -258,7 +282,7 @@ FLOW = Flow(
             "choice",
             lambda ctx, a: _("Waiting for the office's review, oldest first. Choose one:"),
             choices=_items,
-            auto=lambda ctx, a: a.get("item"),  # type: ignore[arg-type,return-value]
+            auto=lambda ctx, a: cast("str | None", a.get("item")),  # set by `_begin`
         ),
         Step("action", "choice", _show, choices=_actions),
         Step(

@@ -52,6 +52,7 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
     if problem:
         return [Reply(problem)]
     if ctx.role == Role.HEAD:
+        assert ctx.person is not None and ctx.unit is not None  # a head is registered
         if unit is not None and unit.id != ctx.person.unit_id:
             return [
                 Reply(

@@ -127,7 +127,6 @@ def events(campaign: Campaign, year: int | None = None) -> list[Event]:
             on = anniversary.on(c.year)
             ordinal = anniversary.ordinal(c.year)
             name = anniversary_name(anniversary.name, ordinal)
-            facts = {"phase": phase.number, "ordinal": ordinal, "founded": anniversary.founded}
             for lead in c.push.anniversary_lead_days:
                 if lead > 0:
                     before = on - dt.timedelta(days=lead)
@@ -137,10 +136,21 @@ def events(campaign: Campaign, year: int | None = None) -> list[Event]:
                         on,
                         before,
                         name,
+                        phase=phase.number,
+                        ordinal=ordinal,
                         days_before=lead,
-                        **facts,
+                        founded=anniversary.founded,
                     )
-            add("anniversary", anniversary.code, on, on, name, **facts)
+            add(
+                "anniversary",
+                anniversary.code,
+                on,
+                on,
+                name,
+                phase=phase.number,
+                ordinal=ordinal,
+                founded=anniversary.founded,
+            )
     for thematic in c.thematic:
         add("thematic_start", thematic.code, thematic.start, thematic.start, thematic.name)
         add(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.channels.console import serve as serve_console
 from bot.core import clock
@@ -28,7 +28,7 @@ def console_demo(settings: Settings, handle: Handle) -> None:
     """No channel token: talk to the bot on this terminal as the staff of a demo unit."""
     with session_scope() as session:
         in_use = session.exec(
-            select(m.Identity.id).where(m.Identity.channel.in_(("telegram", "zalo")))
+            select(m.Identity.id).where(col(m.Identity.channel).in_(("telegram", "zalo")))
         ).first()
     if in_use is not None:
         # Never seed a demo unit and person into an office's live database.
@@ -68,6 +68,7 @@ def _demo_person(session: Session) -> None:
         unit = m.Unit(code=DEMO_UNIT, name=_("Demo unit"))
         session.add(unit)
         session.flush()
+    assert unit.id is not None  # stored, or given its id by the flush
     identity = session.exec(
         select(m.Identity).where(m.Identity.channel == "console", m.Identity.user_id == DEMO_USER)
     ).first()
@@ -77,6 +78,7 @@ def _demo_person(session: Session) -> None:
         )
         session.add(person)
         session.flush()
+        assert person.id is not None  # the flush gave it its id
         session.add(
             m.Identity(
                 person_id=person.id,

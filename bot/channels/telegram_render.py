@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
@@ -111,7 +112,8 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> 
         last = n == len(pieces) and file is None
         sent.append(
             await call(
-                lambda piece=piece, last=last: bot.send_message(
+                partial(
+                    bot.send_message,
                     chat_id,
                     escape(piece),
                     parse_mode=ParseMode.HTML,
@@ -119,7 +121,7 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> 
                 )
             )
         )
-    files = [f for f in ((reply.document, "document"), (reply.image, "photo")) if f[0]]
+    files = [(f, kind) for f, kind in ((reply.document, "document"), (reply.image, "photo")) if f]
     for n, (item, kind) in enumerate(files, start=1):
         send = bot.send_document if kind == "document" else bot.send_photo
         upload = InputFile(item.content, filename=item.filename)
@@ -127,8 +129,13 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> 
         last_markup = markup if n == len(files) else None
         sent.append(
             await call(
-                lambda send=send, upload=upload, cap=first_caption, kb=last_markup: send(
-                    chat_id, upload, caption=cap, parse_mode=ParseMode.HTML, reply_markup=kb
+                partial(
+                    send,
+                    chat_id,
+                    upload,
+                    caption=first_caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=last_markup,
                 )
             )
         )

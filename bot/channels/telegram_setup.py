@@ -10,10 +10,10 @@ import asyncio
 import concurrent.futures
 import logging
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 from telegram import Bot, BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, BaseUpdateProcessor
@@ -103,7 +103,7 @@ def privileged_chats() -> list[tuple[str, str, str]]:
     with session_scope() as session:
         rows = session.exec(
             select(m.Identity.chat_id, m.Person.role, m.Person.lang)
-            .join(m.Person, m.Person.id == m.Identity.person_id)
+            .join(m.Person, col(m.Person.id) == m.Identity.person_id)
             .where(m.Identity.channel == CHANNEL, m.Person.active, m.Person.role != "staff")
         ).all()
     return [
@@ -118,7 +118,7 @@ def chat_role(chat_id: str) -> tuple[str, str] | None:
     with session_scope() as session:
         return session.exec(
             select(m.Person.role, m.Person.lang)
-            .join(m.Identity, m.Identity.person_id == m.Person.id)
+            .join(m.Identity, col(m.Identity.person_id) == m.Person.id)
             .where(m.Identity.channel == CHANNEL, m.Identity.chat_id == chat_id, m.Person.active)
         ).first()
 
@@ -144,18 +144,20 @@ def bot_username() -> str | None:
         return None
     protect(token_of(settings))
     use_timedeltas()
+    runner: Callable[[Coroutine[Any, Any, str | None]], str | None]
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         runner = asyncio.run
     else:  # called from async code: ask from a thread of its own
 
-        def runner(coro: Awaitable[str | None]) -> str | None:
+        def in_thread(coro: Coroutine[Any, Any, str | None]) -> str | None:
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
+                return pool.submit(asyncio.run, coro).result()
 
+        runner = in_thread
     try:
-        return runner(_get_username(settings))  # type: ignore[arg-type]
+        return runner(_get_username(settings))
     except (TelegramError, OSError) as exc:
         log.warning("telegram: could not read the bot's username: %s", redact(str(exc)))
         return None

@@ -4,8 +4,9 @@ Updates arrive by long polling (`getUpdates`, one update per call, HTTP 408 when
 ZALO_WEBHOOK_URL is set, as POSTs to that URL's path on the shared web app. Either way each
 update becomes a task; the tasks of one chat run one after another in arrival order. A task
 claims the message id in `processed_update` first (Zalo hands updates out again, and a restart
-must not redo them), turns the update into an `Incoming`, awaits the handlers in a thread and
-sends the replies: options as numbered lines, long text split at 2,000 characters.
+must not redo them), turns the update into an `Incoming` (bot/channels/zalo_inbound.py), awaits
+the handlers in a thread and sends the replies: options as numbered lines, long text split at
+2,000 characters.
 
 Zalo's monthly quota ends in HTTP 429. Then sending pauses until the next local midnight (a
 `channel_state` row); what could not be sent waits in the outbox for the delivery worker, which
@@ -20,38 +21,28 @@ import dataclasses
 import datetime as dt
 import hmac
 import logging
-import mimetypes
-import re
 import secrets
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 from aiohttp import web
 
 from bot.channels import zalo_state as state
 from bot.channels.base import Paused, SendError, Transient, Unreachable, in_handler_thread
 from bot.channels.text import render_reply, split_text
-from bot.channels.zalo_client import (
-    MAX_TEXT_LENGTH,
-    ZaloClient,
-    ZaloError,
-    ZaloMalformedUpdate,
-    ZaloUpdate,
-)
+from bot.channels.zalo_client import MAX_TEXT_LENGTH, ZaloClient, ZaloError, ZaloMalformedUpdate
+from bot.channels.zalo_inbound import Photos, to_incoming
+from bot.channels.zalo_update import ZaloUpdate
 from bot.core import clock
 from bot.core.i18n import _, language
 from bot.core.settings import Settings
-from handlers.types import Attachment, Handle, Incoming, Reply
+from handlers.types import Handle, Incoming, Reply
 
 log = logging.getLogger(__name__)
 
 CHANNEL = state.CHANNEL
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
-TEXT_EVENT = "message.text.received"
-IMAGE_EVENT = "message.image.received"
 #: Long-poll length in seconds. A poll in flight is finished on stop (an abandoned poll may
 #: lose its update), so this bounds how long stopping can take.
 POLL_TIMEOUT = 20
@@ -62,7 +53,6 @@ PRUNE_EVERY = 6 * 3600.0
 #: A reply that failed for a transient reason: tries in hand, then the outbox after this long.
 REPLY_TRIES = 3
 REPLY_RETRY_LATER = 60.0
-PHOTO_MAX_BYTES = 10 * 1024 * 1024
 STOP_GRACE = 30.0
 
 
@@ -96,7 +86,7 @@ class ZaloRunner:
         self._users: Counter[str] = Counter()
         self._background: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._downloads: httpx.AsyncClient | None = None
+        self._photos = Photos(settings.attachments_dir)
         self._pruned_at = 0.0
 
     # ------------------------------------------------------------------ lifecycle
@@ -142,8 +132,7 @@ class ZaloRunner:
             for task in pending:
                 task.cancel()
         await self._client.aclose()
-        if self._downloads is not None:
-            await self._downloads.aclose()
+        await self._photos.aclose()
         log.info("zalo: stopped")
 
     async def _sleep(self, seconds: float) -> None:
@@ -248,7 +237,7 @@ class ZaloRunner:
             log.debug("zalo: update %s seen before; dropped", update.message_id)
             return
         await self._maybe_prune()
-        incoming = await self._incoming(update)
+        incoming = await to_incoming(update, self._photos)
         if incoming is None:
             texts = await asyncio.to_thread(self._only_text, update.user_id)
         else:
@@ -260,28 +249,6 @@ class ZaloRunner:
         if now - self._pruned_at > PRUNE_EVERY:
             self._pruned_at = now
             await asyncio.to_thread(state.prune)
-
-    async def _incoming(self, update: ZaloUpdate) -> Incoming | None:
-        """The update as the handlers see it; None for what Zalo sends that we cannot read."""
-        fields = {
-            "channel": CHANNEL,
-            "chat_id": update.chat_id,
-            "user_id": update.user_id,
-            "display_name": update.display_name or "",
-        }
-        if update.event_name == IMAGE_EVENT and update.photo_url:
-            path, mime = await self._download(update)
-            attachment = Attachment(
-                kind="photo",
-                ref=update.photo_url,
-                name=Path(path).name if path else "",
-                mime=mime,
-                path=path,
-            )
-            return Incoming.parse(**fields, text=update.caption or None, attachment=attachment)
-        if update.event_name == TEXT_EVENT and update.text and update.text.strip():
-            return Incoming.parse(**fields, text=update.text)
-        return None
 
     def _turn(self, incoming: Incoming) -> list[str]:
         """Run the handlers (in a thread) and render their replies as Zalo texts."""
@@ -301,35 +268,6 @@ class ZaloRunner:
                     "type your message; /help lists the commands."
                 )
             ]
-
-    async def _download(self, update: ZaloUpdate) -> tuple[str | None, str]:
-        """Store the photo under THIDUA_ATTACHMENTS/zalo; best effort: (None, "") on failure."""
-        assert update.photo_url is not None
-        if self._downloads is None:
-            self._downloads = httpx.AsyncClient(
-                timeout=httpx.Timeout(20.0), trust_env=False, follow_redirects=True
-            )
-        try:
-            async with self._downloads.stream("GET", update.photo_url) as response:
-                response.raise_for_status()
-                mime = response.headers.get("content-type", "").split(";")[0].strip()
-                content = bytearray()
-                async for chunk in response.aiter_bytes():
-                    content += chunk
-                    if len(content) > PHOTO_MAX_BYTES:
-                        raise ValueError("photo larger than the limit")
-        except (httpx.HTTPError, ValueError) as exc:
-            log.warning("zalo: photo of %s not downloaded (%s)", update.message_id, exc)
-            return None, ""
-        name = re.sub(r"[^A-Za-z0-9_-]", "", update.message_id)[:64] or "photo"
-        suffix = mimetypes.guess_extension(mime) or Path(urlsplit(update.photo_url).path).suffix
-        path = Path(self._settings.attachments_dir) / CHANNEL / f"{name}{suffix[:8] or '.jpg'}"
-        try:
-            await asyncio.to_thread(_write, path, bytes(content))
-        except OSError as exc:
-            log.warning("zalo: photo of %s not stored (%s)", update.message_id, exc)
-            return None, mime
-        return str(path), mime
 
     # ------------------------------------------------------------------ sending
 
@@ -429,8 +367,3 @@ def render(reply: Reply) -> str:
             ).format(name=reply.image.filename)
         )
     return "\n\n".join([text, *notes]) if notes else text
-
-
-def _write(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)

@@ -1,7 +1,8 @@
 """Small async client for the Zalo Bot API (Bot Platform, Telegram-like HTTP).
 
 Protocol layer only: no retries, no message splitting, no user-facing text. See
-/work/shared/ZALO_BOT_API.md for the facts (and their confidence) this module relies on.
+/work/shared/ZALO_BOT_API.md for the facts (and their confidence) this module relies on. The
+updates it returns are parsed in bot/channels/zalo_update.py.
 
 The bot token sits in the URL path (``/bot<TOKEN>/<method>``), so this module never logs
 URLs, redacts the token from every exception message, and installs a redacting filter on
@@ -12,12 +13,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 import httpx
 
+from bot.channels.zalo_update import ZaloUpdate, opt_int, opt_str
 from bot.core.redact import REDACTED, protect, redact
 
 __all__ = [
@@ -127,106 +129,6 @@ class SentMessage:
     date: int | None  # Unix milliseconds as returned by Zalo, if present
 
 
-def _opt_str(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _opt_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-@dataclass(frozen=True, slots=True)
-class ZaloUpdate:
-    """One inbound event. ``date_ms`` is Unix milliseconds. ``raw`` is the bare update."""
-
-    event_name: str
-    message_id: str
-    chat_id: str
-    chat_type: str
-    user_id: str
-    display_name: str | None
-    text: str | None
-    photo_url: str | None
-    caption: str | None
-    date_ms: int | None
-    raw: Mapping[str, Any] = field(compare=False, repr=False)
-
-    @classmethod
-    def from_json(cls, obj: Any) -> ZaloUpdate:
-        """Parse a bare update or a ``{"ok": true, "result": update}`` envelope.
-
-        Raises ``ValueError`` when the message, chat, chat id or message id is missing.
-        """
-        if not isinstance(obj, Mapping):
-            raise ValueError("update is not a JSON object")
-        if "result" in obj and "message" not in obj:
-            if obj.get("ok") is False:
-                raise ValueError("update envelope has ok=false")
-            obj = obj["result"]
-            if not isinstance(obj, Mapping):
-                raise ValueError("update envelope result is not a JSON object")
-        event_name = obj.get("event_name")
-        if not isinstance(event_name, str) or not event_name:
-            raise ValueError("update has no event_name")
-        message = obj.get("message")
-        if not isinstance(message, Mapping):
-            raise ValueError("update has no message object")
-        chat = message.get("chat")
-        if not isinstance(chat, Mapping):
-            raise ValueError("update message has no chat object")
-        chat_id = _opt_str(chat.get("id"))
-        if not chat_id:
-            raise ValueError("update chat has no id")
-        message_id = _opt_str(message.get("message_id"))
-        if not message_id:
-            raise ValueError("update message has no message_id")
-        chat_type = _opt_str(chat.get("chat_type")) or "PRIVATE"
-        sender = message.get("from")
-        sender = sender if isinstance(sender, Mapping) else {}
-        user_id = _opt_str(sender.get("id"))
-        if not user_id:
-            # In a private chat chat.id == from.id (doc); in a group we cannot guess.
-            if chat_type == "GROUP":
-                raise ValueError("group update has no sender id")
-            user_id = chat_id
-        display_name = None
-        for key in ("display_name", "first_name", "name"):
-            display_name = _opt_str(sender.get(key))
-            if display_name:
-                break
-        photo_url = _opt_str(message.get("photo_url")) or _opt_str(message.get("photo"))
-        return cls(
-            event_name=event_name,
-            message_id=message_id,
-            chat_id=chat_id,
-            chat_type=chat_type,
-            user_id=user_id,
-            display_name=display_name or None,
-            text=_opt_str(message.get("text")),
-            photo_url=photo_url or None,
-            caption=_opt_str(message.get("caption")),
-            date_ms=_opt_int(message.get("date")),
-            raw=obj,
-        )
-
-
 # --------------------------------------------------------------------------- client
 
 
@@ -238,7 +140,7 @@ def _check_text(value: str, what: str) -> None:
 
 
 def _error_code(value: Any, fallback: int) -> int:
-    code = _opt_int(value)
+    code = opt_int(value)
     return code if code is not None and code != 0 else fallback
 
 
@@ -319,7 +221,7 @@ class ZaloClient:
     def _error_from(self, method: str, status: int, body: Any) -> ZaloError:
         if isinstance(body, Mapping) and "ok" in body:
             code = _error_code(body.get("error_code"), status)
-            description = _opt_str(body.get("description")) or f"HTTP {status}"
+            description = opt_str(body.get("description")) or f"HTTP {status}"
         else:
             code = status
             description = f"unexpected non-envelope response body (HTTP {status})"
@@ -345,9 +247,9 @@ class ZaloClient:
         if not isinstance(result, Mapping):
             raise ZaloError(0, "getMe: result is not an object", 200)
         return ZaloBotInfo(
-            id=_opt_str(result.get("id")) or "",
-            account_name=_opt_str(result.get("account_name")) or "",
-            account_type=_opt_str(result.get("account_type")) or "",
+            id=opt_str(result.get("id")) or "",
+            account_name=opt_str(result.get("account_name")) or "",
+            account_type=opt_str(result.get("account_type")) or "",
             can_join_groups=bool(result.get("can_join_groups", False)),
         )
 
@@ -395,7 +297,7 @@ class ZaloClient:
         status, body = await self._call("getWebhookInfo")
         if isinstance(body, Mapping) and body.get("ok") is True and status < 400:
             result = body.get("result")
-            url = _opt_str(result.get("url")) if isinstance(result, Mapping) else None
+            url = opt_str(result.get("url")) if isinstance(result, Mapping) else None
             return url or None
         if status == 404 or (
             isinstance(body, Mapping) and _error_code(body.get("error_code"), 0) == 404
@@ -428,6 +330,6 @@ class ZaloClient:
         if not isinstance(result, Mapping):
             result = {}
         return SentMessage(
-            message_id=_opt_str(result.get("message_id")) or "",
-            date=_opt_int(result.get("date")),
+            message_id=opt_str(result.get("message_id")) or "",
+            date=opt_int(result.get("date")),
         )

@@ -15,7 +15,7 @@ import hashlib
 import logging
 
 import sqlalchemy as sa
-from sqlmodel import col, delete, select, update
+from sqlmodel import Session, col, delete, select, update
 
 from bot.core import clock, people
 from bot.core import models as m
@@ -76,7 +76,7 @@ def paused_until() -> dt.datetime | None:
     return channel_paused_until(CHANNEL, clock.now())
 
 
-def _state(session) -> m.ChannelState:  # type: ignore[no-untyped-def]
+def _state(session: Session) -> m.ChannelState:
     state = session.get(m.ChannelState, CHANNEL)
     if state is None:
         state = m.ChannelState(channel=CHANNEL)
@@ -206,7 +206,7 @@ def language_of(user_id: str) -> str | None:
         return person.lang if person is not None else None
 
 
-def _alert_quota(session, until: dt.datetime, sent: int) -> None:  # type: ignore[no-untyped-def]
+def _alert_quota(session: Session, until: dt.datetime, sent: int) -> None:
     """Outbox rows telling clerks and admins, on a channel other than Zalo, of the pause."""
     month = until.astimezone(clock.LOCAL).strftime("%Y-%m")
     rows = session.exec(

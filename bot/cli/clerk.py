@@ -10,6 +10,7 @@ import typer
 
 from bot.cli.common import JsonFlag, ensure_ready, fail, print_json
 from bot.core import clock
+from bot.core.campaign import Campaign
 from bot.core.db import session_scope
 from bot.core.i18n import _
 from bot.core.store import active_campaign
@@ -32,7 +33,7 @@ class CsvTable(StrEnum):
     targets = "targets"
 
 
-def _check_phase(campaign, phase: int | None) -> None:  # type: ignore[no-untyped-def]
+def _check_phase(campaign: Campaign, phase: int | None) -> None:
     numbers = [p.number for p in campaign.phases]
     if phase is not None and phase not in numbers:
         raise fail(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 import typer
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.cli.common import JsonFlag, ensure_ready, fail, print_json
 from bot.core import clock
@@ -22,6 +22,15 @@ units_app = typer.Typer(no_args_is_help=True, help="Units (phòng, trung tâm)."
 people_app = typer.Typer(no_args_is_help=True, help="People.")
 app.add_typer(units_app, name="units")
 app.add_typer(people_app, name="people")
+
+
+class Listed(TypedDict):
+    id: int | None
+    name: str
+    unit: str
+    role: str
+    phone: str | None
+    channels: list[str]
 
 
 @units_app.command("import")
@@ -69,8 +78,8 @@ def people_list(as_json: JsonFlag = False) -> None:
     """People with their unit, role and connected channels."""
     ensure_ready()
     with session_scope() as session:
-        rows = []
-        for p, u in session.exec(select(m.Person, m.Unit).join(m.Unit).order_by(m.Person.id)):
+        rows: list[Listed] = []
+        for p, u in session.exec(select(m.Person, m.Unit).join(m.Unit).order_by(col(m.Person.id))):
             channels = [
                 i.channel
                 for i in session.exec(select(m.Identity).where(m.Identity.person_id == p.id))

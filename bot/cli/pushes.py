@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, TypedDict
 
 import typer
 
@@ -21,6 +22,12 @@ from schedules import outbox
 app = typer.Typer()
 outbox_app = typer.Typer(help="The outbox: messages waiting, sent and failed.")
 app.add_typer(outbox_app, name="outbox", invoke_without_command=True)
+
+
+class Paused(TypedDict):
+    channel: str
+    until: dt.datetime
+    reason: str | None
 
 
 @app.command()
@@ -55,7 +62,7 @@ def outbox_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     ensure_ready()
     with session_scope() as session:
         counts = outbox.counts(session=session)
-        states = [
+        states: list[Paused] = [
             {"channel": s.channel, "until": s.paused_until, "reason": s.reason}
             for s in outbox.channel_states(session=session)
             if s.paused_until is not None and s.paused_until > clock.now()

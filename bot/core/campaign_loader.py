@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from bot.core.campaign import Campaign
 from bot.core.i18n import _
@@ -185,7 +186,7 @@ def _duplicates(items: list, table: str, key: str, message: str) -> list[tuple[L
     return found
 
 
-def _describe(err: dict) -> str:
+def _describe(err: ErrorDetails) -> str:
     field = ".".join(str(p) for p in err["loc"] if isinstance(p, str)) or "?"
     kind = err["type"]
     if kind == "missing":
@@ -224,9 +225,9 @@ def _key_lines(text: str) -> dict[Loc, int]:
                 path.append(name)
                 is_last = k == len(names) - 1
                 if is_last and header.group(1) == "[[":
-                    key = tuple(path)
-                    counts[key] = counts.get(key, -1) + 1
-                    path.append(counts[key])
+                    array = tuple(path)
+                    counts[array] = counts.get(array, -1) + 1
+                    path.append(counts[array])
                 elif not is_last and tuple(path) in counts:
                     path.append(counts[tuple(path)])
             table = tuple(path)

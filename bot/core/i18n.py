@@ -34,7 +34,7 @@ def locales_dir() -> Path:
 def translations(lang: str) -> NullTranslations:
     """Every domain's catalog for `lang`, merged; an unknown language gets the msgids."""
     folder = locales_dir() / lang / "LC_MESSAGES"
-    merged: NullTranslations | None = None
+    merged: Translations | None = None
     for mo in sorted(folder.glob("*.mo")) if folder.is_dir() else []:
         with mo.open("rb") as fp:
             catalog = Translations(fp, domain=mo.stem)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -77,6 +77,9 @@ class Person(SQLModel, table=True):
 class Identity(SQLModel, table=True):
     """A person's account on one channel (a Telegram user, a Zalo user, the console)."""
 
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
     __table_args__ = (sa.UniqueConstraint("channel", "user_id"),)
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
@@ -105,6 +108,9 @@ class Invite(SQLModel, table=True):
 
 class Counter(SQLModel, table=True):
     """Receipt sequences (BC-2022-0001): incremented in place so concurrent saves never clash."""
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
 
     campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
     kind: str = Field(primary_key=True, max_length=8)
@@ -158,6 +164,9 @@ class Nomination(SQLModel, table=True):
 class Conversation(SQLModel, table=True):
     """Where a chat stands in a flow: survives restarts, shared by processes."""
 
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
     channel: str = Field(primary_key=True, max_length=16)
     chat_id: str = Field(primary_key=True, max_length=64)
     flow: str = Field(max_length=32)
@@ -181,6 +190,9 @@ class AuditEvent(SQLModel, table=True):
 class PushRun(SQLModel, table=True):
     """One calendar event's push, expanded (or skipped) once: the key is the event's key."""
 
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
     key: str = Field(primary_key=True, max_length=160)
     campaign_id: int = Field(foreign_key="campaign.id")
     kind: str = Field(max_length=32)
@@ -192,6 +204,9 @@ class PushRun(SQLModel, table=True):
 
 class Outbox(SQLModel, table=True):
     """One message to one identity; `key` makes expanding a push twice add nothing."""
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
 
     __table_args__ = (sa.Index("ix_outbox_due", "channel", "status", "next_attempt_at"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -223,6 +238,9 @@ class ProcessedUpdate(SQLModel, table=True):
 
 class ChannelState(SQLModel, table=True):
     """A channel's sending state, e.g. Zalo paused until tomorrow after a quota 429."""
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
 
     channel: str = Field(primary_key=True, max_length=16)
     paused_until: dt.datetime | None = _when(default=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.core import models as m
 from bot.core.campaign import Campaign
@@ -39,9 +39,9 @@ def find_duplicate(
             m.Nomination.campaign_id == campaign_id,
             m.Nomination.nominee_key == key,
             m.Nomination.title_code == title_code,
-            m.Nomination.status.in_(LIVE),
+            col(m.Nomination.status).in_(LIVE),
         )
-    ).first()  # type: ignore[attr-defined]
+    ).first()
 
 
 def missing_prerequisites(
@@ -76,6 +76,7 @@ def record_nomination(
     phase: int | None = None,
 ) -> m.Nomination:
     """Save a nomination; a head's or the office's counts at once, staff's is a proposal."""
+    assert campaign.id is not None and proposer.id is not None  # both rows are stored
     key = nominee_key(
         audience=audience, person_id=nominee_person_id, unit_id=nominee_unit_id, name=nominee_name
     )

@@ -12,7 +12,7 @@ from enum import Enum
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from bot.core import models as m
 from bot.core.i18n import _, default_language
@@ -139,10 +139,12 @@ def import_people(*, session: Session, path: Path, now: dt.datetime) -> int:
     if problems or not rows:
         raise ImportError_(problems or [_("the file has no rows")])
     for _number, row in rows:
+        unit_id = units[row["unit"].upper()].id
+        assert unit_id is not None  # a stored unit
         session.add(
             m.Person(
                 full_name=row["name"],
-                unit_id=units[row["unit"].upper()].id,
+                unit_id=unit_id,
                 role=row.get("role", "staff").casefold() or "staff",
                 phone=row.get("phone") or None,
                 created_at=now,
@@ -175,6 +177,7 @@ def issue_invites(
 ) -> list[m.Invite]:
     if role not in ROLES:
         raise ValueError(role)
+    assert unit.id is not None  # a stored unit
     invites = [
         m.Invite(
             code=new_invite_code(),
@@ -227,10 +230,10 @@ def identity_of(*, session: Session, channel: str, user_id: str) -> m.Identity |
 # cache-key generation), more than running it.
 _WHO = (
     select(m.Identity, m.Person, m.Unit)
-    .join(m.Person, m.Person.id == m.Identity.person_id)
-    .join(m.Unit, m.Unit.id == m.Person.unit_id)
-    .where(m.Identity.channel == sa.bindparam("channel"))
-    .where(m.Identity.user_id == sa.bindparam("user_id"))
+    .join(m.Person, col(m.Person.id) == col(m.Identity.person_id))
+    .join(m.Unit, col(m.Unit.id) == col(m.Person.unit_id))
+    .where(col(m.Identity.channel) == sa.bindparam("channel"))
+    .where(col(m.Identity.user_id) == sa.bindparam("user_id"))
 )
 
 
@@ -277,54 +280,18 @@ def register(
     """Bind a chat identity to an invite's unit and role (or to the invite's person)."""
     known = identity_of(session=session, channel=channel, user_id=user_id)
     if known is not None:
-        person = session.get(m.Person, known.person_id)
-        return Registration(Outcome.ALREADY, person, session.get(m.Unit, person.unit_id))
+        return _already(session, known)
     if is_locked(session=session, channel=channel, chat_id=chat_id, now=now):
         return Registration(Outcome.LOCKED)
     invite = session.exec(select(m.Invite).where(m.Invite.code == normalise_code(code))).first()
-    failure = (
-        Outcome.UNKNOWN
-        if invite is None
-        else Outcome.USED
-        if invite.used_at is not None
-        else Outcome.EXPIRED
-        if invite.expires_at <= now
-        else None
-    )
+    failure = _invite_failure(invite, now)
     if failure is not None:
-        audit(
-            session=session,
-            action="register.failed",
-            channel=channel,
-            chat_id=chat_id,
-            detail={"reason": failure.value, "code": code[:32]},
-        )
-        session.flush()
-        if is_locked(session=session, channel=channel, chat_id=chat_id, now=now):
-            audit(
-                session=session,
-                action="register.locked",
-                channel=channel,
-                chat_id=chat_id,
-                detail={"until": (now + LOCKOUT_WINDOW).isoformat()},
-            )
-            return Registration(Outcome.LOCKED)
-        return Registration(failure)
+        return _refused(session, failure, channel=channel, chat_id=chat_id, code=code, now=now)
     assert invite is not None
-    if invite.person_id is not None:
-        person = session.get(m.Person, invite.person_id)
-        outcome = Outcome.LINKED if _has_identity(session, person) else Outcome.REGISTERED
-    else:
-        person = m.Person(
-            full_name=clean_text(invite.full_name or display_name)[:NAME_MAX] or user_id,
-            unit_id=invite.unit_id,
-            role=invite.role,
-            created_at=now,
-            lang=default_language(),
-        )
-        session.add(person)
-        session.flush()
-        outcome = Outcome.REGISTERED
+    person, outcome = _person_of(
+        session, invite, display_name=display_name, user_id=user_id, now=now
+    )
+    assert person.id is not None  # stored
     identity = m.Identity(
         person_id=person.id,
         channel=channel,
@@ -348,6 +315,69 @@ def register(
         detail={"outcome": outcome.value},
     )
     return Registration(outcome, person, session.get(m.Unit, person.unit_id))
+
+
+def _already(session: Session, known: m.Identity) -> Registration:
+    """The identity is registered: its person and unit."""
+    person = session.get(m.Person, known.person_id)
+    assert person is not None  # identity.person_id is a foreign key
+    return Registration(Outcome.ALREADY, person, session.get(m.Unit, person.unit_id))
+
+
+def _invite_failure(invite: m.Invite | None, now: dt.datetime) -> Outcome | None:
+    """Why the invite cannot be used (unknown, used, expired); None when it can."""
+    if invite is None:
+        return Outcome.UNKNOWN
+    if invite.used_at is not None:
+        return Outcome.USED
+    if invite.expires_at <= now:
+        return Outcome.EXPIRED
+    return None
+
+
+def _refused(
+    session: Session, failure: Outcome, *, channel: str, chat_id: str, code: str, now: dt.datetime
+) -> Registration:
+    """Audit the failed attempt; the failure, or LOCKED when it was one too many."""
+    audit(
+        session=session,
+        action="register.failed",
+        channel=channel,
+        chat_id=chat_id,
+        detail={"reason": failure.value, "code": code[:32]},
+    )
+    session.flush()
+    if is_locked(session=session, channel=channel, chat_id=chat_id, now=now):
+        audit(
+            session=session,
+            action="register.locked",
+            channel=channel,
+            chat_id=chat_id,
+            detail={"until": (now + LOCKOUT_WINDOW).isoformat()},
+        )
+        return Registration(Outcome.LOCKED)
+    return Registration(failure)
+
+
+def _person_of(
+    session: Session, invite: m.Invite, *, display_name: str, user_id: str, now: dt.datetime
+) -> tuple[m.Person, Outcome]:
+    """The invite's person (LINKED if they already have an identity: a second channel), or a
+    new person of the invite's unit and role, stored (REGISTERED)."""
+    if invite.person_id is not None:
+        person = session.get(m.Person, invite.person_id)
+        assert person is not None  # invite.person_id is a foreign key
+        return person, Outcome.LINKED if _has_identity(session, person) else Outcome.REGISTERED
+    person = m.Person(
+        full_name=clean_text(invite.full_name or display_name)[:NAME_MAX] or user_id,
+        unit_id=invite.unit_id,
+        role=invite.role,
+        created_at=now,
+        lang=default_language(),
+    )
+    session.add(person)
+    session.flush()
+    return person, Outcome.REGISTERED
 
 
 def _has_identity(session: Session, person: m.Person) -> bool:

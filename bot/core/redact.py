@@ -42,6 +42,8 @@ _KNOWN = (
     "bot.channels.telegram_setup",
     "bot.channels.zalo",
     "bot.channels.zalo_client",
+    "bot.channels.zalo_inbound",
+    "bot.channels.zalo_update",
     "bot.channels.zalo_state",
 )
 

@@ -27,6 +27,7 @@ def record_report(
     scope: str = "personal",
     evidence: dict | None = None,
 ) -> m.Report:
+    assert campaign.id is not None and person.id is not None  # both rows are stored
     report = m.Report(
         campaign_id=campaign.id,
         receipt=next_receipt(session=session, campaign=campaign, kind="BC"),

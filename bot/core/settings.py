@@ -56,7 +56,7 @@ class SettingsError(Exception):
 @cache
 def get_settings() -> Settings:
     try:
-        return Settings()  # type: ignore[call-arg]
+        return Settings()
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from bot.core import clock
 from bot.core import models as m
@@ -37,10 +39,11 @@ def load_into_store(*, session: Session, campaign: Campaign, source: str) -> m.C
         row.year, row.theme, row.data, row.source = campaign.year, campaign.theme, data, source
         row.loaded_at = now
     session.exec(
-        sa.update(m.Campaign).where(m.Campaign.code != campaign.code).values(active=False)
+        sa.update(m.Campaign).where(col(m.Campaign.code) != campaign.code).values(active=False)
     )
     row.active = True
     session.flush()
+    assert row.id is not None  # the flush gave a new row its id
     phases = {
         p.number: p for p in session.exec(select(m.Phase).where(m.Phase.campaign_id == row.id))
     }
@@ -85,7 +88,7 @@ _cached: dict[str, tuple[float, m.Campaign, Campaign]] = {}
 
 def active_campaign(*, session: Session) -> tuple[m.Campaign, Campaign]:
     """The active campaign's row (read-only: id, code, year) and its parsed plan."""
-    url = str(session.get_bind().url)
+    url = str(cast(Engine, session.get_bind()).url)  # sessions are bound to an engine
     hit = _cached.get(url)
     if hit is not None and time.monotonic() - hit[0] < CAMPAIGN_TTL:
         return hit[1], hit[2]

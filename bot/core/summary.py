@@ -3,65 +3,33 @@
 `compile_summary` runs a handful of GROUP BY queries (unit phase reports, personal reports by
 unit and area, people and unreachable people by unit, nominations by audience and title) and
 folds their few result rows into a `Summary`; no report or nomination row is loaded to count.
+The units' side (phase reports, people) is tallied in bot/core/unit_status.py.
 The chat text, the chart, the JSON of `thidua summary` and the exports all read a `Summary`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from bot.core import models as m
 from bot.core.campaign import Campaign, Phase, Target
-from bot.core.clock import LOCAL
-from bot.core.i18n import _, format_day
+from bot.core.i18n import _, format_day, render
 from bot.core.nominations import COUNTING
-from bot.core.roles import Role
+from bot.core.unit_status import (
+    UnitRef,
+    UnitStatus,
+    tally_people,
+    tally_reports,
+    unit_table,
+    unreachable_people,
+)
 
-LIST_MAX = 30  # unreachable people named in a summary (the count is always exact)
-REVIEW_REPORTS = ("submitted",)  # what waits for the office's accept / return
 REVIEW_NOMINATIONS = ("proposed", "endorsed")
 PENDING_NOMINATIONS = ("endorsed",)  # endorsed by the head: the office's turn
-
-
-@dataclass(frozen=True)
-class UnitRef:
-    id: int
-    code: str
-    name: str
-    office: bool = False
-
-    def to_json(self) -> dict:
-        return {"code": self.code, "name": self.name}
-
-
-@dataclass
-class UnitStatus:
-    unit: UnitRef
-    filed: bool = False
-    receipt: str | None = None  # the unit's phase report (the first, if several)
-    filed_at: dt.datetime | None = None
-    personal: int = 0
-    by_area: dict[str, int] = field(default_factory=dict)
-    people: int = 0
-    unreachable: int = 0
-    heads: list[str] = field(default_factory=list)  # the unit heads' names (pushes name them)
-
-    @property
-    def head_names(self) -> str:
-        return ", ".join(self.heads)
-
-    @property
-    def expected(self) -> bool:
-        """Units file a phase report; the office (Văn phòng Sở) compiles them instead."""
-        return not self.unit.office
-
-    @property
-    def filed_on(self) -> dt.date | None:
-        return self.filed_at.astimezone(LOCAL).date() if self.filed_at else None
 
 
 @dataclass(frozen=True)
@@ -133,7 +101,7 @@ class Summary:
     units: list[UnitStatus]
     areas: list[AreaCount]
     targets: list[TargetLine]
-    unreachable: list[tuple[str, UnitRef]]  # at most LIST_MAX, by unit
+    unreachable: list[tuple[str, UnitRef]]  # at most unit_status.LIST_MAX, by unit
     unreachable_count: int
     pending_reports: int
     pending_nominations: int
@@ -235,108 +203,67 @@ def find_unit(*, session: Session, code: str) -> m.Unit | None:
 
 
 def unit_ref(unit: m.Unit) -> UnitRef:
+    assert unit.id is not None  # a stored unit
     return UnitRef(unit.id, unit.code, unit.name, unit.office)
 
 
 # --- the queries ------------------------------------------------------------------------------
 
 
-def _phase_reports(campaign_id: int, phase: int, unit_id: int | None) -> list:
-    cond = [m.Report.campaign_id == campaign_id, m.Report.phase == phase]
-    if unit_id is not None:
-        cond.append(m.Report.unit_id == unit_id)
-    return cond
-
-
-def _reachable_elsewhere() -> sa.Exists:
-    return sa.exists().where(m.Identity.person_id == m.Person.id, m.Identity.reachable)
-
-
-def counting_nominations(campaign_id: int, phase: int, unit_id: int | None) -> list:
+def counting_nominations(
+    campaign_id: int, phase: int, unit_id: int | None
+) -> list[sa.ColumnElement[bool]]:
     """Nominations that count, up to this phase (the targets are the year's)."""
     cond = [
-        m.Nomination.campaign_id == campaign_id,
-        m.Nomination.status.in_(COUNTING),  # type: ignore[attr-defined]
-        sa.or_(m.Nomination.phase.is_(None), m.Nomination.phase <= phase),  # type: ignore[union-attr]
+        col(m.Nomination.campaign_id) == campaign_id,
+        col(m.Nomination.status).in_(COUNTING),
+        sa.or_(col(m.Nomination.phase).is_(None), col(m.Nomination.phase) <= phase),
     ]
     if unit_id is not None:
-        cond.append(m.Nomination.unit_id == unit_id)
+        cond.append(col(m.Nomination.unit_id) == unit_id)
     return cond
 
 
-def _tally_reports(
+def _targets(
     session: Session,
+    campaign: Campaign,
+    counting: list[sa.ColumnElement[bool]],
     *,
-    campaign_id: int | None,
-    phase: int,
-    unit_id: int | None,
-    status: dict[int, UnitStatus],
-    by_area: dict[str, int],
-) -> int:
-    """Fold the phase's reports into `status` (filed, receipts, personal counts by area) and
-    `by_area`; the number of reports waiting for review.
-
-    This is the one answer to "has the unit filed its phase report?": `/tonghop`, the exports,
-    the deadline digest and `/remind` all read it. One pass over the phase's reports, grouped by
-    (scope, area, status, unit): grouping by unit first makes SQLite walk the unit index row by
-    row; this order lets it read the phase's rows once, 3x faster at 100k.
-    """
-    pending = 0
-    reports_q = (
-        select(
-            m.Report.scope,
-            m.Report.area,
-            m.Report.status,
-            m.Report.unit_id,
-            func.count(),
-            func.min(m.Report.receipt),
-            func.min(m.Report.created_at),
+    people: int,
+    collective_base: int,
+) -> list[TargetLine]:
+    """The plan's targets against the `counting` nominations, by audience and title."""
+    counts: dict[tuple[str, str], int] = {}
+    nom_q = (
+        select(col(m.Nomination.audience), col(m.Nomination.title_code), func.count())
+        .where(*counting)
+        .group_by(col(m.Nomination.audience), col(m.Nomination.title_code))
+    )
+    for audience, title_code, n in session.exec(nom_q):
+        counts[(audience, title_code)] = n
+    return [
+        TargetLine(
+            target=t,
+            label=" / ".join(
+                campaign.titles_by_code[c].name if c in campaign.titles_by_code else c
+                for c in t.titles
+            ),
+            achieved=sum(counts.get((t.for_, code), 0) for code in t.titles),
+            base=people if t.for_ == "individual" else collective_base,
         )
-        .where(*_phase_reports(campaign_id, phase, unit_id))
-        .group_by(m.Report.scope, m.Report.area, m.Report.status, m.Report.unit_id)
-    )
-    for scope, area, state, unit, n, receipt, at in session.exec(reports_q):
-        if state == "withdrawn":
-            continue
-        if state in REVIEW_REPORTS:
-            pending += n
-        if scope == "unit":
-            if unit in status:
-                _filed(status[unit], receipt, _aware(at))
-            continue
-        by_area[area] = by_area.get(area, 0) + n
-        if unit in status:
-            status[unit].personal += n
-            status[unit].by_area[area] = status[unit].by_area.get(area, 0) + n
-    return pending
+        for t in campaign.targets
+    ]
 
 
-def _filed(s: UnitStatus, receipt: str, at: dt.datetime | None) -> None:
-    """Note a unit phase report; the first receipt and the earliest time win."""
-    if not s.filed or receipt < (s.receipt or ""):
-        s.receipt = receipt
-    s.filed_at = min(s.filed_at, at) if s.filed_at and at else (s.filed_at or at)
-    s.filed = True
-
-
-def unit_statuses(*, session: Session, campaign_id: int, phase: int) -> list[UnitStatus]:
-    """Every active unit, by name, with its phase report filed or not, its personal reports and
-    its active heads' names: what the deadline digest and the nudges are written from."""
-    units_q = select(m.Unit.id, m.Unit.code, m.Unit.name, m.Unit.office).where(m.Unit.active)
-    refs = [UnitRef(*row) for row in session.exec(units_q.order_by(m.Unit.name))]
-    status = {r.id: UnitStatus(unit=r) for r in refs}
-    _tally_reports(
-        session, campaign_id=campaign_id, phase=phase, unit_id=None, status=status, by_area={}
-    )
-    heads_q = (
-        select(m.Person.unit_id, m.Person.full_name)
-        .where(m.Person.role == Role.HEAD, m.Person.active)
-        .order_by(m.Person.full_name)
-    )
-    for unit, name in session.exec(heads_q):
-        if unit in status:
-            status[unit].heads.append(name)
-    return list(status.values())
+def _pending_nominations(session: Session, campaign_id: int, unit_id: int | None) -> int:
+    """Nominations endorsed by a head, waiting for the office."""
+    cond = [
+        col(m.Nomination.campaign_id) == campaign_id,
+        col(m.Nomination.status).in_(PENDING_NOMINATIONS),
+    ]
+    if unit_id is not None:
+        cond.append(col(m.Nomination.unit_id) == unit_id)
+    return session.exec(select(func.count()).where(*cond)).one()
 
 
 def compile_summary(
@@ -351,82 +278,25 @@ def compile_summary(
     """The figures for one phase (default: the current one), all units or one."""
     ph = campaign.phase(phase) if phase is not None else current_phase(campaign, today)
     cid = campaign_row.id
+    assert cid is not None  # a stored campaign
     uid = unit.id if unit is not None else None
 
-    units_q = select(m.Unit.id, m.Unit.code, m.Unit.name, m.Unit.office).where(m.Unit.active)
-    if uid is not None:
-        units_q = select(m.Unit.id, m.Unit.code, m.Unit.name, m.Unit.office).where(
-            m.Unit.id == uid
-        )
-    refs = [UnitRef(*row) for row in session.exec(units_q.order_by(m.Unit.id))]
-    status = {r.id: UnitStatus(unit=r) for r in refs}
-    names = campaign.area_names
+    status = unit_table(session, unit_id=uid, by=col(m.Unit.id))
     by_area: dict[str, int] = {a.code: 0 for a in campaign.areas}  # thematic ones if used
-    pending_r = _tally_reports(
+    pending_r = tally_reports(
         session, campaign_id=cid, phase=ph.number, unit_id=uid, status=status, by_area=by_area
     )
-
-    people_q = select(m.Person.unit_id, func.count()).where(m.Person.active)
-    unreach_q = select(m.Person.unit_id, func.count()).where(
-        m.Person.active, ~_reachable_elsewhere()
+    people, unreachable_count = tally_people(session, unit_id=uid, status=status)
+    unreachable = unreachable_people(session, unit_id=uid, status=status)
+    targets = _targets(
+        session,
+        campaign,
+        counting_nominations(cid, ph.number, uid),
+        people=people,
+        collective_base=sum(1 for s in status.values() if not s.unit.office),
     )
-    if uid is not None:
-        people_q = people_q.where(m.Person.unit_id == uid)
-        unreach_q = unreach_q.where(m.Person.unit_id == uid)
-    people = 0
-    for unit_id, n in session.exec(people_q.group_by(m.Person.unit_id)):
-        people += n
-        if unit_id in status:
-            status[unit_id].people = n
-    unreachable_count = 0
-    for unit_id, n in session.exec(unreach_q.group_by(m.Person.unit_id)):
-        unreachable_count += n
-        if unit_id in status:
-            status[unit_id].unreachable = n
-    named_q = (
-        select(m.Person.full_name, m.Person.unit_id)
-        .where(m.Person.active, ~_reachable_elsewhere())
-        .order_by(m.Person.unit_id, m.Person.full_name)
-        .limit(LIST_MAX)
-    )
-    if uid is not None:
-        named_q = named_q.where(m.Person.unit_id == uid)
-    unreachable = [
-        (name, status[unit_id].unit)
-        for name, unit_id in session.exec(named_q)
-        if unit_id in status
-    ]
-
-    counts: dict[tuple[str, str], int] = {}
-    nom_q = (
-        select(m.Nomination.audience, m.Nomination.title_code, func.count())
-        .where(*counting_nominations(cid, ph.number, uid))
-        .group_by(m.Nomination.audience, m.Nomination.title_code)
-    )
-    for audience, title_code, n in session.exec(nom_q):
-        counts[(audience, title_code)] = n
-    collective_base = sum(1 for r in refs if not r.office)
-    targets = [
-        TargetLine(
-            target=t,
-            label=" / ".join(
-                campaign.titles_by_code[c].name if c in campaign.titles_by_code else c
-                for c in t.titles
-            ),
-            achieved=sum(counts.get((t.for_, code), 0) for code in t.titles),
-            base=people if t.for_ == "individual" else collective_base,
-        )
-        for t in campaign.targets
-    ]
-
-    pend_n_cond = [
-        m.Nomination.campaign_id == cid,
-        m.Nomination.status.in_(PENDING_NOMINATIONS),  # type: ignore[attr-defined]
-    ]
-    if uid is not None:
-        pend_n_cond.append(m.Nomination.unit_id == uid)
-    pending_n = session.exec(select(func.count()).where(*pend_n_cond)).one()
-
+    pending_n = _pending_nominations(session, cid, uid)
+    names = campaign.area_names
     return Summary(
         campaign_code=campaign.code,
         year=campaign.year,
@@ -442,15 +312,6 @@ def compile_summary(
         pending_nominations=pending_n,
         people=people,
     )
-
-
-def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
-    """min() over a timestamp column comes back as text on SQLite; make it aware UTC."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 # --- labels shared by the text, the chart and the files ---------------------------------------
@@ -485,8 +346,6 @@ def render_text(summary: Summary, limit: int | None = None, *, office: bool = Tr
 
     `office`: the reader can act on what waits for review (/review is the office's).
     """
-    from bot.core.i18n import render
-
     example = next((u.unit.code for u in summary.expected), "VP")
     context = {
         "s": summary,

@@ -125,7 +125,7 @@ def defer_channel(channel: str, until: dt.datetime, reason: str) -> int:
             state.paused_until, state.reason = until, reason[:200]
             session.add(state)
         t = OUTBOX.c
-        return session.exec(  # type: ignore[call-overload]
+        return session.exec(
             OUTBOX.update()
             .where(t.channel == channel, t.status.in_(WAITING), t.next_attempt_at < until)
             .values(status="deferred", next_attempt_at=until)

@@ -16,7 +16,7 @@ STATUSES = ("pending", "sending", "sent", "failed", "deferred")
 def counts(*, session: Session) -> dict[str, dict[str, int]]:
     """{channel: {status: n}} over the whole outbox."""
     found: dict[str, dict[str, int]] = {}
-    for channel, status, n in session.exec(  # type: ignore[call-overload]
+    for channel, status, n in session.exec(
         select(m.Outbox.channel, m.Outbox.status, func.count()).group_by(
             col(m.Outbox.channel), col(m.Outbox.status)
         )

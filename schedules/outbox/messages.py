@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from sqlmodel import Session
 
@@ -11,7 +12,7 @@ from bot.core.campaign import Campaign, Phase
 from bot.core.clock import LOCAL
 from bot.core.i18n import language, render
 from bot.core.roles import OFFICE_ROLES
-from bot.core.summary import UnitRef, UnitStatus, unit_statuses
+from bot.core.unit_status import UnitRef, UnitStatus, unit_statuses
 from schedules.calendar import events
 from schedules.outbox.plan import DEADLINE_KINDS, Push
 from schedules.outbox.recipients import Recipient, recipients
@@ -105,7 +106,7 @@ def messages_for(
             text = texts.get(
                 r.lang,
                 ("nudge", unit.id),
-                lambda u=unit, t=text: nudge_text(phase=phase, unit=u, today=today, everyone=t),
+                partial(nudge_text, phase=phase, unit=unit, today=today, everyone=text),
             )
         found.append((r, text))
     return found

@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
 from bot.core import models as m
@@ -28,16 +29,18 @@ CHUNK = 500  # rows per INSERT (SQLite allows 32,766 bound values per statement)
 
 def _insert_ignore(session: Session, table: sa.Table, rows: list[dict], index: list[str]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL); how many rows went in."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    postgres = session.get_bind().dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
     added = 0
     for start in range(0, len(rows), CHUNK):
-        stmt = insert(table).values(rows[start : start + CHUNK])
-        stmt = stmt.on_conflict_do_nothing(index_elements=index).returning(table.c[index[0]])
+        stmt = (
+            insert(table)
+            .values(rows[start : start + CHUNK])
+            .on_conflict_do_nothing(index_elements=index)
+            .returning(table.c[index[0]])
+        )
         # RETURNING, not rowcount: psycopg reports -1 for a multi-row INSERT here
-        added += len(session.exec(stmt).all())  # type: ignore[call-overload]
+        added += len(session.exec(stmt).all())
     return added
 
 
@@ -69,7 +72,7 @@ def _record_run(
         "recipients": 0,
         "created_at": now,
     }
-    return _insert_ignore(session, m.PushRun.__table__, [row], ["key"]) == 1  # type: ignore[arg-type]
+    return _insert_ignore(session, m.PushRun.__table__, [row], ["key"]) == 1
 
 
 def _queue(
@@ -97,7 +100,7 @@ def _queue(
         }
         for r, text in messages
     ]
-    return _insert_ignore(session, m.Outbox.__table__, rows, ["key"])  # type: ignore[arg-type]
+    return _insert_ignore(session, m.Outbox.__table__, rows, ["key"])
 
 
 def _count_run(session: Session, key: str) -> int:
@@ -210,7 +213,7 @@ def queue_message(
         "next_attempt_at": at or now,
         "created_at": now,
     }
-    return _insert_ignore(session, m.Outbox.__table__, [row], ["key"]) == 1  # type: ignore[arg-type]
+    return _insert_ignore(session, m.Outbox.__table__, [row], ["key"]) == 1
 
 
 def queue_custom(

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col
+from sqlmodel.sql.expression import Select
 
 from bot.core import models as m
 from bot.core.campaign import Campaign
@@ -164,27 +165,43 @@ def _report_rows(scope: Scope) -> Iterator[tuple]:
     kinds = {"personal": _("Personal"), "unit": _("Unit report")}
     evidence = {"photo": _("Photo"), "document": _("Document")}
     r = m.Report
+    # sqlmodel's select() is typed up to four columns; for more it builds this Select.
+    columns: Select[
+        str,
+        int,
+        str,
+        str,
+        str,
+        str,
+        str,
+        str,
+        str,
+        str | None,
+        str,
+        str | None,
+        dt.datetime,
+        dt.datetime,
+    ] = Select(
+        col(r.receipt),
+        col(r.phase),
+        col(m.Unit.code),
+        col(m.Unit.name),
+        col(m.Person.full_name),
+        col(r.scope),
+        col(r.area),
+        col(r.title),
+        col(r.detail),
+        col(r.evidence_kind),
+        col(r.status),
+        col(r.review_note),
+        col(r.created_at),
+        col(r.updated_at),
+    )
     stmt = (
-        select(
-            r.receipt,
-            r.phase,
-            m.Unit.code,
-            m.Unit.name,
-            m.Person.full_name,
-            r.scope,
-            r.area,
-            r.title,
-            r.detail,
-            r.evidence_kind,
-            r.status,
-            r.review_note,
-            r.created_at,
-            r.updated_at,
-        )
-        .join(m.Unit, m.Unit.id == r.unit_id)
-        .join(m.Person, m.Person.id == r.person_id)
+        columns.join(m.Unit, col(m.Unit.id) == r.unit_id)
+        .join(m.Person, col(m.Person.id) == r.person_id)
         .where(r.campaign_id == scope.campaign_row.id, r.status != "withdrawn")
-        .order_by(r.id)
+        .order_by(col(r.id))
     )
     if scope.phase is not None:
         stmt = stmt.where(r.phase == scope.phase)
@@ -238,29 +255,44 @@ def _nomination_rows(scope: Scope) -> Iterator[tuple]:
     forms = {"title": _("Emulation title"), "award": _("Award"), "rating": _("Rating")}
     n = m.Nomination
     proposer = aliased(m.Person)
+    # sqlmodel's select() is typed up to four columns; for more it builds this Select.
+    columns: Select[
+        str,
+        int | None,
+        str,
+        str,
+        str,
+        str,
+        str,
+        str,
+        str | None,
+        str,
+        str,
+        str | None,
+        dt.datetime,
+    ] = Select(
+        col(n.receipt),
+        col(n.phase),
+        col(m.Unit.code),
+        col(m.Unit.name),
+        col(n.audience),
+        col(n.nominee_name),
+        col(n.title_code),
+        col(n.basis),
+        col(n.initiative),
+        col(n.status),
+        col(proposer.full_name),
+        col(n.review_note),
+        col(n.created_at),
+    )
     stmt = (
-        select(
-            n.receipt,
-            n.phase,
-            m.Unit.code,
-            m.Unit.name,
-            n.audience,
-            n.nominee_name,
-            n.title_code,
-            n.basis,
-            n.initiative,
-            n.status,
-            proposer.full_name,
-            n.review_note,
-            n.created_at,
-        )
-        .join(m.Unit, m.Unit.id == n.unit_id)
-        .join(proposer, proposer.id == n.proposer_id)
+        columns.join(m.Unit, col(m.Unit.id) == n.unit_id)
+        .join(proposer, col(proposer.id) == n.proposer_id)
         .where(n.campaign_id == scope.campaign_row.id, n.status != "withdrawn")
-        .order_by(n.id)
+        .order_by(col(n.id))
     )
     if scope.phase is not None:  # as in the summary: the year's nominations up to this phase
-        stmt = stmt.where((n.phase.is_(None)) | (n.phase <= scope.phase))  # type: ignore[union-attr]
+        stmt = stmt.where(col(n.phase).is_(None) | (col(n.phase) <= scope.phase))
     result = scope.session.exec(stmt.execution_options(yield_per=BATCH))
     for row in result:
         (receipt, phase, code, unit, audience, nominee, title_code) = row[:7]

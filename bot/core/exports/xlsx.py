@@ -51,8 +51,9 @@ def write_tables(tables: list[Table], out: Path | BinaryIO) -> None:
                     if values[i] is not None:
                         cell.value = values[i]
                         values[i] = cell
-                row = values
-            ws.append(row)
+                ws.append(values)
+            else:
+                ws.append(row)
             count += 1
         ws.auto_filter.ref = f"A1:{last}{count + 1}"
     wb.save(out)

@@ -1,0 +1,104 @@
+"""Zalo updates → `Incoming`: texts, and photos downloaded into the attachment store.
+
+A photo is stored as ``<THIDUA_ATTACHMENTS>/zalo/<message id>.<ext>``; its Zalo URL goes along
+as the attachment's `ref`. The download is best effort: a photo that cannot be fetched or
+stored still arrives, as evidence without a file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mimetypes
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.channels.zalo_state import CHANNEL
+from bot.channels.zalo_update import ZaloUpdate
+from handlers.types import Attachment, Incoming
+
+log = logging.getLogger(__name__)
+
+TEXT_EVENT = "message.text.received"
+IMAGE_EVENT = "message.image.received"
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+
+
+class Photos:
+    """Downloads photos into `<attachments_dir>/zalo`; its HTTP client opens on first use."""
+
+    def __init__(self, attachments_dir: str) -> None:
+        self._dir = attachments_dir
+        self._client: httpx.AsyncClient | None = None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def download(self, update: ZaloUpdate) -> tuple[str | None, str]:
+        """Store the photo under THIDUA_ATTACHMENTS/zalo; best effort: (None, "") on failure."""
+        assert update.photo_url is not None
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(20.0), trust_env=False, follow_redirects=True
+            )
+        try:
+            async with self._client.stream("GET", update.photo_url) as response:
+                response.raise_for_status()
+                mime = response.headers.get("content-type", "").split(";")[0].strip()
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > PHOTO_MAX_BYTES:
+                        raise ValueError("photo larger than the limit")
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("zalo: photo of %s not downloaded (%s)", update.message_id, exc)
+            return None, ""
+        name = re.sub(r"[^A-Za-z0-9_-]", "", update.message_id)[:64] or "photo"
+        suffix = mimetypes.guess_extension(mime) or Path(urlsplit(update.photo_url).path).suffix
+        path = Path(self._dir) / CHANNEL / f"{name}{suffix[:8] or '.jpg'}"
+        try:
+            await asyncio.to_thread(_write, path, bytes(content))
+        except OSError as exc:
+            log.warning("zalo: photo of %s not stored (%s)", update.message_id, exc)
+            return None, mime
+        return str(path), mime
+
+
+async def to_incoming(update: ZaloUpdate, photos: Photos) -> Incoming | None:
+    """The update as the handlers see it; None for what Zalo sends that we cannot read."""
+    display_name = update.display_name or ""
+    if update.event_name == IMAGE_EVENT and update.photo_url:
+        path, mime = await photos.download(update)
+        attachment = Attachment(
+            kind="photo",
+            ref=update.photo_url,
+            name=Path(path).name if path else "",
+            mime=mime,
+            path=path,
+        )
+        return Incoming.parse(
+            channel=CHANNEL,
+            chat_id=update.chat_id,
+            user_id=update.user_id,
+            display_name=display_name,
+            text=update.caption or None,
+            attachment=attachment,
+        )
+    if update.event_name == TEXT_EVENT and update.text and update.text.strip():
+        return Incoming.parse(
+            channel=CHANNEL,
+            chat_id=update.chat_id,
+            user_id=update.user_id,
+            display_name=display_name,
+            text=update.text,
+        )
+    return None
+
+
+def _write(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
