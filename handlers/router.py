@@ -14,6 +14,7 @@ import secrets
 from sqlmodel import Session
 
 from bot.core import clock
+from bot.core import models as m
 from bot.core.db import session_scope
 from bot.core.i18n import _, language
 from bot.core.people import who
@@ -30,6 +31,7 @@ SEEN_EVERY = dt.timedelta(hours=1)
 def handle(incoming: Incoming) -> list[Reply]:
     """Answer one message. Never raises: a failure becomes an apology with a reference."""
     try:
+        incoming = incoming.cleaned()  # the one place text from a platform is made storable
         with session_scope() as session:
             return _turn(session, incoming)
     except NoCampaign:
@@ -64,16 +66,16 @@ def _turn(session: Session, incoming: Incoming) -> list[Reply]:
     found = who(session=session, channel=incoming.channel, user_id=incoming.user_id)
     if found is not None:
         ctx.identity, ctx.person, ctx.unit = found
-        _seen(ctx)
+        _seen(ctx, ctx.identity)
     with language(ctx.person.lang if ctx.person else None):
         replies = _dispatch(ctx)
     engine.write_state(ctx)
     return replies
 
 
-def _seen(ctx: Ctx) -> None:
+def _seen(ctx: Ctx, ident: m.Identity) -> None:
     """Note that the person wrote: the chat is reachable again (at most one write an hour)."""
-    ident, inc = ctx.identity, ctx.incoming
+    inc = ctx.incoming
     stale = ident.last_seen_at is None or ctx.now - ident.last_seen_at > SEEN_EVERY
     if stale or not ident.reachable or ident.chat_id != inc.chat_id:
         ident.last_seen_at, ident.reachable, ident.chat_id = ctx.now, True, inc.chat_id

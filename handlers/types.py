@@ -7,10 +7,17 @@ Zalo and the console print it as it is.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
+
+from bot.core.text import clean_line, clean_text
+
+#: How long a field of a message may be once cleaned: more than any platform sends (Telegram
+#: 4,096 characters, Zalo 2,000), so a too-long answer is still told its length.
+TEXT_MAX, LINE_MAX, DATA_MAX = 10_000, 256, 64
 
 _COMMAND = re.compile(r"^/([A-Za-z_]{1,32})(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 
@@ -67,6 +74,25 @@ class Incoming:
             args=args,
             attachment=attachment,
             language_code=language_code,
+        )
+
+    def cleaned(self) -> Incoming:
+        """Every text field as the store may take it: NFC, no NUL or other control character,
+        no lone surrogate, capped. The router applies it once, before anything reads them."""
+        attachment = self.attachment
+        if attachment is not None:
+            attachment = dataclasses.replace(
+                attachment,
+                name=clean_line(attachment.name, LINE_MAX),
+                mime=clean_line(attachment.mime, LINE_MAX),
+            )
+        return dataclasses.replace(
+            self,
+            display_name=clean_line(self.display_name, LINE_MAX),
+            text=None if self.text is None else clean_text(self.text)[:TEXT_MAX],
+            args=clean_line(self.args, LINE_MAX),
+            choice=None if self.choice is None else clean_line(self.choice, DATA_MAX),
+            attachment=attachment,
         )
 
 

@@ -16,3 +16,8 @@ def clean_text(text: str) -> str:
 def name_key(name: str) -> str:
     """A person's name folded for comparisons (case, spacing)."""
     return " ".join(clean_text(name).casefold().split())
+
+
+def clean_line(text: str, limit: int) -> str:
+    """`clean_text` on one line (a name, a command's arguments), at most `limit` characters."""
+    return " ".join(clean_text(text).split())[:limit]
