@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.core.campaign import Phase
 from bot.core.i18n import _, language, render
+from bot.core.roles import Role
 from bot.core.settings import get_settings
 from bot.core.store import audit
 from bot.core.unit_status import UnitStatus, unit_statuses
@@ -49,7 +50,7 @@ def plan(ctx: Ctx, number: int) -> Plan:
         session=ctx.session,
         channels=outbox.configured_channels(get_settings()),
         unit_ids=[s.unit.id for s in missing],
-        roles=["head"],
+        roles=[Role.HEAD],
     )
     by_unit: dict[int, list[outbox.Recipient]] = defaultdict(list)
     for head in heads:

@@ -7,9 +7,9 @@ these events into pushes; `thidua calendar` prints them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.core.campaign import Campaign
+from bot.core.campaign import Anniversary, Campaign, Phase
 from bot.core.clock import LOCAL
 from bot.core.i18n import format_day, render
 
@@ -75,13 +75,15 @@ def anniversary_name(name: str, ordinal: int) -> str:
     return render("anniversary_name.txt.j2", name=name, ordinal=ordinal)
 
 
-def events(campaign: Campaign, year: int | None = None) -> list[Event]:
-    """Every event of `campaign` re-dated to `year` (default: the campaign's own), sorted."""
-    c = campaign.for_year(year or campaign.year)
-    hour = c.push.office_hour
-    found: list[Event] = []
+@dataclass
+class _Found:
+    """The events of one re-dated campaign, as `events` adds them."""
+
+    c: Campaign
+    events: list[Event] = field(default_factory=list)
 
     def add(
+        self,
         kind: str,
         ref: str,
         day: dt.date,
@@ -93,76 +95,71 @@ def events(campaign: Campaign, year: int | None = None) -> list[Event]:
         days_before: int | None = None,
         founded: dt.date | None = None,
     ) -> None:
+        """An event about `day`, pushed on `at_day` at the campaign's office hour."""
+        c = self.c
         facts = {"phase": phase, "ordinal": ordinal, "days_before": days_before}
         text = render(f"events/{kind}.txt.j2", c=c, day=day, name=name, founded=founded, **facts)
-        found.append(Event(c.code, kind, ref, day, push_time(at_day, hour), name, text, **facts))
+        at = push_time(at_day, c.push.office_hour)
+        self.events.append(Event(c.code, kind, ref, day, at, name, text, **facts))
 
+
+def events(campaign: Campaign, year: int | None = None) -> list[Event]:
+    """Every event of `campaign` re-dated to `year` (default: the campaign's own), sorted."""
+    c = campaign.for_year(year or campaign.year)
+    found = _Found(c)
     if c.push.launch:
-        add("launch", "campaign", c.push.launch, c.push.launch, c.theme)
+        found.add("launch", "campaign", c.push.launch, c.push.launch, c.theme)
     for phase in c.phases:
-        ref = f"phase-{phase.number}"
-        add("phase_start", ref, phase.start, phase.start, phase.name, phase=phase.number)
-        for lead in c.push.reminder_lead_days:
-            if lead > 0:
-                day = phase.deadline - dt.timedelta(days=lead)
-                add(
-                    "deadline_reminder",
-                    ref,
-                    phase.deadline,
-                    day,
-                    phase.name,
-                    phase=phase.number,
-                    days_before=lead,
-                )
-        add(
-            "deadline",
-            ref,
-            phase.deadline,
-            phase.deadline,
-            phase.name,
-            phase=phase.number,
-            days_before=0,
-        )
+        _phase_events(found, phase)
         for anniversary in phase.anniversaries:
-            on = anniversary.on(c.year)
-            ordinal = anniversary.ordinal(c.year)
-            name = anniversary_name(anniversary.name, ordinal)
-            for lead in c.push.anniversary_lead_days:
-                if lead > 0:
-                    before = on - dt.timedelta(days=lead)
-                    add(
-                        "anniversary_reminder",
-                        anniversary.code,
-                        on,
-                        before,
-                        name,
-                        phase=phase.number,
-                        ordinal=ordinal,
-                        days_before=lead,
-                        founded=anniversary.founded,
-                    )
-            add(
-                "anniversary",
-                anniversary.code,
-                on,
-                on,
-                name,
-                phase=phase.number,
-                ordinal=ordinal,
-                founded=anniversary.founded,
+            _anniversary_events(found, phase, anniversary)
+    for t in c.thematic:
+        found.add("thematic_start", t.code, t.start, t.start, t.name)
+        found.add("thematic_deadline", t.code, t.deadline, t.deadline, t.name, days_before=0)
+    found.events.sort(key=lambda e: (e.at, KINDS.index(e.kind), e.ref))
+    return found.events
+
+
+def _phase_events(found: _Found, phase: Phase) -> None:
+    """A phase's start, the reminders before its deadline, and the deadline."""
+    ref, n = f"phase-{phase.number}", phase.number
+    found.add("phase_start", ref, phase.start, phase.start, phase.name, phase=n)
+    for lead in found.c.push.reminder_lead_days:
+        if lead > 0:
+            day = phase.deadline - dt.timedelta(days=lead)
+            found.add(
+                "deadline_reminder",
+                ref,
+                phase.deadline,
+                day,
+                phase.name,
+                phase=n,
+                days_before=lead,
             )
-    for thematic in c.thematic:
-        add("thematic_start", thematic.code, thematic.start, thematic.start, thematic.name)
-        add(
-            "thematic_deadline",
-            thematic.code,
-            thematic.deadline,
-            thematic.deadline,
-            thematic.name,
-            days_before=0,
-        )
-    found.sort(key=lambda e: (e.at, KINDS.index(e.kind), e.ref))
-    return found
+    found.add("deadline", ref, phase.deadline, phase.deadline, phase.name, phase=n, days_before=0)
+
+
+def _anniversary_events(found: _Found, phase: Phase, anniversary: Anniversary) -> None:
+    """An anniversary's reminders before the day, and the day itself, with its ordinal year."""
+    c = found.c
+    on, ordinal = anniversary.on(c.year), anniversary.ordinal(c.year)
+    name = anniversary_name(anniversary.name, ordinal)
+    code, n, founded = anniversary.code, phase.number, anniversary.founded
+    for lead in c.push.anniversary_lead_days:
+        if lead > 0:
+            before = on - dt.timedelta(days=lead)
+            found.add(
+                "anniversary_reminder",
+                code,
+                on,
+                before,
+                name,
+                phase=n,
+                ordinal=ordinal,
+                days_before=lead,
+                founded=founded,
+            )
+    found.add("anniversary", code, on, on, name, phase=n, ordinal=ordinal, founded=founded)
 
 
 __all__ = ["KINDS", "Event", "anniversary_name", "events", "format_day", "push_time"]

@@ -55,6 +55,7 @@ from bot.core.db import session_scope
 from bot.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language
 from bot.core.people import mark_unreachable
 from bot.core.redact import protect, redact
+from bot.core.roles import Role
 from bot.core.settings import Settings
 from handlers.types import Handle, Incoming, Reply
 
@@ -177,7 +178,9 @@ class TelegramRunner:
             for lang in LANGUAGES:
                 code = None if lang == DEFAULT_LANGUAGE else lang
                 await self.bot.set_my_commands(
-                    command_menu("staff", lang), scope=BotCommandScopeDefault(), language_code=code
+                    command_menu(Role.STAFF, lang),
+                    scope=BotCommandScopeDefault(),
+                    language_code=code,
                 )
             for chat_id, role, lang in await asyncio.to_thread(privileged_chats):
                 await self.bot.set_my_commands(

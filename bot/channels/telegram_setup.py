@@ -24,6 +24,7 @@ from bot.core import models as m
 from bot.core.db import session_scope
 from bot.core.i18n import language
 from bot.core.redact import protect, redact
+from bot.core.roles import Role
 from bot.core.settings import Settings, get_settings
 from handlers import registry
 
@@ -99,12 +100,12 @@ def command_menu(role: str | None, lang: str) -> list[BotCommand]:
 
 def privileged_chats() -> list[tuple[str, str, str]]:
     """(chat id, role, language) of registered Telegram users whose menu differs from staff's."""
-    base = [c.name for c in registry.allowed_commands("staff")]
+    base = [c.name for c in registry.allowed_commands(Role.STAFF)]
     with session_scope() as session:
         rows = session.exec(
             select(m.Identity.chat_id, m.Person.role, m.Person.lang)
             .join(m.Person, col(m.Person.id) == m.Identity.person_id)
-            .where(m.Identity.channel == CHANNEL, m.Person.active, m.Person.role != "staff")
+            .where(m.Identity.channel == CHANNEL, m.Person.active, m.Person.role != Role.STAFF)
         ).all()
     return [
         (chat_id, role, lang)

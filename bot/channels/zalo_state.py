@@ -21,6 +21,7 @@ from bot.core import clock, people
 from bot.core import models as m
 from bot.core.db import session_scope
 from bot.core.i18n import _, format_day, language
+from bot.core.roles import OFFICE_ROLES
 from schedules.outbox import paused_until as channel_paused_until
 from schedules.outbox import queue_message
 
@@ -30,7 +31,6 @@ CHANNEL = "zalo"
 KEEP_PROCESSED = dt.timedelta(days=7)
 #: Outbox priority of a reply held back: above pushes (0), so it goes out first on resume.
 REPLY_PRIORITY = 10
-ALERT_ROLES = ("clerk", "admin")
 
 
 def update_key(message_id: str) -> str:
@@ -213,7 +213,7 @@ def _alert_quota(session: Session, until: dt.datetime, sent: int) -> None:
         select(m.Identity, m.Person)
         .join(m.Person, col(m.Person.id) == col(m.Identity.person_id))
         .where(
-            col(m.Person.role).in_(ALERT_ROLES),
+            col(m.Person.role).in_(OFFICE_ROLES),
             col(m.Person.active).is_(True),
             col(m.Identity.channel).not_in((CHANNEL, "console")),
             col(m.Identity.reachable).is_(True),

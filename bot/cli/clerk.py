@@ -84,6 +84,7 @@ def export(
     ] = CsvTable.reports,
 ) -> None:
     """Write the compiled campaign to a file (DOCX: one phase, the current by default)."""
+    # openpyxl and python-docx load only when something is exported, not for every command
     from bot.core.exports import csv_export, docx, xlsx
     from bot.core.exports.rows import Scope
 

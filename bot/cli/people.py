@@ -14,7 +14,7 @@ from bot.core import models as m
 from bot.core.db import session_scope
 from bot.core.i18n import _
 from bot.core.people import ImportError_, import_people, import_units, issue_invites
-from bot.core.roles import ROLES
+from bot.core.roles import ROLES, Role
 from bot.core.settings import get_settings
 
 app = typer.Typer()
@@ -107,7 +107,7 @@ def people_list(as_json: JsonFlag = False) -> None:
 @app.command()
 def invite(
     unit: Annotated[str, typer.Option("--unit", help="Unit code.")],
-    role: Annotated[str, typer.Option("--role", help="staff|head|clerk|admin")] = "staff",
+    role: Annotated[str, typer.Option("--role", help="|".join(ROLES))] = Role.STAFF,
     count: Annotated[int, typer.Option("--count", min=1, max=500)] = 1,
     days: Annotated[int, typer.Option("--days", min=1, max=365, help="Valid for.")] = 30,
     as_json: JsonFlag = False,

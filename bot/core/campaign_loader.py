@@ -107,7 +107,8 @@ def warnings(campaign: Campaign) -> list[str]:
 
 
 def _check(c: Campaign) -> list[tuple[Loc, str]]:
-    """The rules a schema cannot say: order of dates, references, uniqueness."""
+    """The rules a schema cannot say: order of dates, references, uniqueness (one list of them,
+    read top to bottom, so it stays in one function)."""
     found: list[tuple[Loc, str]] = []
     for i, p in enumerate(c.phases):
         if p.end < p.start:

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import models as m
 from bot.core.campaign import Campaign
+from bot.core.roles import UNIT_LEADS
 from bot.core.store import audit, next_receipt
 from bot.core.text import name_key
 
@@ -85,7 +86,7 @@ def record_nomination(
     )
     if existing is not None:
         raise Duplicate(existing)
-    counts = proposer.role in ("head", "clerk", "admin")
+    counts = proposer.role in UNIT_LEADS
     nomination = m.Nomination(
         campaign_id=campaign.id,
         receipt=next_receipt(session=session, campaign=campaign, kind="DN"),

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from bot.core import models as m
 from bot.core.i18n import _, default_language
-from bot.core.roles import ROLES
+from bot.core.roles import ROLES, Role
 from bot.core.store import audit
 from bot.core.text import clean_text
 
@@ -121,7 +121,7 @@ def import_people(*, session: Session, path: Path, now: dt.datetime) -> int:
     problems: list[str] = []
     for number, row in rows:
         name, unit = row.get("name", ""), row.get("unit", "").upper()
-        role, phone = row.get("role", "staff").casefold() or "staff", row.get("phone", "")
+        role, phone = row.get("role", Role.STAFF).casefold() or Role.STAFF, row.get("phone", "")
         if not name or len(name) > NAME_MAX:
             problems.append(_("row {n}: the name is missing or too long").format(n=number))
         if unit not in units:
@@ -145,7 +145,7 @@ def import_people(*, session: Session, path: Path, now: dt.datetime) -> int:
             m.Person(
                 full_name=row["name"],
                 unit_id=unit_id,
-                role=row.get("role", "staff").casefold() or "staff",
+                role=row.get("role", Role.STAFF).casefold() or Role.STAFF,
                 phone=row.get("phone") or None,
                 created_at=now,
             )

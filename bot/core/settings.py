@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,8 +39,6 @@ class Settings(BaseSettings):
     def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
         """A THIDUA_NOW without an offset is read as Vietnam time."""
         if value is not None and value.tzinfo is None:
-            from zoneinfo import ZoneInfo
-
             value = value.replace(tzinfo=ZoneInfo(TIMEZONE))
         return value
 

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from bot.core.campaign import Campaign, Phase
 from bot.core.clock import LOCAL
 from bot.core.i18n import language, render
-from bot.core.roles import OFFICE_ROLES
+from bot.core.roles import OFFICE_ROLES, Role
 from bot.core.unit_status import UnitRef, UnitStatus, unit_statuses
 from schedules.calendar import events
 from schedules.outbox.plan import DEADLINE_KINDS, Push
@@ -101,7 +101,7 @@ def messages_for(
     found = []
     for r in everyone:
         text = texts.event(push, r.lang)
-        unit = missing.get(r.unit_id) if r.role == "head" else None
+        unit = missing.get(r.unit_id) if r.role == Role.HEAD else None
         if unit is not None:
             text = texts.get(
                 r.lang,

@@ -22,7 +22,6 @@ from bot.core.i18n import _
 from bot.core.summary import Summary, audience_labels, compile_summary, status_labels
 
 BATCH = 2000
-TABLES = ("units", "reports", "nominations", "targets")
 
 
 @dataclass(frozen=True)
@@ -160,6 +159,7 @@ def reports_table(scope: Scope) -> Table:
 
 
 def _report_rows(scope: Scope) -> Iterator[tuple]:
+    """The reports table's rows, streamed; long only by its fourteen columns, each named once."""
     areas = scope.campaign.area_names
     statuses = status_labels()
     kinds = {"personal": _("Personal"), "unit": _("Unit report")}
@@ -249,6 +249,7 @@ def nominations_table(scope: Scope) -> Table:
 
 
 def _nomination_rows(scope: Scope) -> Iterator[tuple]:
+    """The nominations table's rows, streamed; long only by its columns, each named once."""
     titles = scope.campaign.titles_by_code
     statuses = status_labels()
     audiences = {"individual": _("Individual"), "collective": _("Collective")}
