@@ -288,6 +288,10 @@ def register(
     if failure is not None:
         return _refused(session, failure, channel=channel, chat_id=chat_id, code=code, now=now)
     assert invite is not None
+    if not _claim(session, invite, now):
+        # Another chat took the code between our read and now: a race, not a wrong guess, so
+        # it is not counted towards the lockout.
+        return Registration(Outcome.USED)
     person, outcome = _person_of(
         session, invite, display_name=display_name, user_id=user_id, now=now
     )
@@ -317,6 +321,18 @@ def register(
     return Registration(outcome, person, session.get(m.Unit, person.unit_id))
 
 
+def _claim(session: Session, invite: m.Invite, now: dt.datetime) -> bool:
+    """Consume the invite, once: a conditional UPDATE that only one of two chats racing for the
+    code can win (PostgreSQL re-checks the condition after the winner commits; on SQLite the
+    UPDATE starts the write transaction, so it sees the winner's commit)."""
+    claimed = session.exec(
+        sa.update(m.Invite)
+        .where(col(m.Invite.id) == invite.id, col(m.Invite.used_at).is_(None))
+        .values(used_at=now)
+    ).rowcount
+    return claimed == 1
+
+
 def _already(session: Session, known: m.Identity) -> Registration:
     """The identity is registered: its person and unit."""
     person = session.get(m.Person, known.person_id)
@@ -338,10 +354,14 @@ def _invite_failure(invite: m.Invite | None, now: dt.datetime) -> Outcome | None
 def _refused(
     session: Session, failure: Outcome, *, channel: str, chat_id: str, code: str, now: dt.datetime
 ) -> Registration:
-    """Audit the failed attempt; the failure, or LOCKED when it was one too many."""
+    """Audit the failed attempt; the failure, or LOCKED when it was one too many.
+
+    A code that exists but was used is no guess (whoever sends it holds a real code, often one
+    that a colleague racing them has just taken): it is audited, not counted towards the lockout.
+    """
     audit(
         session=session,
-        action="register.failed",
+        action="register.used" if failure is Outcome.USED else "register.failed",
         channel=channel,
         chat_id=chat_id,
         detail={"reason": failure.value, "code": code[:32]},
