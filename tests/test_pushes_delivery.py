@@ -127,6 +127,29 @@ async def test_a_paused_channel_defers_every_message_then_resumes(ready, monkeyp
     assert sorted(zalo.chats()) == ["1", "2", "3", "4", "5", "6"]
 
 
+async def test_outbox_retry_from_another_process_lifts_a_pause_at_once(ready, monkeypatch, pushes):
+    """The quota pause runs to midnight; the admin's `thidua outbox retry` (another process,
+    which can only write the store) gets the waiting messages out within seconds."""
+    channel_env(monkeypatch, ZALO_BOT_TOKEN="zalo-token")
+    monkeypatch.setattr(pacer, "ZALO_RATE", 50.0)
+    monkeypatch.setattr(delivery, "PAUSE_RECHECK", 0.3)
+    add_people(3, channel="zalo", start=1)
+    push = push_of("anniversary", ref="sinh-nhat-bac-ho")
+    at(local(push, seconds=5))
+    zalo = FakeRunner("zalo")
+    until = clock.now() + dt.timedelta(hours=10)
+    quota = {"used up": True}
+    zalo.fail_all = lambda chat: Paused(until, "zalo quota used up") if quota["used up"] else None
+    await pushes(zalo)
+    await wait_until(lambda: {r.status for r in rows(push_key=push.key)} == {"deferred"})
+    await asyncio.sleep(0.5)  # the worker is asleep in the pause now
+    quota["used up"] = False  # a paid plan, or the quota was wrong: the admin says go
+    done = CliRunner().invoke(app, ["outbox", "retry"])
+    assert done.exit_code == 0, done.output
+    await wait_until(lambda: len(zalo.sent) == 3, timeout=5)
+    await wait_until(lambda: {r.status for r in rows(push_key=push.key)} == {"sent"})
+
+
 async def test_global_and_per_chat_limits(ready, monkeypatch, pushes):
     """16 people at TELEGRAM_RATE=10: never more than 10 a second; the clerk's two messages
     (the deadline and the digest, due at once) a second apart."""

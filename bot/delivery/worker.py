@@ -70,6 +70,9 @@ MAX_RATE_LIMITED = 30  # 429s before a row is given up
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 300.0
 SENDING_TIMEOUT = dt.timedelta(minutes=5)
+#: While a channel is paused, look at the store this often: `thidua outbox retry`, run from
+#: another process, lifts the pause there, and the rows must go out then, not at the old end.
+PAUSE_RECHECK = 5.0
 IDLE_POLL = 2.0  # s between looks at an empty outbox (a local push wakes the worker at once)
 FLUSH_EVERY = 0.1  # s between batched "sent" marks
 RECLAIM_EVERY = 30.0
@@ -184,7 +187,7 @@ class Worker:
         self._paused_until = until
         if until is not None:
             self._probe = True
-            await self._wait(self._wake, (until - now).total_seconds())
+            await self._wait(self._wake, min((until - now).total_seconds(), PAUSE_RECHECK))
             return
         held = self._held()
         if held > self.window // 2:
