@@ -152,8 +152,9 @@ def _mo_bytes(catalog: Catalog) -> bytes:
 
 def _messages(catalog: Catalog) -> dict[object, object]:
     """What a catalog translates: msgid -> msgstr, without the header (whose "Generated-By"
-    names the Babel version that wrote it, which a fresh install does not share)."""
-    return {msg.id: msg.string for msg in catalog if msg.id}
+    names the Babel version that wrote it, which a fresh install does not share), and, as
+    `write_mo` does, without the untranslated and the fuzzy (reported as untranslated)."""
+    return {msg.id: msg.string for msg in catalog if msg.id and msg.string and not msg.fuzzy}
 
 
 def _stale(po: Path) -> bool:

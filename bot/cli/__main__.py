@@ -1,5 +1,5 @@
 """`python -m bot.cli`: the same as the `thidua` command."""
 
-from bot.cli.main import app
+from bot.cli.main import main
 
-app()
+main()

@@ -10,13 +10,14 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 
 from bot.core import clock
 from bot.core.campaign import Campaign
 from bot.core.campaign_loader import CampaignError, load_campaign
 from bot.core.db import migrate, session_scope
-from bot.core.i18n import set_default_language
+from bot.core.i18n import _, set_default_language
 from bot.core.settings import SettingsError, get_settings
 from bot.core.store import NoCampaign, active_campaign, load_into_store
 
@@ -24,8 +25,14 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output.
 CampaignOpt = Annotated[Path | None, typer.Option("--campaign", help="A campaign TOML file.")]
 
 
-def setup() -> None:
+DebugFlag = Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")]
+#: Set by `--debug`: an unreachable store then shows its traceback, not one line.
+DEBUG = {"on": False}
+
+
+def setup(debug: DebugFlag = False) -> None:
     """Read settings once, fail fast on a bad variable, start the clock."""
+    DEBUG["on"] = debug
     try:
         settings = get_settings()
     except SettingsError as exc:
@@ -76,3 +83,12 @@ def ensure_ready() -> None:
     campaign = campaign_or_fail(path)
     with session_scope() as session:
         load_into_store(session=session, campaign=campaign, source=str(path or "bundled"))
+
+
+def store_problem(exc: sa.exc.DBAPIError) -> str:
+    """One line for a database that cannot be opened or reached: which one, and why."""
+    url = sa.make_url(get_settings().database_url).render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+    return _("Cannot use the database {url}: {reason}. Check DATABASE_URL.").format(
+        url=url, reason=reason
+    )

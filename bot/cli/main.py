@@ -1,7 +1,8 @@
 """The `thidua` command line: one Typer app per area, added here in the order `--help` lists.
 
 `setup` runs before every command: settings read once (a bad variable stops it in one line),
-the clock started, logging set.
+the clock started, logging set. `main` is the `thidua` command: a store that cannot be opened
+or reached ends it with one line and exit 1 (the traceback only with `--debug`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import sys
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 
 from bot.channels.console import serve
 from bot.cli import campaign, clerk, people, pushes
-from bot.cli.common import ensure_ready, setup
+from bot.cli.common import DEBUG, ensure_ready, setup, store_problem
 from handlers.router import handle
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="thidua: emulation bot")
@@ -43,5 +45,11 @@ def run() -> None:
     main()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    app()
+def main() -> None:
+    try:
+        app()
+    except sa.exc.DBAPIError as exc:  # missing folder, server down, locked file, bad password
+        if DEBUG["on"]:
+            raise
+        typer.echo(store_problem(exc), err=True)
+        raise SystemExit(1) from None
