@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.core.i18n import _
+from bot.core.settings import get_settings
 from bot.core.text import clean_text
 from handlers import state as stored
 from handlers.context import Ctx, shown_name
@@ -298,6 +299,8 @@ def _take(ctx: Ctx, state: State, step: Step, answers: Answers) -> object:
     elif step.kind == "attachment":
         if inc.attachment is not None:
             a = inc.attachment
+            if a.refused is not None:
+                raise Invalid(_refusal(a.refused))
             value = {
                 "kind": a.kind,
                 "ref": a.ref,
@@ -328,6 +331,15 @@ def _take(ctx: Ctx, state: State, step: Step, answers: Answers) -> object:
     if step.check is not None and value is not None:
         step.check(ctx, answers, str(value))
     return value
+
+
+def _refusal(reason: str) -> str:
+    """Why a file the adapter would not store cannot be the evidence."""
+    if reason == "too_big":
+        return _(
+            "That file is too large (at most {mb} MB). Please send a smaller one, or choose Skip."
+        ).format(mb=f"{get_settings().upload_max_mb:g}")
+    return _("You have sent as many files as one day allows. Please choose Skip.")
 
 
 def _skip_words() -> Choices:

@@ -31,6 +31,8 @@ class Attachment:
     name: str = ""
     mime: str = ""
     path: str | None = None
+    #: Why the adapter did not store the file: "too_big" or "too_many" (the caps), else None.
+    refused: str | None = None
 
 
 @dataclass(frozen=True)

@@ -252,20 +252,43 @@ async def test_choice_typed_as_its_text_and_photo_as_evidence(
     assert Path(report.evidence_path).resolve().is_relative_to(attachments.resolve())
 
 
-async def test_a_photo_that_cannot_be_downloaded_still_arrives_as_evidence(
-    zl: FakeZalo, runners: Runners, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_photo_nobody_asked_for_is_not_fetched(zl: FakeZalo, runners: Runners) -> None:
     seen: list[Incoming] = []
     await runners.polling(zl, lambda inc: seen.append(inc) or [Reply("đã nhận ảnh")])
-    gone = f"{zl.root}/files/missing"
-    await zl.send_image("u1", gone, caption="ảnh hội nghị")
+    url = zl.host_file(b"\xff\xd8 a stranger's photo", "image/jpeg")
+    await zl.send_image("u1", url, caption="ảnh hội nghị")  # u1 is not registered
     await zl.wait_sent("u1", 1)
     (incoming,) = seen
     assert incoming.attachment is not None and incoming.text == "ảnh hội nghị"
-    assert (incoming.attachment.kind, incoming.attachment.ref) == ("photo", gone)
+    assert (incoming.attachment.kind, incoming.attachment.ref) == ("photo", url)
     assert incoming.attachment.path is None
-    assert any("not downloaded" in r.getMessage() for r in caplog.records)
     assert not Path(get_settings().attachments_dir, "zalo").exists()
+
+
+async def test_a_photo_that_cannot_be_downloaded_still_arrives_as_evidence(
+    zl: FakeZalo, runners: Runners, caplog: pytest.LogCaptureFixture
+) -> None:
+    await runners.polling(zl)
+    lan = User(zl)
+    await lan.register()
+    await lan.say("/report")
+    await lan.say("các phong trào thi đua khác")
+    await lan.say("Hiến máu tình nguyện")
+    await lan.say("12 đồng chí tham gia ngày 14/06/2022.")
+    gone = f"{zl.root}/files/missing"
+    before = len(zl.sent(lan.id))
+    await zl.send_image(lan.id, gone, display_name="Lan")
+    (summary,) = (await zl.wait_sent(lan.id, before + 1))[before:]
+    assert summary.text and "Xác nhận" in summary.text
+    assert "BC-2022-0001" in await lan.say("Xác nhận")
+    with session_scope() as session:
+        report = session.exec(select(m.Report)).one()
+    assert (report.evidence_kind, report.evidence_ref, report.evidence_path) == (
+        "photo",
+        gone,
+        None,
+    )
+    assert any("not downloaded" in r.getMessage() for r in caplog.records)
 
 
 async def test_restart_mid_flow_resumes(zl: FakeZalo, runners: Runners) -> None:

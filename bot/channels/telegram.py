@@ -215,7 +215,7 @@ class TelegramRunner:
             if chat.type != ChatType.PRIVATE:
                 await self._group_hint(update.message)
                 return
-            incoming = await from_message(update, self._store)
+            incoming = await from_message(update, self._store, self._settings)
             if incoming is not None:
                 await self._turn(chat.id, incoming)
 

@@ -1,26 +1,32 @@
 """Telegram updates → `Incoming`: texts, commands, button presses, photos and documents.
 
 Photos and documents are downloaded (getFile, then the file URL) into the attachment store,
-``<THIDUA_ATTACHMENTS>/telegram/<user id>/<file unique id>-<name>``; the Telegram file id goes
+``<THIDUA_ATTACHMENTS>/telegram/<user id>/<yyyymmdd-hhmmss>-<random>.<ext>``: a name the bot
+makes, with no string from the platform in it. Only a registered person's file, sent when a
+question asks for evidence, is fetched, and only within the caps (THIDUA_UPLOAD_MAX_MB per file,
+THIDUA_UPLOADS_PER_DAY per person) and with room left on the disk. The Telegram file id goes
 along as the attachment's `ref`, so it can be sent again without uploading.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import re
-import unicodedata
 from pathlib import Path
 
 from telegram import Message, Update, User
 from telegram.error import TelegramError
 
+from bot.channels.attachments import room_for, stored_path, stored_today
+from bot.channels.base import in_handler_thread
+from bot.core import clock
+from bot.core.settings import Settings
 from handlers.types import Attachment, Incoming
+from handlers.uploads import evidence_expected
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def display_name(user: User | None) -> str:
@@ -63,53 +69,60 @@ def attachment_of(message: Message) -> Attachment | None:
     return None
 
 
-def safe_name(name: str) -> str:
-    """A file name that is safe on any disk: ASCII letters, digits, dot, dash, underscore."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    cleaned = _UNSAFE.sub("_", folded).strip("._") or "file"
-    stem, dot, ext = cleaned.rpartition(".")
-    if dot and len(ext) <= 10:
-        return f"{stem[:80]}.{ext}"
-    return cleaned[:90]
+def _size(message: Message) -> int | None:
+    if message.photo:
+        return message.photo[-1].file_size
+    return message.document.file_size if message.document else None
 
 
-async def download(message: Message, attachment: Attachment, store: Path) -> Attachment:
-    """Fetch the file into the store; on failure keep the file id only (and log why)."""
+async def admit(
+    message: Message, attachment: Attachment, store: Path, settings: Settings
+) -> Attachment:
+    """Download the file if it is wanted and within the caps; else say why not (or not at all,
+    for a file nobody asked for: the handlers answer that as they answer any message)."""
     user = message.from_user
-    unique = (
-        message.photo[-1].file_unique_id
-        if message.photo
-        else (message.document.file_unique_id if message.document else "file")
+    user_id = str(user.id if user else message.chat.id)
+    wanted = await in_handler_thread(
+        lambda: evidence_expected(channel=CHANNEL, chat_id=str(message.chat.id), user_id=user_id)
     )
-    folder = store / CHANNEL / str(user.id if user else message.chat.id)
+    if not wanted:
+        return attachment
+    size, limit = _size(message), int(settings.upload_max_mb * 1024 * 1024)
+    if size is not None and size > limit:
+        return dataclasses.replace(attachment, refused="too_big")
+    folder, now = store / CHANNEL / user_id, clock.now()
+    if stored_today(folder, now.astimezone(clock.LOCAL).date()) >= settings.uploads_per_day:
+        return dataclasses.replace(attachment, refused="too_many")
+    if not room_for(folder, size or limit):
+        return attachment
     fallback = "photo.jpg" if attachment.kind == "photo" else "file"
-    target = folder / f"{unique}-{safe_name(attachment.name or fallback)}"
+    return await download(
+        message, attachment, stored_path(folder, attachment.name or fallback, now)
+    )
+
+
+async def download(message: Message, attachment: Attachment, target: Path) -> Attachment:
+    """Fetch the file to `target`; on failure keep the file id only (and log why)."""
     try:
         tg_file = await message.get_bot().get_file(attachment.ref)
-        folder.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
         await tg_file.download_to_drive(target)
     except (TelegramError, OSError) as exc:
         log.warning(
             "could not download %s from chat %s: %s", attachment.kind, message.chat.id, exc
         )
         return attachment
-    return Attachment(
-        kind=attachment.kind,
-        ref=attachment.ref,
-        name=attachment.name,
-        mime=attachment.mime,
-        path=str(target),
-    )
+    return dataclasses.replace(attachment, path=str(target))
 
 
-async def from_message(update: Update, store: Path) -> Incoming | None:
+async def from_message(update: Update, store: Path, settings: Settings) -> Incoming | None:
     """A message in a private chat: text (a `/command` becomes one), or a file with caption."""
     message, user = update.message, update.effective_user
     if message is None or user is None:
         return None
     attachment = attachment_of(message)
     if attachment is not None:
-        attachment = await download(message, attachment, store)
+        attachment = await admit(message, attachment, store, settings)
     return Incoming.parse(
         channel=CHANNEL,
         chat_id=str(message.chat.id),

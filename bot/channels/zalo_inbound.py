@@ -1,6 +1,8 @@
 """Zalo updates → `Incoming`: texts, and photos downloaded into the attachment store.
 
-A photo is stored as ``<THIDUA_ATTACHMENTS>/zalo/<message id>.<ext>``; its Zalo URL goes along
+Only a registered person's photo, sent when a question asks for evidence, is fetched (no
+redirects followed), and stored as ``<THIDUA_ATTACHMENTS>/zalo/<user key>/<time>-<random>.<ext>``
+(the user key a hash of Zalo's id, so no platform string is in the path); its Zalo URL goes along
 as the attachment's `ref`. The download is best effort: a photo that cannot be fetched or
 stored still arrives, as evidence without a file.
 """
@@ -10,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import mimetypes
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
+from bot.channels.attachments import opaque_folder, room_for, stored_path
 from bot.channels.zalo_state import CHANNEL
 from bot.channels.zalo_update import ZaloUpdate
+from bot.core import clock
 from handlers.types import Attachment, Incoming
+from handlers.uploads import evidence_expected
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +46,10 @@ class Photos:
         """Store the photo under THIDUA_ATTACHMENTS/zalo; best effort: (None, "") on failure."""
         assert update.photo_url is not None
         if self._client is None:
+            # No redirects: the photo is fetched from the address Zalo gave, never from
+            # wherever that address would send us.
             self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(20.0), trust_env=False, follow_redirects=True
+                timeout=httpx.Timeout(20.0), trust_env=False, follow_redirects=False
             )
         try:
             async with self._client.stream("GET", update.photo_url) as response:
@@ -57,9 +63,11 @@ class Photos:
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("zalo: photo of %s not downloaded (%s)", update.message_id, exc)
             return None, ""
-        name = re.sub(r"[^A-Za-z0-9_-]", "", update.message_id)[:64] or "photo"
         suffix = mimetypes.guess_extension(mime) or Path(urlsplit(update.photo_url).path).suffix
-        path = Path(self._dir) / CHANNEL / f"{name}{suffix[:8] or '.jpg'}"
+        folder = Path(self._dir) / CHANNEL / opaque_folder(update.user_id)
+        path = stored_path(folder, f"photo{suffix or '.jpg'}", clock.now())
+        if not room_for(folder, len(content)):
+            return None, mime
         try:
             await asyncio.to_thread(_write, path, bytes(content))
         except OSError as exc:
@@ -72,7 +80,10 @@ async def to_incoming(update: ZaloUpdate, photos: Photos) -> Incoming | None:
     """The update as the handlers see it; None for what Zalo sends that we cannot read."""
     display_name = update.display_name or ""
     if update.event_name == IMAGE_EVENT and update.photo_url:
-        path, mime = await photos.download(update)
+        wanted = await asyncio.to_thread(
+            evidence_expected, channel=CHANNEL, chat_id=update.chat_id, user_id=update.user_id
+        )
+        path, mime = await photos.download(update) if wanted else (None, "")
         attachment = Attachment(
             kind="photo",
             ref=update.photo_url,
