@@ -252,6 +252,21 @@ async def test_choice_typed_as_its_text_and_photo_as_evidence(
     assert Path(report.evidence_path).resolve().is_relative_to(attachments.resolve())
 
 
+async def test_thirty_people_writing_at_once_are_answered_without_waiting_in_line(
+    zl: FakeZalo, runners: Runners
+) -> None:
+    """Polling with the real 1 s pause: after a new update the next poll goes at once, so the
+    30th person is not answered 29 s after the first (the pause was after every poll)."""
+    await runners.polling(zl, interval=1.0)
+    people = [f"u{n:02d}" for n in range(30)]
+    started = time.monotonic()
+    await asyncio.gather(*(zl.send_text(p, "xin chào", display_name=p) for p in people))
+    await asyncio.gather(*(zl.wait_sent(p, 1, timeout=20) for p in people))
+    elapsed = time.monotonic() - started
+    assert all("/start" in (zl.sent(p)[0].text or "") for p in people)
+    assert elapsed < 8, f"30 people answered in {elapsed:.1f} s"  # 29 s and more before
+
+
 async def test_a_photo_nobody_asked_for_is_not_fetched(zl: FakeZalo, runners: Runners) -> None:
     seen: list[Incoming] = []
     await runners.polling(zl, lambda inc: seen.append(inc) or [Reply("đã nhận ảnh")])
