@@ -429,7 +429,10 @@ async def test_poll_floor_backoff_and_empty_polls(
     assert zl.sent_texts("u1") == ["đã nhận tin 0", "đã nhận tin 1", "đã nhận tin 2"]
     times = [c.time for c in zl.calls_to("getUpdates")]
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(times) >= 5 and all(gap >= 0.95 for gap in gaps), gaps
+    # The floor holds after the empty poll and after the error; after each new update the next
+    # poll goes at once (ZALO_BOT_API.md, "getUpdates"), so a queue of updates is read quickly.
+    assert len(times) >= 5 and all(gap >= 0.95 for gap in gaps[:2]), gaps
+    assert all(gap < 0.5 for gap in gaps[2:5]), gaps
     assert any("getUpdates failed" in r.getMessage() for r in caplog.records)
 
 
