@@ -23,6 +23,7 @@ from bot.core.settings import Settings, get_settings
 from bot.delivery import worker
 from bot.delivery.service import Delivery
 from handlers.router import handle
+from schedules.outbox import PUSH_CHANNELS
 from schedules.scheduler import TICK_SECONDS, Scheduler
 
 if TYPE_CHECKING:
@@ -56,36 +57,37 @@ class Pushes:
         sending_timeout: dt.timedelta = worker.SENDING_TIMEOUT,
         idle_poll: float = worker.IDLE_POLL,
     ) -> None:
-        self.scheduler_of = Scheduler(settings, tuple(runners), tick=tick)
-        pushed = {n: r for n, r in runners.items() if n in self.scheduler_of.channels}
         self.delivery = Delivery(
             settings,
-            pushed,
+            {n: r for n, r in runners.items() if n in PUSH_CHANNELS},
             own_process=own_process,
             sending_timeout=sending_timeout,
             idle_poll=idle_poll,
         )
-        self.scheduler_of.wake, self.scheduler_of.lead = self.delivery.wake, self.delivery.lead
-        self.lock = self.scheduler_of.lock
-        self.tick, self.run_due = self.scheduler_of.tick, self.scheduler_of.run_due
+        self.schedule = Scheduler(
+            settings,
+            tuple(self.delivery.runners),
+            wake=self.delivery.wake,
+            lead=self.delivery.lead,
+            tick=tick,
+        )
+        self.lock = self.schedule.lock
+        self.tick, self.run_due = self.schedule.tick, self.schedule.run_due
 
     @property
     def scheduler(self) -> AsyncIOScheduler | None:
-        return self.scheduler_of.scheduler
+        return self.schedule.scheduler
 
     @property
     def workers(self) -> dict[str, object]:
         return dict(self.delivery.workers)
 
     async def start(self) -> None:
-        if not self.scheduler_of.channels:
-            await self.scheduler_of.start()  # says, once, that there is nothing to push
-            return
-        await self.scheduler_of.start()
+        await self.schedule.start()  # first: delivery must not claim during the catch-up
         await self.delivery.start()
 
     async def stop(self) -> None:
-        await self.scheduler_of.stop()
+        await self.schedule.stop()
         await self.delivery.stop()
 
 
