@@ -253,7 +253,7 @@ def resolve_choice(ctx: Ctx, state: State, choices: Choices) -> str:
         raise Invalid(_("That question has passed."))
     if inc.attachment is not None and inc.text is None:
         raise Invalid(_("Please choose one of the options."))
-    typed = clean_text(inc.text or "")
+    typed = inc.text or ""  # cleaned at the seam (Incoming.cleaned)
     if re.fullmatch(r"[0-9]{1,4}", typed):
         n = int(typed)
         if 1 <= n <= len(choices):
@@ -304,7 +304,7 @@ def _take(ctx: Ctx, state: State, step: Step, answers: Answers) -> object:
             value = {
                 "kind": a.kind,
                 "ref": a.ref,
-                "name": clean_text(a.name)[:120],
+                "name": a.name[:120],
                 "path": a.path,
             }
         else:
@@ -318,7 +318,7 @@ def _take(ctx: Ctx, state: State, step: Step, answers: Answers) -> object:
             raise Invalid(_("That question has passed."))
         if inc.attachment is not None and not inc.text:
             raise Invalid(_("Please type your answer as text."))
-        text = clean_text(inc.text or "")
+        text = inc.text or ""  # cleaned at the seam (Incoming.cleaned)
         if not text:
             raise Invalid(_("The answer is empty. Please type it again."))
         if step.max_len and len(text) > step.max_len:
