@@ -1,6 +1,6 @@
 """The composition root: what `thidua run` starts, readable top to bottom.
 
-settings → handlers (`handlers.router.handle`; every command in `handlers.registry`) → channels
+settings → handlers (`handlers.router.respond`; every command in `handlers.registry`) → channels
 (Telegram, Zalo: `bot.channels.factory`) → one web server for their webhooks, if any →
 delivery (in a child process) and the scheduler that feeds it. With no channel token, the
 console demo (`bot.channels.console_demo`) instead.
@@ -22,7 +22,7 @@ from bot.channels.factory import build_runners
 from bot.core.settings import Settings, get_settings
 from bot.delivery import worker
 from bot.delivery.service import Delivery
-from handlers.router import handle
+from handlers.router import handle, respond
 from schedules.outbox import PUSH_CHANNELS
 from schedules.scheduler import TICK_SECONDS, Scheduler
 
@@ -93,7 +93,7 @@ class Pushes:
 
 async def serve(settings: Settings) -> None:
     """Run the channels (and the pushes) until SIGTERM or SIGINT."""
-    runners = build_runners(settings, handle)
+    runners = build_runners(settings, respond)
     web_app = (
         web.Application() if (settings.telegram_webhook_url or settings.zalo_webhook_url) else None
     )

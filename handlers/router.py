@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import secrets
 
+import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.core import clock
@@ -29,27 +30,55 @@ SEEN_EVERY = dt.timedelta(hours=1)
 
 
 def handle(incoming: Incoming) -> list[Reply]:
-    """Answer one message. Never raises: a failure becomes an apology with a reference."""
+    """Answer one message in a session of its own (the console; tests). Never raises: a
+    failure becomes an apology with a reference."""
+    incoming = incoming.cleaned()  # the one place text from a platform is made storable
     try:
-        incoming = incoming.cleaned()  # the one place text from a platform is made storable
         with session_scope() as session:
             return _turn(session, incoming)
     except NoCampaign:
-        log.error("no campaign loaded: run `thidua init`")
-        with language(None):
-            return [Reply(_("The bot is not set up yet. Please tell the office."))]
+        return [_not_set_up()]
     except Exception:
-        ref = secrets.token_hex(3).upper()
-        log.exception("error ref=%s channel=%s chat=%s", ref, incoming.channel, incoming.chat_id)
-        with language(None):
-            return [
-                Reply(
-                    _(
-                        "Sorry, something went wrong (ref. {ref}). Please try again; "
-                        "if it keeps happening, tell the office this number."
-                    ).format(ref=ref)
-                )
-            ]
+        return [apology(incoming)]
+
+
+def respond(session: Session, incoming: Incoming) -> list[Reply]:
+    """Answer one (cleaned) message inside the caller's transaction (the journal's).
+
+    The turn runs in a savepoint: a bug rolls back the turn's own effects and becomes the
+    apology, and the caller's work (the journal's mark) stands. A database that is gone is
+    not the turn's fault: `sqlalchemy.exc.OperationalError` and `InterfaceError` go up, so
+    the caller can keep the message for later. (On SQLite the caller must have written
+    first, so that the transaction holds the write lock before the turn reads.)
+    """
+    try:
+        with session.begin_nested():
+            return _turn(session, incoming)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError):
+        raise
+    except NoCampaign:
+        return [_not_set_up()]
+    except Exception:
+        return [apology(incoming)]
+
+
+def _not_set_up() -> Reply:
+    log.error("no campaign loaded: run `thidua init`")
+    with language(None):
+        return Reply(_("The bot is not set up yet. Please tell the office."))
+
+
+def apology(incoming: Incoming) -> Reply:
+    """Sorry, with a reference number; the traceback goes to the log under it."""
+    ref = secrets.token_hex(3).upper()
+    log.exception("error ref=%s channel=%s chat=%s", ref, incoming.channel, incoming.chat_id)
+    with language(None):
+        return Reply(
+            _(
+                "Sorry, something went wrong (ref. {ref}). Please try again; "
+                "if it keeps happening, tell the office this number."
+            ).format(ref=ref)
+        )
 
 
 def _turn(session: Session, incoming: Incoming) -> list[Reply]:
@@ -103,6 +132,12 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
         if basics.looks_like_code(inc.text):
             return basics.start(ctx, inc.text or "")
         return basics.how_to_register()
+    if inc.text is None and inc.choice is None and inc.attachment is None:
+        text = _(
+            "Only text messages can be read here (and photos as evidence). Please "
+            "type your message; /help lists the commands."
+        )  # a sticker, a voice note: nothing in it we can read
+        return notes + (_reask(ctx, state, text) if state else [Reply(text)])
     if state is not None:
         outcome = engine.answer(ctx, registry.FLOWS[state.flow], state)
         if isinstance(outcome, engine.RunCommand):  # the person left the flow for a command

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from sqlmodel import Session
+
 from bot.core.text import clean_line, clean_text
 
 #: How long a field of a message may be once cleaned: more than any platform sends (Telegram
@@ -125,5 +127,9 @@ class Reply:
     commands_changed: bool = False
 
 
-#: What a channel hands each message to: the router's `handle`.
+#: What the console hands each message to: the router's `handle` (a session of its own).
 Handle = Callable[[Incoming], list[Reply]]
+
+#: What a channel's journal runs each update through, inside the transaction that marks it
+#: handled and queues its replies: the router's `respond`.
+Respond = Callable[[Session, Incoming], list[Reply]]

@@ -105,8 +105,10 @@ def add_people(
 
 
 def rows(**where: Any) -> list[m.Outbox]:
+    """The pushes' outbox rows (replies to people, the reply lane's, are left out)."""
     with session_scope() as session:
-        query = select(m.Outbox).order_by(col(m.Outbox.id))
+        query = select(m.Outbox).where(col(m.Outbox.priority) < m.REPLY_LANE)
+        query = query.order_by(col(m.Outbox.id))
         for name, value in where.items():
             query = query.where(getattr(m.Outbox, name) == value)
         return list(session.exec(query))

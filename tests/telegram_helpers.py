@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +16,8 @@ from bot.core import models as m
 from bot.core.db import session_scope
 from bot.core.people import issue_invites
 from bot.core.settings import get_settings
-from handlers.router import handle
-from handlers.types import Incoming, Reply
+from handlers.router import handle, respond
+from handlers.types import Handle, Respond
 from tests.fakes.telegram_api import FakeTelegram, SimUser
 
 JSON = dict[str, Any]
@@ -58,10 +57,17 @@ def telegram_settings(monkeypatch, tg: FakeTelegram, **env: str):
     return get_settings()
 
 
-async def start_runner(
-    settings, handler: Callable[[Incoming], list[Reply]] = handle, web_app=None
-) -> TelegramRunner:
-    runner = TelegramRunner(settings, handler)
+def responder(handler: Handle) -> Respond:
+    """A runner's `respond` from a test's handler: the router itself, or a stand-in that
+    answers without the store (called inside the journal's transaction, so it must not open
+    a session of its own)."""
+    if handler is handle:
+        return respond
+    return lambda session, incoming: handler(incoming)
+
+
+async def start_runner(settings, handler: Handle = handle, web_app=None) -> TelegramRunner:
+    runner = TelegramRunner(settings, responder(handler))
     await runner.start(web_app)
     return runner
 

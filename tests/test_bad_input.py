@@ -109,6 +109,16 @@ def test_a_photo_where_text_is_asked(at_title):
     assert state() == ("report", "title")
 
 
+def test_a_sticker_is_told_what_can_be_read_and_the_question_stands(people, chat_as, at_title):
+    at_title.send()  # no text, no file: a sticker, a voice note
+    assert at_title.text.startswith("Chỉ đọc được tin nhắn chữ")
+    assert "Tiêu đề ngắn" in at_title.text  # the question is asked again
+    assert state() == ("report", "title")
+    idle = chat_as(people.add())
+    idle.send()
+    assert idle.text.startswith("Chỉ đọc được tin nhắn chữ")
+
+
 def test_text_where_evidence_is_asked(at_title):
     at_title.say("Tiêu đề")
     at_title.say("Chi tiết")

@@ -13,13 +13,13 @@ import pytest
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from bot.channels import pacer
 from bot.channels.base import Paused, RetryAfter, Transient, Unreachable
 from bot.cli.main import app
 from bot.core import clock
 from bot.core import models as m
 from bot.core.db import session_scope
 from bot.core.settings import get_settings
-from bot.delivery import pacer
 from bot.delivery import worker as delivery
 from schedules.scheduler import LeaderLock
 from tests.conftest import People, at

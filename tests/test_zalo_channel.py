@@ -31,11 +31,12 @@ from bot.core import models as m
 from bot.core.db import session_scope
 from bot.core.people import issue_invites
 from bot.core.settings import get_settings
-from handlers.router import handle
 from handlers.router import handle as real_handle
+from handlers.router import respond
 from handlers.types import File, Incoming, Option, Reply
 from tests.conftest import at
 from tests.fakes.zalo_api import FakeZalo
+from tests.telegram_helpers import responder
 
 SECRET = "s3cret-webhook-token"
 HOOK_PATH = "/zalo/webhook"
@@ -100,7 +101,9 @@ class Runners:
         self, fake: FakeZalo, handle: Handle = real_handle, interval: float = 0.05
     ) -> ZaloRunner:
         _env(self.monkeypatch, fake)
-        runner = ZaloRunner(get_settings(), handle, poll_timeout=1, poll_interval=interval)
+        runner = ZaloRunner(
+            get_settings(), responder(handle), poll_timeout=1, poll_interval=interval
+        )
         await runner.start(None)
         self.running.append(runner)
         return runner
@@ -110,7 +113,7 @@ class Runners:
         sock.bind(("127.0.0.1", 0))
         self.hook_url = f"http://127.0.0.1:{sock.getsockname()[1]}{HOOK_PATH}"
         _env(self.monkeypatch, fake, ZALO_WEBHOOK_URL=self.hook_url, ZALO_WEBHOOK_SECRET=SECRET)
-        runner = ZaloRunner(get_settings(), handle, poll_timeout=1)
+        runner = ZaloRunner(get_settings(), responder(handle), poll_timeout=1)
         app = web.Application()
         await runner.start(app)
         self.running.append(runner)
@@ -335,8 +338,9 @@ async def test_stickers_and_unsupported_get_a_text_only_reply(
     await runners.polling(zl, handle)
     await zl.send_sticker("u1")
     await zl.send_unsupported("u1")
-    replies = await zl.wait_sent("u1", 2)
-    assert all("Chỉ đọc được tin nhắn chữ" in (r.text or "") for r in replies)
+    await zl.wait_sent("u1", 2)
+    # journalled as a message with nothing to read: the router says what can be read
+    assert [(i.text, i.command, i.attachment) for i in seen] == [(None, None, None)] * 2
     group = {
         "event_name": "message.text.received",
         "message": {
@@ -349,7 +353,7 @@ async def test_stickers_and_unsupported_get_a_text_only_reply(
     await zl.push_update(group)
     await zl.send_text("u1", "/help")
     await zl.wait_sent("u1", 3)
-    assert [i.command for i in seen] == ["help"]  # the group message was not handled
+    assert [i.command for i in seen] == [None, None, "help"]  # the group's was not handled
     assert zl.sent("g1") == []
 
 
@@ -414,7 +418,7 @@ async def test_redelivered_update_is_processed_once_even_after_restart(
     await asyncio.sleep(0.1)
     assert [c.text for c in calls] == ["xin chào", "lần hai", "lần ba"]
     assert fake.sent_texts("u1") == ["#1", "#2", "#3"]
-    assert _count(m.ProcessedUpdate, m.ProcessedUpdate.channel == "zalo") == 3
+    assert _count(m.Inbound, m.Inbound.channel == "zalo") == 3
 
 
 async def test_poll_floor_backoff_and_empty_polls(
@@ -436,21 +440,27 @@ async def test_poll_floor_backoff_and_empty_polls(
     assert any("getUpdates failed" in r.getMessage() for r in caplog.records)
 
 
-async def test_processed_ids_are_pruned_after_a_week(zl: FakeZalo, runners: Runners) -> None:
-    with session_scope() as session:
-        session.add(m.ProcessedUpdate(channel="zalo", update_id="old", at=clock.now()))
-        session.add(
-            m.ProcessedUpdate(
-                channel="zalo", update_id="ancient", at=clock.now() - dt.timedelta(days=8)
-            )
+async def test_journalled_updates_are_pruned_after_a_week(zl: FakeZalo, runners: Runners) -> None:
+    def row(update_id: str, age: dt.timedelta, status: str = "handled") -> m.Inbound:
+        return m.Inbound(
+            channel="zalo",
+            update_id=update_id,
+            chat_id="u9",
+            payload={},
+            status=status,
+            received_at=clock.now() - age,
         )
+
+    with session_scope() as session:
+        session.add(row("old", dt.timedelta(days=1)))
+        session.add(row("ancient", dt.timedelta(days=8)))
     await runners.polling(zl, lambda inc: [])
-    assert _ids() == ["old"]
+    await _until(lambda: _ids() == ["old"], "the prune")
 
 
 def _ids() -> list[str]:
     with session_scope() as session:
-        return list(session.exec(select(m.ProcessedUpdate.update_id)))
+        return list(session.exec(select(m.Inbound.update_id)))
 
 
 # ---------------------------------------------------------------- quota and send errors
@@ -464,26 +474,28 @@ async def test_quota_429_keeps_the_reply_queued_and_pauses_zalo(
     lan = User(zl)
     await lan.register()
     zl.quota_exhausted = True
-    await zl.send_text(lan.id, "/help", display_name="Lan")
-    await _until(lambda: _count(m.Outbox, m.Outbox.channel == "zalo") >= 1, "the queued reply")
+    update = await zl.send_text(lan.id, "/help", display_name="Lan")
+    waiting = (m.Outbox.channel == "zalo", m.Outbox.status != "sent")
+    await _until(lambda: _count(m.Outbox, *waiting, m.Outbox.attempts > 0), "the held reply")
     midnight = dt.datetime(2022, 5, 11, tzinfo=clock.LOCAL).astimezone(dt.UTC)
     with session_scope() as session:
-        (row,) = session.exec(select(m.Outbox).where(m.Outbox.channel == "zalo")).all()
+        (row,) = session.exec(select(m.Outbox).where(*waiting)).all()
         ident = session.exec(select(m.Identity).where(m.Identity.user_id == lan.id)).one()
         channel_state = session.get(m.ChannelState, "zalo")
         (alert,) = session.exec(select(m.Outbox).where(m.Outbox.channel == "telegram")).all()
-    assert row.key.startswith(f"reply:zalo:{lan.id}:") and row.key.endswith(":0")
+    assert row.key == f"reply:zalo:{update['message']['message_id']}:0"
     assert (row.identity_id, row.chat_id, row.status) == (ident.id, lan.id, "pending")
-    assert "/report" in row.text and row.priority > 0
+    assert "/report" in row.text and row.priority >= m.REPLY_LANE
     assert row.next_attempt_at == midnight
     assert (channel_state.paused_until, channel_state.reason) == (midnight, "quota")
     assert channel_state.sent_this_month == 1  # the greeting went out before the quota ran out
     assert alert.person_id == admin.id and "Zalo" in alert.text and "11/05/2022" in alert.text
     assert any(r.levelno == logging.WARNING and "quota" in r.getMessage() for r in caplog.records)
-    # While paused nothing is tried: the next reply goes straight to the outbox.
+    # While paused nothing is tried: the next reply waits in the outbox.
     tried = len(zl.calls_to("sendMessage"))
     await zl.send_text(lan.id, "/help", display_name="Lan")
-    await _until(lambda: _count(m.Outbox, m.Outbox.channel == "zalo") == 2, "the second reply")
+    await _until(lambda: _count(m.Outbox, *waiting) == 2, "the second reply")
+    await asyncio.sleep(0.3)
     assert len(zl.calls_to("sendMessage")) == tried
     with pytest.raises(Paused) as paused:
         await runner.send(lan.id, "nhắc việc")
@@ -596,7 +608,7 @@ async def test_webhook_refuses_a_wrong_secret(zl: FakeZalo, runners: Runners) ->
     assert await _post(runners.hook_url, body, SECRET[:-1]) == 401
     await asyncio.sleep(0.2)
     assert calls == [] and zl.sent() == []
-    assert _count(m.ProcessedUpdate) == 0
+    assert _count(m.Inbound) == 0
     assert await _post(runners.hook_url, body, SECRET) == 200
     await zl.wait_sent("u1", 1)
     assert len(calls) == 1
@@ -613,7 +625,7 @@ async def test_webhook_answers_400_to_a_malformed_body(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert sum("malformed body" in w for w in warnings) == 3
     await asyncio.sleep(0.1)
-    assert calls == [] and _count(m.ProcessedUpdate) == 0
+    assert calls == [] and _count(m.Inbound) == 0
 
 
 async def test_webhook_answers_first_and_stop_waits_for_the_update_in_hand(
@@ -664,6 +676,6 @@ async def test_webhook_keeps_each_chats_order(zl: FakeZalo, runners: Runners) ->
 async def test_thidua_run_builds_the_zalo_runner(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ZALO_BOT_TOKEN", "1234567890:" + "ab" * 16)
     get_settings.cache_clear()
-    (runner,) = build_runners(get_settings(), handle)
+    (runner,) = build_runners(get_settings(), respond)
     assert isinstance(runner, ZaloRunner) and runner.name == "zalo"
     await runner.stop()  # never started: closes its HTTP client

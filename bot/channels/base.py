@@ -46,7 +46,12 @@ class Transient(SendError):
 
 
 class Unreachable(SendError):
-    """The person blocked the bot or the chat does not exist: do not retry."""
+    """The person blocked the bot or the chat does not exist: do not retry. `reason` is what
+    the clerk sees on the identity ("blocked"; by default the platform's words)."""
+
+    def __init__(self, detail: str, reason: str | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason or detail
 
 
 class Paused(SendError):

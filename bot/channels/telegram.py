@@ -1,20 +1,25 @@
-"""The Telegram channel: python-telegram-bot v22 between Telegram and `handlers.router.handle`.
+"""The Telegram channel: python-telegram-bot v22 between Telegram and the inbound journal.
 
-Polling by default; a webhook on the shared aiohttp app when TELEGRAM_WEBHOOK_URL is set
-(requests must carry TELEGRAM_WEBHOOK_SECRET in ``X-Telegram-Bot-Api-Secret-Token``).
-TELEGRAM_BASE_URL is the Bot API server's root; the bot appends ``/bot<token>/…`` and
-``/file/bot<token>/…``. Updates of different chats are handled concurrently, those of one chat
-in order. The token never reaches a log line (see `bot.redact`).
+Polling by default: our own `getUpdates` loop, so the offset that confirms updates to Telegram
+moves only past updates already journalled (python-telegram-bot's `Updater` confirms them
+before they are handled). A webhook on the shared aiohttp app when TELEGRAM_WEBHOOK_URL is set
+(requests must carry TELEGRAM_WEBHOOK_SECRET in ``X-Telegram-Bot-Api-Secret-Token``), answered
+200 only once the update is journalled. The `Inbox` then handles each chat's updates in order,
+different chats at once; the replies leave through the `ReplyLane`. TELEGRAM_BASE_URL is the
+Bot API server's root; the bot appends ``/bot<token>/…`` and ``/file/bot<token>/…``. The token
+never reaches a log line (see `bot.redact`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -31,15 +36,10 @@ from telegram import (
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as TgRetryAfter
-from telegram.ext import ContextTypes, TypeHandler
 
-from bot.channels.base import (
-    RetryAfter,
-    SendError,
-    Transient,
-    Unreachable,
-    in_handler_thread,
-)
+from bot.channels.base import RetryAfter, SendError, Transient, Unreachable
+from bot.channels.inbox import Inbox, Outage
+from bot.channels.reply_lane import ReplyLane
 from bot.channels.telegram_inbound import CHANNEL, from_callback, from_message
 from bot.channels.telegram_render import escape, pressed_label, send_reply, split, with_choice
 from bot.channels.telegram_setup import (
@@ -51,13 +51,12 @@ from bot.channels.telegram_setup import (
     token_of,
     use_timedeltas,
 )
-from bot.core.db import session_scope
 from bot.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language
-from bot.core.people import mark_unreachable
 from bot.core.redact import protect, redact
 from bot.core.roles import Role
 from bot.core.settings import Settings
-from handlers.types import Handle, Incoming, Reply
+from handlers import journal
+from handlers.types import Incoming, Reply, Respond
 
 __all__ = ["TelegramRunner", "bot_username"]
 
@@ -66,9 +65,10 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = dt.timedelta(seconds=30)
-ATTEMPTS = 4  # per API call in the reply path: RetryAfter waits, network errors back off
+ATTEMPTS = 4  # per API call outside the outbox (a group's hint): 429s waited, errors backed off
 MAX_WAIT = 30.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+POLL_BACKOFF_MAX = 30.0
 _GONE = ("chat not found", "user not found", "peer_id_invalid", "user is deactivated")
 
 
@@ -77,8 +77,24 @@ def _retry_seconds(exc: TgRetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
+def send_error(exc: TelegramError) -> SendError:
+    """What a failed Bot API call means for the outbox: wait, retry, or give up."""
+    if isinstance(exc, TgRetryAfter):
+        return RetryAfter(_retry_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return Unreachable(redact(str(exc)), reason="blocked")
+    if isinstance(exc, BadRequest):
+        detail = redact(str(exc))
+        if any(gone in detail.lower() for gone in _GONE):
+            return Unreachable(detail)
+        return SendError(detail)
+    if isinstance(exc, NetworkError):  # TimedOut, 5xx, connection errors
+        return Transient(redact(str(exc)))
+    return SendError(redact(str(exc)))
+
+
 async def call_with_retries(make: Callable[[], Awaitable[Any]]) -> Any:
-    """One Bot API call in the reply path: wait out 429s, back off on network errors."""
+    """One Bot API call outside the outbox: wait out 429s, back off on network errors."""
     for attempt in range(ATTEMPTS):
         last = attempt == ATTEMPTS - 1
         try:
@@ -97,29 +113,49 @@ async def call_with_retries(make: Callable[[], Awaitable[Any]]) -> Any:
     raise AssertionError("unreachable")
 
 
-def mark_blocked(chat_id: str) -> None:
-    """The person blocked the bot: the clerk sees the identity as unreachable."""
-    with session_scope() as session:
-        mark_unreachable(session=session, channel=CHANNEL, chat_id=chat_id, reason="blocked")
+async def call_once(make: Callable[[], Awaitable[Any]]) -> Any:
+    """One Bot API call of a reply: a failure is the reply lane's to retry."""
+    try:
+        return await make()
+    except TelegramError as exc:
+        raise send_error(exc) from None
 
 
 class TelegramRunner:
-    """Receives Telegram updates, runs them through `handle`, renders the replies."""
+    """Receives Telegram updates into the journal; its inbox and reply lane do the rest."""
 
     name = CHANNEL
 
-    def __init__(self, settings: Settings, handle: Handle) -> None:
+    def __init__(self, settings: Settings, respond: Respond) -> None:
         use_timedeltas()
-        self._settings, self._handle = settings, handle
+        self._settings = settings
         self._webhook_url = settings.telegram_webhook_url
         given = settings.telegram_webhook_secret
         self._secret = given.get_secret_value() if given else secrets.token_urlsafe(32)
         protect(token_of(settings), self._secret)
         self._store = Path(settings.attachments_dir)
         self._accepting = False
-        self.application = build_application(settings, webhook=bool(self._webhook_url))
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
+        self._stopping = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+        self._offset: int | None = None  # past the last update journalled
+        self._acks: set[asyncio.Task[None]] = set()
+        self._apologised: set[int] = set()  # updates told of an outage, not yet journalled
+        self.application = build_application(settings)
+        outage = Outage(CHANNEL)
+        self.replies = ReplyLane(
+            CHANNEL,
+            self.deliver,
+            rate=settings.telegram_rate,
+            retry_for=dt.timedelta(minutes=settings.reply_retry_minutes),
+            outage=outage,
+        )
+        self.inbox = Inbox(
+            CHANNEL,
+            respond,
+            replies_queued=self.replies.wake,
+            apologise=self._apologise,
+            outage=outage,
+        )
 
     @property
     def bot(self) -> Bot:
@@ -128,14 +164,14 @@ class TelegramRunner:
     # ---- lifecycle ----------------------------------------------------------------------
 
     async def start(self, web_app: web.Application | None) -> None:
-        app = self.application
-        await app.initialize()
+        await self.application.initialize()
         await self.set_commands()
+        self.replies.start()
+        self.inbox.start()
         if self._webhook_url:
             if web_app is None:
                 raise RuntimeError("TELEGRAM_WEBHOOK_URL is set but there is no web app")
             web_app.router.add_post(urlparse(self._webhook_url).path or "/", self._on_webhook)
-            await app.start()
             self._accepting = True
             await self.bot.set_webhook(
                 self._webhook_url,
@@ -145,26 +181,25 @@ class TelegramRunner:
             )
             log.info("telegram: webhook set (@%s)", self.bot.username)
             return
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(
-            timeout=POLL_TIMEOUT,
-            allowed_updates=ALLOWED_UPDATES,
-            drop_pending_updates=False,
-            error_callback=self._on_poll_error,
-        )
+        await call_with_retries(lambda: self.bot.delete_webhook(drop_pending_updates=False))
         self._accepting = True
+        self._poller = asyncio.create_task(self._poll_loop(), name="telegram-poll")
         log.info("telegram: polling (@%s)", self.bot.username)
 
     async def stop(self) -> None:
-        """Stop fetching, finish every update already fetched, close the connections."""
+        """Stop fetching (a poll in flight confirmed nothing), finish the turns under way and
+        the replies being sent, close the connections. What is left waits in the store."""
         self._accepting = False
-        app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
-        if app.running:
-            await app.stop()
-        await app.shutdown()
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+            await self._confirm()
+        await self.inbox.stop()
+        await self.replies.stop()
+        if self._acks:
+            await asyncio.gather(*self._acks, return_exceptions=True)
+        await self.application.shutdown()
 
     async def start_sending(self) -> None:
         await self.bot.initialize()
@@ -191,6 +226,47 @@ class TelegramRunner:
 
     # ---- inbound ------------------------------------------------------------------------
 
+    async def _poll_loop(self) -> None:
+        """getUpdates with our own offset: it confirms only updates already journalled."""
+        backoff = 0.0
+        while not self._stopping.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=self._offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                )
+            except TelegramError as exc:
+                backoff = min(max(backoff * 2, 1.0), POLL_BACKOFF_MAX)
+                log.warning(
+                    "telegram: polling failed (%s); again in %.0f s", redact(str(exc)), backoff
+                )
+                await self._sleep(backoff)
+                continue
+            journalled = True
+            for update in updates:
+                if not await self._receive(update):
+                    journalled = False  # not confirmed: Telegram gives it again
+                    break
+                self._offset = update.update_id + 1
+            if journalled:
+                backoff = 0.0
+            else:
+                backoff = min(max(backoff * 2, 1.0), POLL_BACKOFF_MAX)
+                await self._sleep(backoff)
+
+    async def _confirm(self) -> None:
+        """Tell Telegram what is journalled (the next poll would have): a restart is then
+        not handed those updates again (they would be dropped, but cost a round trip)."""
+        if self._offset is None:
+            return
+        try:
+            await self.bot.get_updates(offset=self._offset, timeout=0, limit=1)
+        except TelegramError as exc:
+            log.info("telegram: could not confirm the last updates: %s", redact(str(exc)))
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
     async def _on_webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), self._secret.encode()):
@@ -202,33 +278,45 @@ class TelegramRunner:
             update = Update.de_json(await request.json(), self.bot)
         except (ValueError, TypeError, KeyError, AttributeError):
             return web.Response(status=400)
-        await self.application.update_queue.put(update)
+        if not await self._receive(update):
+            return web.Response(status=503)  # not journalled: Telegram delivers it again
         return web.Response()
 
-    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _receive(self, update: Update) -> bool:
+        """Journal one update (True), or say the store failed (False: do not confirm it)."""
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None or user.is_bot:
-            return
+            return True
+        incoming: Incoming | None = None
         if update.callback_query is not None:
-            await self._on_press(update, update.callback_query)
+            self._acknowledge_soon(update.callback_query)
+            if chat.type == ChatType.PRIVATE:
+                incoming = from_callback(update)
         elif update.message is not None:
             if chat.type != ChatType.PRIVATE:
                 await self._group_hint(update.message)
-                return
+                return True
             incoming = await from_message(update, self._store, self._settings)
-            if incoming is not None:
-                await self._turn(chat.id, incoming)
+        if incoming is None:
+            return True
+        try:
+            new = await asyncio.to_thread(journal.record, CHANNEL, str(update.update_id), incoming)
+        except Exception as exc:
+            self.inbox.outage.failed(exc)
+            if update.update_id not in self._apologised:
+                self._apologised.add(update.update_id)
+                await self._apologise(incoming.chat_id, incoming.language_code)
+            return False
+        self.inbox.outage.ok()
+        self._apologised.discard(update.update_id)
+        if new:
+            self.inbox.wake(incoming.chat_id)
+        return True
 
-    async def _on_press(self, update: Update, query: CallbackQuery) -> None:
-        incoming = from_callback(update)
-        private = update.effective_chat and update.effective_chat.type == ChatType.PRIVATE
-        if incoming is None or not private:
-            await self._acknowledge(query)
-            return
-        _acked, replies = await asyncio.gather(
-            self._acknowledge(query), in_handler_thread(self._handle, incoming)
-        )
-        await self._deliver(int(incoming.chat_id), replies)
+    def _acknowledge_soon(self, query: CallbackQuery) -> None:
+        task = asyncio.create_task(self._acknowledge(query))
+        self._acks.add(task)
+        task.add_done_callback(self._acks.discard)
 
     async def _acknowledge(self, query: CallbackQuery) -> None:
         """Answer the press (stops the spinner) and swap the keyboard for the chosen label."""
@@ -250,34 +338,18 @@ class TelegramRunner:
         except TelegramError as exc:  # e.g. "message is not modified" on a double press
             log.info("telegram: could not edit a pressed keyboard: %s", redact(str(exc)))
 
-    async def _turn(self, chat_id: int, incoming: Incoming) -> None:
-        replies = await in_handler_thread(self._handle, incoming)
-        await self._deliver(chat_id, replies)
-
-    async def _deliver(self, chat_id: int, replies: list[Reply]) -> None:
-        try:
-            for reply in replies:
-                await send_reply(self.bot, chat_id, reply, call_with_retries)
-        except Forbidden:
-            log.info("telegram: chat %s blocked the bot; marked unreachable", chat_id)
-            await asyncio.to_thread(mark_blocked, str(chat_id))
-            return
-        if any(reply.commands_changed for reply in replies):
-            await self._refresh_menu(chat_id)
-
-    async def _refresh_menu(self, chat_id: int) -> None:
-        """A registration or /lang: this chat's menu shows the person's commands, in their
-        language (start-up sets the menus of the office's roles; this keeps them current)."""
-        found = await asyncio.to_thread(chat_role, str(chat_id))
-        if found is None:
-            return
-        role, lang = found
-        try:
-            await self.bot.set_my_commands(
-                command_menu(role, lang), scope=BotCommandScopeChat(chat_id)
+    async def _apologise(self, chat_id: str, lang: str | None = None) -> None:
+        """The store is down: say so at once, directly (the message is kept, and answered
+        when the store is back)."""
+        with language(lang):
+            text = _(
+                "Sorry, I cannot answer right now: the bot's database is unavailable. Your "
+                "message is kept and will be answered as soon as it is back."
             )
-        except TelegramError as exc:
-            log.warning("telegram: could not set a chat's command menu: %s", redact(str(exc)))
+        try:
+            await self.bot.send_message(int(chat_id), escape(text), parse_mode=ParseMode.HTML)
+        except (TelegramError, ValueError) as exc:
+            log.warning("telegram: could not send the outage apology: %s", redact(str(exc)))
 
     async def _group_hint(self, message: Message) -> None:
         """The bot works in private chats only; a command in a group gets a pointer there."""
@@ -288,57 +360,43 @@ class TelegramRunner:
             text = _("I work in private chats only. Write to me at https://t.me/{bot}").format(
                 bot=self.bot.username
             )
-        await call_with_retries(
-            lambda: message.reply_text(escape(text), parse_mode=ParseMode.HTML)
-        )
-
-    # ---- errors -------------------------------------------------------------------------
-
-    def _on_poll_error(self, error: TelegramError) -> None:
-        log.warning("telegram: polling failed, retrying: %s", redact(str(error)))
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A failure in the adapter: log it with a reference; tell the person that number."""
-        ref = secrets.token_hex(3).upper()
-        error = context.error
-        chat = update.effective_chat if isinstance(update, Update) else None
-        log.error(
-            "telegram error ref=%s chat=%s",
-            ref,
-            chat.id if chat else None,
-            exc_info=(type(error), error, error.__traceback__) if error else None,
-        )
-        if chat is None or chat.type != ChatType.PRIVATE or isinstance(error, Forbidden):
-            return
-        user = update.effective_user if isinstance(update, Update) else None
-        with language(user.language_code if user else None):
-            text = _(
-                "Sorry, I could not process that (ref. {ref}). Please try again; if it keeps "
-                "happening, tell the office this number."
-            ).format(ref=ref)
         try:
-            await self.bot.send_message(chat.id, escape(text), parse_mode=ParseMode.HTML)
+            await call_with_retries(
+                lambda: message.reply_text(escape(text), parse_mode=ParseMode.HTML)
+            )
         except TelegramError as exc:
-            log.warning("telegram: could not send the apology ref=%s: %s", ref, redact(str(exc)))
+            log.warning("telegram: could not answer in a group: %s", redact(str(exc)))
 
-    # ---- pushes -------------------------------------------------------------------------
+    # ---- outbound -----------------------------------------------------------------------
+
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        """Send one reply from the outbox; a failure raises a `SendError` (the lane retries)."""
+        await send_reply(self.bot, _target(chat_id), reply, call_once)
+        if reply.commands_changed:
+            await self._refresh_menu(chat_id)
+
+    async def _refresh_menu(self, chat_id: str) -> None:
+        """A registration or /lang: this chat's menu shows the person's commands, in their
+        language (start-up sets the menus of the office's roles; this keeps them current)."""
+        found = await asyncio.to_thread(chat_role, chat_id)
+        if found is None:
+            return
+        role, lang = found
+        try:
+            await self.bot.set_my_commands(
+                command_menu(role, lang), scope=BotCommandScopeChat(int(chat_id))
+            )
+        except TelegramError as exc:
+            log.warning("telegram: could not set a chat's command menu: %s", redact(str(exc)))
 
     async def send(self, chat_id: str, text: str) -> None:
         """One plain-text push (split if long); failures become `SendError`s."""
-        target: int | str = int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
-        try:
-            for piece in split(text):
-                await self.bot.send_message(target, escape(piece), parse_mode=ParseMode.HTML)
-        except TgRetryAfter as exc:
-            raise RetryAfter(_retry_seconds(exc)) from None
-        except Forbidden as exc:
-            raise Unreachable(redact(str(exc))) from None
-        except BadRequest as exc:
-            detail = redact(str(exc))
-            if any(gone in detail.lower() for gone in _GONE):
-                raise Unreachable(detail) from None
-            raise SendError(detail) from None
-        except NetworkError as exc:  # TimedOut, 5xx, connection errors
-            raise Transient(redact(str(exc))) from None
-        except TelegramError as exc:
-            raise SendError(redact(str(exc))) from None
+        target = _target(chat_id)
+        for piece in split(text):
+            await call_once(
+                partial(self.bot.send_message, target, escape(piece), parse_mode=ParseMode.HTML)
+            )
+
+
+def _target(chat_id: str) -> int | str:
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id

@@ -1,8 +1,5 @@
-"""Building the python-telegram-bot Application, the command menus, and the bot's @username.
-
-Updates of different chats are handled concurrently (up to CONCURRENCY at once); one chat's
-updates are handled one by one, in order, so a conversation never races with itself.
-"""
+"""Building the python-telegram-bot Application (the bot and its HTTP pools; updates are
+received by bot/channels/telegram.py itself), the command menus, and the bot's @username."""
 
 from __future__ import annotations
 
@@ -10,13 +7,13 @@ import asyncio
 import concurrent.futures
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sqlmodel import col, select
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand
 from telegram.error import TelegramError
-from telegram.ext import Application, BaseUpdateProcessor
+from telegram.ext import Application
 
 from bot.channels.telegram_http import AiohttpRequest
 from bot.channels.telegram_inbound import CHANNEL
@@ -30,36 +27,8 @@ from handlers import registry
 
 log = logging.getLogger(__name__)
 
-CONCURRENCY = 4  # chats handled at once (each chat's updates stay in order)
-
-
-class PerChatProcessor(BaseUpdateProcessor):
-    """Up to `max_concurrent_updates` updates at once, but one chat's updates one by one."""
-
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
-        self._locks: dict[int | None, tuple[asyncio.Lock, int]] = {}
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        key = chat.id if chat is not None else None
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to free."""
+#: Bot API calls under way at once: replies to 16 chats (the reply lane), pushes, presses.
+CONNECTIONS = 24
 
 
 def token_of(settings: Settings) -> str:
@@ -68,17 +37,16 @@ def token_of(settings: Settings) -> str:
     return settings.telegram_bot_token.get_secret_value()
 
 
-def build_application(settings: Settings, *, webhook: bool) -> Application:
+def build_application(settings: Settings) -> Application:
     base = settings.telegram_base_url
     builder = (
         Application.builder()
         .token(token_of(settings))
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
-        .concurrent_updates(PerChatProcessor(CONCURRENCY))
         .request(
             AiohttpRequest(
-                CONCURRENCY * 2,
+                CONNECTIONS,
                 pool_timeout=30.0,
                 connect_timeout=10.0,
                 read_timeout=20.0,
@@ -88,9 +56,7 @@ def build_application(settings: Settings, *, webhook: bool) -> Application:
         .get_updates_request(AiohttpRequest(1, read_timeout=20.0, connect_timeout=10.0))
         .job_queue(None)
     )
-    if webhook:
-        builder = builder.updater(None)
-    return builder.build()
+    return builder.updater(None).build()
 
 
 def command_menu(role: str | None, lang: str) -> list[BotCommand]:

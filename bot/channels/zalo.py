@@ -1,16 +1,17 @@
-"""The Zalo channel: Zalo Bot API updates in, plain-text replies out (see ZALO_BOT_API.md).
+"""The Zalo channel: Zalo Bot API updates into the journal, plain-text replies out
+(see ZALO_BOT_API.md).
 
 Updates arrive by long polling (`getUpdates`, one update per call, HTTP 408 when empty) or, when
-ZALO_WEBHOOK_URL is set, as POSTs to that URL's path on the shared web app. Either way each
-update becomes a task; the tasks of one chat run one after another in arrival order. A task
-claims the message id in `processed_update` first (Zalo hands updates out again, and a restart
-must not redo them), turns the update into an `Incoming` (bot/channels/zalo_inbound.py), awaits
-the handlers in a thread and sends the replies: options as numbered lines, long text split at
+ZALO_WEBHOOK_URL is set, as POSTs to that URL's path on the shared web app. Either way an update
+becomes an `Incoming` (bot/channels/zalo_inbound.py) and is journalled, keyed by its message id
+(Zalo hands updates out again; the key drops the replays), before the webhook is answered or
+the next poll goes out. The `Inbox` handles each chat's updates in order, different chats at
+once; the replies leave through the `ReplyLane`: options as numbered lines, long text split at
 2,000 characters.
 
 Zalo's monthly quota ends in HTTP 429. Then sending pauses until the next local midnight (a
-`channel_state` row); what could not be sent waits in the outbox for the delivery worker, which
-probes with `send()` when the pause is over. The bot token is only ever in the client's URLs.
+`channel_state` row); replies and pushes wait in the outbox, and the first send after the pause
+is its probe. The bot token is only ever in the client's URLs.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ import datetime as dt
 import hmac
 import logging
 import secrets
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot.channels import zalo_state as state
-from bot.channels.base import Paused, SendError, Transient, Unreachable, in_handler_thread
+from bot.channels.base import Paused, SendError, Transient, Unreachable
+from bot.channels.inbox import Inbox, Outage
+from bot.channels.reply_lane import ReplyLane
 from bot.channels.text import render_reply, split_text
 from bot.channels.zalo_client import MAX_TEXT_LENGTH, ZaloClient, ZaloError, ZaloMalformedUpdate
 from bot.channels.zalo_inbound import Photos, to_incoming
@@ -37,7 +39,8 @@ from bot.channels.zalo_update import ZaloUpdate
 from bot.core import clock
 from bot.core.i18n import _, language
 from bot.core.settings import Settings
-from handlers.types import Handle, Incoming, Reply
+from handlers import journal
+from handlers.types import Incoming, Reply, Respond
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +55,10 @@ POLL_TIMEOUT = 20
 POLL_INTERVAL = 1.0
 RECENT_UPDATES = 1000  # message ids the poll loop remembers, to tell a new update from a replay
 BACKOFF_MAX = 60.0
-PRUNE_EVERY = 6 * 3600.0
-#: A reply that failed for a transient reason: tries in hand, then the outbox after this long.
-REPLY_TRIES = 3
-REPLY_RETRY_LATER = 60.0
-STOP_GRACE = 30.0
+#: Zalo publishes no rate. Pushes go gently (bot/channels/pacer.py, ZALO_RATE); replies, a
+#: message or two per person who wrote, may go faster: 30 people writing at once are all
+#: answered within about a second.
+REPLY_RATE = 30.0
 
 
 class ZaloRunner:
@@ -67,7 +69,7 @@ class ZaloRunner:
     def __init__(
         self,
         settings: Settings,
-        handle: Handle,
+        respond: Respond,
         *,
         poll_timeout: int = POLL_TIMEOUT,
         poll_interval: float = POLL_INTERVAL,
@@ -75,7 +77,6 @@ class ZaloRunner:
         if settings.zalo_bot_token is None:
             raise ValueError("ZALO_BOT_TOKEN is not set")
         self._settings = settings
-        self._handle = handle
         self._client = ZaloClient(
             settings.zalo_bot_token.get_secret_value(), base_url=settings.zalo_base_url
         )
@@ -84,20 +85,32 @@ class ZaloRunner:
         configured = settings.zalo_webhook_secret
         # No secret configured: one of our own for this process (we register it ourselves).
         self._secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
         self._recent: dict[str, None] = {}  # insertion-ordered: the poll loop's last ids
-        self._users: Counter[str] = Counter()
+        self._apologised: set[str] = set()  # updates told of an outage, not yet journalled
         self._background: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._photos = Photos(settings.attachments_dir)
-        self._pruned_at = 0.0
+        outage = Outage(CHANNEL)
+        self.replies = ReplyLane(
+            CHANNEL,
+            self.deliver,
+            rate=REPLY_RATE,
+            retry_for=dt.timedelta(minutes=settings.reply_retry_minutes),
+            outage=outage,
+        )
+        self.inbox = Inbox(
+            CHANNEL,
+            respond,
+            replies_queued=self.replies.wake,
+            apologise=self._apologise,
+            outage=outage,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, web_app: web.Application | None) -> None:
-        await asyncio.to_thread(state.prune)
-        self._pruned_at = asyncio.get_running_loop().time()
+        self.replies.start()
+        self.inbox.start()
         url = self._settings.zalo_webhook_url
         if url:
             if web_app is None:
@@ -119,7 +132,8 @@ class ZaloRunner:
         await self._client.aclose()
 
     async def stop(self) -> None:
-        """Finish the poll in flight and the updates in hand, then close."""
+        """Finish the poll in flight (its update is journalled), the turns and the replies
+        under way, then close. What is left waits in the store."""
         self._stopping.set()
         if self._background is not None:
             grace = self._poll_timeout + 15.0
@@ -131,10 +145,8 @@ class ZaloRunner:
                     await self._background
             except Exception:
                 log.exception("zalo: the receiving loop had failed")
-        if self._tasks:
-            _done, pending = await asyncio.wait(set(self._tasks), timeout=STOP_GRACE)
-            for task in pending:
-                task.cancel()
+        await self.inbox.stop()
+        await self.replies.stop()
         await self._client.aclose()
         await self._photos.aclose()
         log.info("zalo: stopped")
@@ -190,12 +202,20 @@ class ZaloRunner:
                 continue
             backoff = 0.0
             if update is not None and update.message_id not in self._recent:
+                await self._journal_until_stored(update)
                 self._recent[update.message_id] = None
                 if len(self._recent) > RECENT_UPDATES:
                     del self._recent[next(iter(self._recent))]  # the oldest
-                self._spawn(update)
                 continue  # more may be waiting: ask at once
             await self._sleep(self._poll_interval)
+
+    async def _journal_until_stored(self, update: ZaloUpdate) -> None:
+        """Zalo takes no acknowledgement: a polled update lives only here until journalled,
+        so a store outage is waited out (no poll meanwhile, nothing dropped)."""
+        delay = 1.0
+        while not await self._receive(update) and not self._stopping.is_set():
+            await self._sleep(delay)
+            delay = min(delay * 2, BACKOFF_MAX)
 
     async def _on_webhook(self, request: web.Request) -> web.StreamResponse:
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -209,110 +229,60 @@ class ZaloRunner:
         except ValueError as exc:  # bad JSON, bad encoding, or not an update
             log.warning("zalo webhook: malformed body refused (%s)", exc)
             return web.json_response({"ok": False}, status=400)
-        self._spawn(update)
+        if not await self._receive(update):
+            return web.json_response({"ok": False}, status=503)
         return web.json_response({"ok": True})
 
-    def _spawn(self, update: ZaloUpdate) -> None:
-        task = asyncio.create_task(self._process(update), name="zalo-update")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    @contextlib.asynccontextmanager
-    async def _in_order(self, chat_id: str) -> AsyncIterator[None]:
-        """One update of a chat at a time, first come first served (asyncio.Lock is FIFO)."""
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        self._users[chat_id] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[chat_id] -= 1
-            if not self._users[chat_id]:
-                del self._users[chat_id], self._locks[chat_id]
-
-    async def _process(self, update: ZaloUpdate) -> None:
-        try:
-            async with self._in_order(update.chat_id):
-                await self._take(update)
-        except Exception:
-            log.exception("zalo: update %s failed", update.message_id)
-
-    async def _take(self, update: ZaloUpdate) -> None:
+    async def _receive(self, update: ZaloUpdate) -> bool:
+        """Journal one update (True), or say the store failed (False)."""
         if update.chat_type != "PRIVATE":  # groups are "coming soon"; we serve private chats
             log.info("zalo: ignored a %s chat update", update.chat_type)
-            return
-        if not await asyncio.to_thread(state.claim, update.message_id):
-            log.debug("zalo: update %s seen before; dropped", update.message_id)
-            return
-        await self._maybe_prune()
-        incoming = await to_incoming(update, self._photos)
-        if incoming is None:
-            texts = await asyncio.to_thread(self._only_text, update.user_id)
-        else:
-            texts = await in_handler_thread(self._turn, incoming)
-        await self._reply(update, texts)
+            return True
+        incoming = await to_incoming(update, self._photos) or Incoming(
+            # what we cannot read (a sticker, a voice note): the router says what we can
+            channel=CHANNEL,
+            chat_id=update.chat_id,
+            user_id=update.user_id,
+            display_name=update.display_name or "",
+        )
+        try:
+            new = await asyncio.to_thread(journal.record, CHANNEL, update.message_id, incoming)
+        except Exception as exc:
+            self.inbox.outage.failed(exc)
+            if update.message_id not in self._apologised:
+                self._apologised.add(update.message_id)
+                await self._apologise(update.chat_id)
+            return False
+        self.inbox.outage.ok()
+        self._apologised.discard(update.message_id)
+        if new:
+            self.inbox.wake(update.chat_id)
+        return True
 
-    async def _maybe_prune(self) -> None:
-        now = asyncio.get_running_loop().time()
-        if now - self._pruned_at > PRUNE_EVERY:
-            self._pruned_at = now
-            await asyncio.to_thread(state.prune)
-
-    def _turn(self, incoming: Incoming) -> list[str]:
-        """Run the handlers (in a thread) and render their replies as Zalo texts."""
-        replies = self._handle(incoming)
-        lang = None
-        if any(r.document is not None or r.image is not None for r in replies):
-            lang = state.language_of(incoming.user_id)
-        with language(lang):
-            return [render(reply) for reply in replies]
-
-    @staticmethod
-    def _only_text(user_id: str) -> list[str]:
-        with language(state.language_of(user_id)):
-            return [
-                _(
-                    "Only text messages can be read here (and photos as evidence). Please "
-                    "type your message; /help lists the commands."
-                )
-            ]
+    async def _apologise(self, chat_id: str) -> None:
+        """The store is down: say so at once, directly (the message is kept)."""
+        with language(None):
+            text = _(
+                "Sorry, I cannot answer right now: the bot's database is unavailable. Your "
+                "message is kept and will be answered as soon as it is back."
+            )
+        try:
+            await self._client.send_message(chat_id, text)
+        except ZaloError as exc:
+            log.warning("zalo: could not send the outage apology (%s)", exc)
 
     # ------------------------------------------------------------------ sending
 
-    async def _reply(self, update: ZaloUpdate, texts: list[str]) -> None:
-        """Send the replies in order; what cannot go now waits in the outbox."""
-        pieces = [piece for text in texts for piece in split_text(text, MAX_TEXT_LENGTH)]
-        for n, piece in enumerate(pieces):
-            for attempt in range(1, REPLY_TRIES + 1):
-                try:
-                    await self._send_piece(update.chat_id, piece)
-                    break
-                except Paused as paused:
-                    await self._queue(update, pieces, n, paused.until)
-                    return
-                except Unreachable as exc:
-                    log.warning("zalo: reply to %s refused (%s)", update.message_id, exc)
-                    return
-                except Transient as exc:
-                    if attempt < REPLY_TRIES:
-                        await asyncio.sleep(attempt)
-                        continue
-                    log.warning("zalo: reply to %s failed (%s); queued", update.message_id, exc)
-                    later = clock.now() + dt.timedelta(seconds=REPLY_RETRY_LATER)
-                    await self._queue(update, pieces, n, later)
-                    return
-
-    async def _queue(self, update: ZaloUpdate, pieces: list[str], n: int, at: dt.datetime) -> None:
-        await asyncio.to_thread(
-            lambda: state.queue_reply(
-                user_id=update.user_id,
-                chat_id=update.chat_id,
-                message_id=update.message_id,
-                pieces=pieces[n:],
-                first=n,
-                at=at,
-            )
-        )
+    async def deliver(self, chat_id: str, reply: Reply) -> None:
+        """Send one reply from the outbox (split at 2,000 characters); a `SendError` on
+        failure, for the reply lane to retry."""
+        lang = None
+        if reply.document is not None or reply.image is not None:
+            lang = await asyncio.to_thread(state.language_of_chat, chat_id)
+        with language(lang):
+            text = render(reply)
+        for piece in split_text(text, MAX_TEXT_LENGTH):
+            await self._send_piece(chat_id, piece)
 
     async def send(self, chat_id: str, text: str) -> None:
         """Send a push (split at 2,000 characters); raise a `SendError` on failure.

@@ -1,9 +1,7 @@
 """What the Zalo channel keeps in the database (sync; the runner calls these in a thread).
 
-- `processed_update`: message ids already taken, so a redelivery or a restart handles each once;
 - `channel_state` for "zalo": the quota pause and the count of messages sent this month;
-- `outbox`: replies that could not go out now (quota, Zalo down) wait there for the delivery
-  worker, and the clerk and admin hear of a quota pause on their other channel;
+- `outbox`: the clerk and admin hear of a quota pause on their other channel;
 - `identity.reachable`: a chat Zalo refuses to deliver to.
 """
 
@@ -11,11 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, delete, select, update
+from sqlmodel import Session, col, select, update
 
 from bot.core import clock, people
 from bot.core import models as m
@@ -28,41 +25,8 @@ from schedules.outbox import queue_message
 log = logging.getLogger(__name__)
 
 CHANNEL = "zalo"
-KEEP_PROCESSED = dt.timedelta(days=7)
-#: Outbox priority of a reply held back: above pushes (0), so it goes out first on resume.
-REPLY_PRIORITY = 10
-
-
-def update_key(message_id: str) -> str:
-    """The `processed_update.update_id` for a Zalo message id (fits the 64-character column)."""
-    if len(message_id) <= 64:
-        return message_id
-    return hashlib.sha256(message_id.encode()).hexdigest()
-
-
-def claim(message_id: str) -> bool:
-    """Remember `message_id` as taken; False if it was taken before (a redelivery)."""
-    try:
-        with session_scope() as session:
-            session.add(
-                m.ProcessedUpdate(
-                    channel=CHANNEL, update_id=update_key(message_id), at=clock.now()
-                )
-            )
-    except sa.exc.IntegrityError:
-        return False
-    return True
-
-
-def prune(keep: dt.timedelta = KEEP_PROCESSED) -> None:
-    """Forget processed ids older than `keep` (Zalo does not redeliver that late)."""
-    with session_scope() as session:
-        session.exec(
-            delete(m.ProcessedUpdate).where(
-                col(m.ProcessedUpdate.channel) == CHANNEL,
-                col(m.ProcessedUpdate.at) < clock.now() - keep,
-            )
-        )
+#: Outbox priority of the quota alert: above pushes (0), so it goes out first.
+ALERT_PRIORITY = 10
 
 
 def next_local_midnight(now: dt.datetime) -> dt.datetime:
@@ -151,56 +115,17 @@ def sent_this_month() -> int:
         return state.sent_this_month if state is not None and state.month == month else 0
 
 
-def queue_reply(
-    *,
-    user_id: str,
-    chat_id: str,
-    message_id: str,
-    pieces: list[str],
-    first: int,
-    at: dt.datetime,
-) -> int:
-    """Put reply pieces `first`, `first+1`, ... in the outbox, due `at`; how many were queued.
-
-    Keys `reply:zalo:<chat>:<message>:<n>` make a second attempt add nothing. A reply to a
-    person not registered (no identity) cannot be queued: it is logged and dropped.
-    """
-    with session_scope() as session:
-        ident = session.exec(
-            select(m.Identity).where(m.Identity.channel == CHANNEL, m.Identity.user_id == user_id)
-        ).first()
-        if ident is None:
-            log.warning(
-                "zalo: %d reply message(s) to an unregistered chat could not be sent or queued",
-                len(pieces),
-            )
-            return 0
-        queued = 0
-        for n, text in enumerate(pieces, start=first):
-            key = f"reply:{CHANNEL}:{chat_id}:{message_id}:{n}"
-            queued += queue_message(
-                session=session,
-                key=key,
-                identity=ident,
-                text=text,
-                now=clock.now(),
-                at=at,
-                priority=REPLY_PRIORITY,
-            )
-        return queued
-
-
 def mark_unreachable(chat_id: str, reason: str) -> None:
     """Zalo refused the chat: the clerk sees the person as not reachable on Zalo."""
     with session_scope() as session:
         people.mark_unreachable(session=session, channel=CHANNEL, chat_id=chat_id, reason=reason)
 
 
-def language_of(user_id: str) -> str | None:
-    """The language of the person behind a Zalo user, if registered."""
+def language_of_chat(chat_id: str) -> str | None:
+    """The language of the person behind a Zalo chat, if registered."""
     with session_scope() as session:
         ident = session.exec(
-            select(m.Identity).where(m.Identity.channel == CHANNEL, m.Identity.user_id == user_id)
+            select(m.Identity).where(m.Identity.channel == CHANNEL, m.Identity.chat_id == chat_id)
         ).first()
         person = session.get(m.Person, ident.person_id) if ident is not None else None
         return person.lang if person is not None else None
@@ -239,5 +164,5 @@ def _alert_quota(session: Session, until: dt.datetime, sent: int) -> None:
             identity=ident,
             text=text,
             now=clock.now(),
-            priority=REPLY_PRIORITY,
+            priority=ALERT_PRIORITY,
         )

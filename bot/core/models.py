@@ -202,8 +202,17 @@ class PushRun(SQLModel, table=True):
     created_at: dt.datetime = _when()
 
 
+#: Outbox rows at this priority or above are replies to people: the channel's reply lane sends
+#: them at once, in order per chat; the delivery worker (pushes) leaves them alone.
+REPLY_LANE = 100
+
+
 class Outbox(SQLModel, table=True):
-    """One message to one identity; `key` makes expanding a push twice add nothing."""
+    """One message to one chat; `key` makes expanding a push twice add nothing.
+
+    A reply to a person (priority `REPLY_LANE` and above) may be to someone not registered
+    (no identity); its `payload` holds what plain text cannot: buttons, a file, a menu change.
+    """
 
     if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
         __table__: ClassVar[sa.Table]
@@ -213,10 +222,11 @@ class Outbox(SQLModel, table=True):
     key: str = Field(unique=True, max_length=200)
     push_key: str | None = Field(default=None, max_length=160, index=True)
     person_id: int | None = Field(default=None, foreign_key="person.id")
-    identity_id: int = Field(foreign_key="identity.id")
+    identity_id: int | None = Field(default=None, foreign_key="identity.id")
     channel: str = Field(max_length=16)
     chat_id: str = Field(max_length=64)
     text: str
+    payload: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     priority: int = 0  # higher goes first
     status: str = Field(default="pending", max_length=12)
     # pending | sending | sent | failed | deferred
@@ -228,12 +238,29 @@ class Outbox(SQLModel, table=True):
     sent_at: dt.datetime | None = _when(default=None)
 
 
-class ProcessedUpdate(SQLModel, table=True):
-    """Inbound updates already handled (Zalo redelivers): (channel, update id)."""
+class Inbound(SQLModel, table=True):
+    """The inbound journal: every update, written before the platform is told it arrived.
 
-    channel: str = Field(primary_key=True, max_length=16)
-    update_id: str = Field(primary_key=True, max_length=64)
-    at: dt.datetime = _when()
+    Keyed by (channel, the platform's update id), so a redelivery adds nothing. A turn reads
+    its row, and marks it handled in the turn's own transaction: a crash anywhere before that
+    commit leaves the row pending, to be handled (once) after a restart.
+    """
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "update_id"),
+        sa.Index("ix_inbound_waiting", "channel", "status", "chat_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    update_id: str = Field(max_length=64)
+    chat_id: str = Field(max_length=64)
+    payload: dict = Field(sa_column=Column(JSON, nullable=False))  # the `Incoming`
+    status: str = Field(default="pending", max_length=12)  # pending | handled
+    received_at: dt.datetime = _when()
+    handled_at: dt.datetime | None = _when(default=None)
 
 
 class ChannelState(SQLModel, table=True):

@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     #: Per file (the Bot API lets a bot download at most 20 MB), and per person per day.
     upload_max_mb: float = Field(20.0, alias="THIDUA_UPLOAD_MAX_MB", gt=0)
     uploads_per_day: int = Field(30, alias="THIDUA_UPLOADS_PER_DAY", ge=1)
+    #: How long a reply that cannot be sent (platform down, 429s) is tried before it is failed.
+    reply_retry_minutes: float = Field(60.0, alias="THIDUA_REPLY_RETRY_MINUTES", gt=0)
     push_grace: dt.timedelta = Field(dt.timedelta(hours=12), alias="THIDUA_PUSH_GRACE")
 
     telegram_bot_token: SecretStr | None = Field(None, alias="TELEGRAM_BOT_TOKEN")

@@ -24,7 +24,7 @@ OUTBOX = m.Outbox.__table__
 @dataclass(frozen=True)
 class Claimed:
     id: int
-    identity_id: int
+    identity_id: int | None
     chat_id: str
     text: str
     attempts: int
@@ -36,7 +36,12 @@ def claim(channel: str, limit: int, now: dt.datetime) -> list[Claimed]:
     t = OUTBOX.c
     due = (
         sa.select(t.id)
-        .where(t.channel == channel, t.status.in_(WAITING), t.next_attempt_at <= now)
+        .where(
+            t.channel == channel,
+            t.status.in_(WAITING),
+            t.next_attempt_at <= now,
+            t.priority < m.REPLY_LANE,  # replies are the reply lane's
+        )
         .order_by(t.priority.desc(), t.next_attempt_at, t.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers anyway
@@ -97,7 +102,7 @@ def fail(row: Claimed, attempts: int, error: str, *, unreachable: bool = False) 
     with engine().begin() as conn:
         failed = OUTBOX.update().values(status="failed", claimed_at=None, last_error=error)
         conn.execute(failed.where(t.id == row.id).values(attempts=attempts))
-        if not unreachable:
+        if not unreachable or row.identity_id is None:
             return 1
         identity = m.Identity.__table__
         conn.execute(
@@ -138,7 +143,7 @@ def next_due(channel: str) -> dt.datetime | None:
     with engine().connect() as conn:
         return conn.execute(
             sa.select(sa.func.min(t.next_attempt_at)).where(
-                t.channel == channel, t.status.in_(WAITING)
+                t.channel == channel, t.status.in_(WAITING), t.priority < m.REPLY_LANE
             )
         ).scalar()
 

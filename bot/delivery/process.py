@@ -28,11 +28,11 @@ import sys
 from multiprocessing.connection import Connection
 
 from bot.channels.factory import build_senders
+from bot.channels.pacer import channel_rate
 from bot.core import clock
 from bot.core.settings import get_settings
 from bot.delivery import worker as delivery
 from bot.delivery.claims import reclaim_stuck
-from bot.delivery.pacer import channel_rate
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ import datetime as dt
 import logging
 
 from bot.channels.base import Runner
+from bot.channels.pacer import channel_rate
 from bot.core.db import is_sqlite
 from bot.core.settings import Settings
 from bot.delivery import worker
 from bot.delivery.claims import reclaim_stuck
-from bot.delivery.pacer import channel_rate
 from bot.delivery.process import DeliveryProcess
 
 log = logging.getLogger(__name__)

@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from bot.channels.base import Paused, RetryAfter, Runner, SendError, Transient, Unreachable
+from bot.channels.pacer import Pacer, broadcast_rate
 from bot.core import clock
 from bot.delivery.claims import (
     Claimed,
@@ -48,7 +49,6 @@ from bot.delivery.claims import (
     release,
     retry_later,
 )
-from bot.delivery.pacer import Pacer, broadcast_rate
 from schedules.outbox import paused_until
 
 log = logging.getLogger(__name__)

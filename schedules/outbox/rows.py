@@ -22,12 +22,13 @@ from schedules.outbox.messages import messages_for
 from schedules.outbox.plan import Push, launch_push
 from schedules.outbox.recipients import Recipient
 
-#: Calendar pushes and nudges go before broadcasts; channel replies held back go first (10).
+#: Calendar pushes and nudges go before broadcasts; alerts to the office first (10); replies to
+#: people are not pushes at all (`REPLY_LANE`, the reply lane sends them).
 PRIORITY = {"remind": 2, "broadcast": 0}
 CHUNK = 500  # rows per INSERT (SQLite allows 32,766 bound values per statement)
 
 
-def _insert_ignore(session: Session, table: sa.Table, rows: list[dict], index: list[str]) -> int:
+def insert_ignore(session: Session, table: sa.Table, rows: list[dict], index: list[str]) -> int:
     """INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL); how many rows went in."""
     postgres = session.get_bind().dialect.name == "postgresql"
     insert = postgresql.insert if postgres else sqlite.insert
@@ -72,7 +73,7 @@ def _record_run(
         "recipients": 0,
         "created_at": now,
     }
-    return _insert_ignore(session, m.PushRun.__table__, [row], ["key"]) == 1
+    return insert_ignore(session, m.PushRun.__table__, [row], ["key"]) == 1
 
 
 def _queue(
@@ -100,7 +101,7 @@ def _queue(
         }
         for r, text in messages
     ]
-    return _insert_ignore(session, m.Outbox.__table__, rows, ["key"])
+    return insert_ignore(session, m.Outbox.__table__, rows, ["key"])
 
 
 def _count_run(session: Session, key: str) -> int:
@@ -213,7 +214,7 @@ def queue_message(
         "next_attempt_at": at or now,
         "created_at": now,
     }
-    return _insert_ignore(session, m.Outbox.__table__, [row], ["key"]) == 1
+    return insert_ignore(session, m.Outbox.__table__, [row], ["key"]) == 1
 
 
 def queue_custom(

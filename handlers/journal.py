@@ -1,0 +1,197 @@
+"""The inbound journal: an update is stored before it is acknowledged, then handled once.
+
+A channel `record`s each update (keyed by channel and the platform's update id; a redelivery
+adds nothing) and only then answers the webhook or confirms the polling offset. `take_turn`
+handles the oldest waiting update of a chat: the turn's effects, its replies (outbox rows, sent
+by the channel's reply lane) and the journal row's "handled" mark commit in one transaction.
+A crash before that commit leaves the update waiting, to be handled after a restart; after it,
+nothing is redone. So each update is handled exactly once in effect, and answered once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bot.core import clock
+from bot.core import models as m
+from bot.core.db import engine, session_scope
+from bot.core.people import who
+from bot.core.settings import get_settings
+from handlers.router import apology, respond
+from handlers.types import Attachment, File, Incoming, Option, Reply, Respond
+from schedules.outbox.replies import queue_replies
+from schedules.outbox.rows import insert_ignore
+
+INBOUND = m.Inbound.__table__
+KEEP_HANDLED = dt.timedelta(days=7)  # platforms do not redeliver later than this
+
+
+def update_key(update_id: str) -> str:
+    """The journal's `update_id` for a platform id (fits the 64-character column)."""
+    return update_id if len(update_id) <= 64 else hashlib.sha256(update_id.encode()).hexdigest()
+
+
+def record(channel: str, update_id: str, incoming: Incoming) -> bool:
+    """Journal one update; False if it was journalled before (a redelivery).
+
+    Raises the store's error if the store is unreachable: the caller must then not
+    acknowledge the update, so the platform delivers it again.
+    """
+    row = {
+        "channel": channel,
+        "update_id": update_key(update_id),
+        "chat_id": incoming.chat_id[:64],
+        "payload": dataclasses.asdict(incoming.cleaned()),
+        "status": "pending",
+        "received_at": clock.now(),
+    }
+    with session_scope() as session:
+        return insert_ignore(session, INBOUND, [row], ["channel", "update_id"]) == 1
+
+
+def waiting_chats(channel: str, limit: int = 500) -> list[str]:
+    """Chats with updates waiting, the longest-waiting first."""
+    t = INBOUND.c
+    with engine().connect() as conn:
+        rows = conn.execute(
+            sa.select(t.chat_id)
+            .where(t.channel == channel, t.status == "pending")
+            .group_by(t.chat_id)
+            .order_by(sa.func.min(t.id))
+            .limit(limit)
+        )
+        return [chat for (chat,) in rows]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """A handled update: how many replies it queued."""
+
+    update_id: str
+    replies: int
+
+
+def take_turn(channel: str, chat_id: str, respond: Respond = respond) -> Turn | None:
+    """Handle the oldest waiting update of one chat; None if none waits.
+
+    The row is taken with an UPDATE that holds its lock until commit: another process that
+    tries the same chat waits, then finds it handled (PostgreSQL re-checks the condition), and
+    SQLite has one writer anyway. A store that fails raises: the row stays waiting.
+    """
+    t = INBOUND.c
+    oldest = (
+        sa.select(sa.func.min(t.id))
+        .where(t.channel == channel, t.chat_id == chat_id, t.status == "pending")
+        .scalar_subquery()
+    )
+    with session_scope() as session:
+        row = session.exec(
+            INBOUND.update()
+            .where(t.id == oldest, t.status == "pending")
+            .values(status="handled", handled_at=clock.now())
+            .returning(t.id, t.update_id, t.payload)
+        ).first()
+        if row is None:
+            return None
+        incoming = _incoming(row.payload)
+        try:
+            replies = respond(session, incoming)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError):
+            raise  # the store is gone: the row stays waiting
+        except Exception:  # `router.respond` catches its own; another `respond` may not
+            replies = [apology(incoming)]
+        found = who(session=session, channel=incoming.channel, user_id=incoming.user_id)
+        identity_id = found[0].id if found else None
+        person_id = found[1].id if found else None
+        key = f"reply:{channel}:{row.update_id}"
+        try:
+            messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
+        except OSError:  # a file could not be written (a full disk): say sorry instead
+            messages = [(apology(incoming).text, None)]
+        queue_replies(
+            session=session,
+            key=key,
+            channel=channel,
+            chat_id=chat_id,
+            identity_id=identity_id,
+            person_id=person_id,
+            messages=messages,
+            now=clock.now(),
+        )
+        return Turn(update_id=row.update_id, replies=len(messages))
+
+
+def prune(channel: str, keep: dt.timedelta = KEEP_HANDLED) -> int:
+    """Forget handled updates older than `keep`."""
+    t = INBOUND.c
+    with session_scope() as session:
+        return session.exec(
+            INBOUND.delete().where(
+                t.channel == channel, t.status == "handled", t.received_at < clock.now() - keep
+            )
+        ).rowcount
+
+
+# ---- (de)serialising ---------------------------------------------------------------------
+
+
+def _incoming(payload: dict[str, Any]) -> Incoming:
+    data = dict(payload)
+    attachment = data.pop("attachment", None)
+    return Incoming(**data, attachment=Attachment(**attachment) if attachment else None)
+
+
+def _message(reply: Reply, key: str, n: int) -> tuple[str, dict[str, Any] | None]:
+    """A reply as an outbox row's (text, payload); a file goes to the outbox's folder."""
+    payload: dict[str, Any] = {}
+    if reply.options:
+        payload["options"] = [[o.label, o.data] for o in reply.options]
+    if reply.commands_changed:
+        payload["commands_changed"] = True
+    for kind, file in (("document", reply.document), ("image", reply.image)):
+        if file is not None:
+            payload[kind] = _store_file(file, key, n)
+    return reply.text, payload or None
+
+
+def _store_file(file: File, key: str, n: int) -> dict[str, str]:
+    folder = Path(get_settings().attachments_dir) / "outbox"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(f"{key}:{n}".encode()).hexdigest()[:16] + "-" + uuid.uuid4().hex[:8]
+    path = folder / name
+    path.write_bytes(file.content)
+    return {"path": str(path), "filename": file.filename, "mime": file.mime}
+
+
+def reply_of(text: str, payload: dict[str, Any] | None) -> Reply:
+    """An outbox row back as the `Reply` the handlers made (for the channel's renderer)."""
+    payload = payload or {}
+
+    def file(kind: str) -> File | None:
+        spec = payload.get(kind)
+        if not spec:
+            return None
+        content = Path(spec["path"]).read_bytes()
+        return File(filename=spec["filename"], content=content, mime=spec["mime"])
+
+    return Reply(
+        text=text,
+        options=tuple(Option(label, data) for label, data in payload.get("options", [])),
+        document=file("document"),
+        image=file("image"),
+        commands_changed=bool(payload.get("commands_changed")),
+    )
+
+
+def reply_files(payload: dict[str, Any] | None) -> list[Path]:
+    """The files a sent (or given up) reply leaves in the outbox's folder."""
+    specs = [(payload or {}).get(kind) for kind in ("document", "image")]
+    return [Path(spec["path"]) for spec in specs if spec]

@@ -1,0 +1,159 @@
+"""Replies to people in the outbox: written in the turn's transaction, sent by the reply lane.
+
+A reply row has priority `REPLY_LANE` (the pushes' worker leaves it alone), may be for someone
+not registered (no identity), and carries in `payload` what plain text cannot (buttons, a file,
+a menu change). The lane takes a chat's replies in order: a reply is only claimed when no
+earlier reply of its chat is being sent or waits for a retry, so one that failed is never
+overtaken by the next. Core statements, one short transaction each, as in bot/delivery/claims.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from bot.core import models as m
+from bot.core.db import engine
+from schedules.outbox.rows import insert_ignore
+
+OUTBOX = m.Outbox.__table__
+WAITING = ("pending", "deferred")
+
+
+@dataclass(frozen=True)
+class ReplyRow:
+    id: int
+    identity_id: int | None
+    chat_id: str
+    text: str
+    payload: dict[str, Any] | None
+    attempts: int
+    created_at: dt.datetime
+
+
+def queue_replies(
+    *,
+    session: Session,
+    key: str,
+    channel: str,
+    chat_id: str,
+    identity_id: int | None,
+    person_id: int | None,
+    messages: list[tuple[str, dict[str, Any] | None]],
+    now: dt.datetime,
+) -> int:
+    """The turn's replies (text, payload), keys `<key>:<n>`; how many rows went in."""
+    rows = [
+        {
+            "key": f"{key}:{n}"[:200],
+            "person_id": person_id,
+            "identity_id": identity_id,
+            "channel": channel,
+            "chat_id": chat_id,
+            "text": text,
+            "payload": payload,
+            "priority": m.REPLY_LANE,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for n, (text, payload) in enumerate(messages)
+    ]
+    return insert_ignore(session, OUTBOX, rows, ["key"]) if rows else 0
+
+
+def claim_replies(channel: str, limit: int, now: dt.datetime) -> list[ReplyRow]:
+    """Due replies of `channel`, oldest first, none ahead of an earlier one of its chat."""
+    t = OUTBOX.c
+    earlier = OUTBOX.alias("earlier")
+    e = earlier.c
+    blocked = sa.exists().where(
+        e.channel == t.channel,
+        e.chat_id == t.chat_id,
+        e.priority >= m.REPLY_LANE,
+        e.id < t.id,
+        sa.or_(e.status == "sending", sa.and_(e.status.in_(WAITING), e.next_attempt_at > now)),
+    )
+    due = (
+        sa.select(t.id)
+        .where(
+            t.channel == channel,
+            t.priority >= m.REPLY_LANE,
+            t.status.in_(WAITING),
+            t.next_attempt_at <= now,
+            ~blocked,
+        )
+        .order_by(t.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        OUTBOX.update()
+        .where(t.id.in_(due.scalar_subquery()))
+        .values(status="sending", claimed_at=now)
+        .returning(t.id, t.identity_id, t.chat_id, t.text, t.payload, t.attempts, t.created_at)
+    )
+    with engine().begin() as conn:
+        rows = [ReplyRow(*row) for row in conn.execute(stmt)]
+    return sorted(rows, key=lambda r: r.id)
+
+
+def next_reply_due(channel: str) -> dt.datetime | None:
+    t = OUTBOX.c
+    with engine().connect() as conn:
+        return conn.execute(
+            sa.select(sa.func.min(t.next_attempt_at)).where(
+                t.channel == channel, t.priority >= m.REPLY_LANE, t.status.in_(WAITING)
+            )
+        ).scalar()
+
+
+def _update(ids: list[int], **values: Any) -> None:
+    if ids:
+        with engine().begin() as conn:
+            conn.execute(OUTBOX.update().where(OUTBOX.c.id.in_(ids)).values(**values))
+
+
+def replies_sent(ids: list[int], now: dt.datetime) -> None:
+    t = OUTBOX.c
+    _update(
+        ids, status="sent", sent_at=now, claimed_at=None, attempts=t.attempts + 1, last_error=None
+    )
+
+
+def replies_later(ids: list[int], at: dt.datetime, error: str | None, *, tried: int = 0) -> None:
+    """Back to waiting until `at`: the first `tried` of `ids` (in order) count an attempt."""
+    t = OUTBOX.c
+    for n, row_id in enumerate(ids):
+        values: dict[str, Any] = {"status": "pending", "claimed_at": None, "next_attempt_at": at}
+        if n < tried:
+            values["attempts"] = t.attempts + 1
+            values["last_error"] = (error or "")[:500]
+        _update([row_id], **values)
+
+
+def replies_failed(ids: list[int], error: str) -> None:
+    """Given up (the clerk sees them in `thidua outbox`)."""
+    t = OUTBOX.c
+    _update(ids, status="failed", claimed_at=None, attempts=t.attempts + 1, last_error=error[:500])
+
+
+def reclaim_replies(channel: str, claimed_before: dt.datetime) -> int:
+    """Replies left `sending` by a process that died: due again."""
+    t = OUTBOX.c
+    with engine().begin() as conn:
+        return conn.execute(
+            OUTBOX.update()
+            .where(
+                t.channel == channel,
+                t.priority >= m.REPLY_LANE,
+                t.status == "sending",
+                t.claimed_at < claimed_before,
+            )
+            .values(status="pending", claimed_at=None)
+        ).rowcount
