@@ -47,12 +47,12 @@ os.environ["DATABASE_URL"] = f"sqlite:///{WORK / 'thidua.db'}"  # before the sto
 
 from sqlalchemy import insert  # noqa: E402
 
+from bot.channels.pacer import broadcast_rate  # noqa: E402
 from bot.core import clock  # noqa: E402
 from bot.core import models as m  # noqa: E402
 from bot.core.campaign_loader import load_campaign  # noqa: E402
 from bot.core.db import migrate, session_scope  # noqa: E402
 from bot.core.store import active_campaign, load_into_store  # noqa: E402
-from bot.channels.pacer import broadcast_rate  # noqa: E402
 from schedules import outbox  # noqa: E402
 from tests.fakes.telegram_api import ApiError, FakeTelegram, SimUser  # noqa: E402
 

@@ -46,9 +46,11 @@ log = logging.getLogger(__name__)
 
 CHANNEL = state.CHANNEL
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
-#: Long-poll length in seconds. A poll in flight is finished on stop (an abandoned poll may
-#: lose its update), so this bounds how long stopping can take.
-POLL_TIMEOUT = 20
+#: Long-poll length in seconds. Zalo takes no acknowledgement: an update it hands to a poll
+#: whose process has died (kill -9, a power cut) is lost. A short poll bounds that loss to the
+#: messages sent within a few seconds of a crash, about what a restart takes (the webhook,
+#: which Zalo advises for production, loses nothing). A poll in flight is finished on stop.
+POLL_TIMEOUT = 3
 #: Pause after an empty poll, an error or an update seen before: while updates are pending Zalo
 #: answers at once (~12 requests/s) and may hand out the same one again. After a new update
 #: the next poll goes at once, or 30 people writing together would wait 30 s for answers.

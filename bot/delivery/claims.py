@@ -151,7 +151,7 @@ def next_due(channel: str) -> dt.datetime | None:
 def reclaim_stuck(channel: str | None, claimed_before: dt.datetime | None) -> int:
     """Rows left in `sending` by a process that died: due again (None: all of them)."""
     t = OUTBOX.c
-    where = [t.status == "sending"]
+    where = [t.status == "sending", t.priority < m.REPLY_LANE]  # replies: the reply lane's
     if channel is not None:
         where.append(t.channel == channel)
     if claimed_before is not None:

@@ -1576,6 +1576,10 @@ class FakeTelegram:
 
     # ---- fault injection ----------------------------------------------------------------
 
+    def clear_faults(self) -> None:
+        """End every queued fault: the server is healthy again (an outage is over)."""
+        self._faults.clear()
+
     def fail_next(
         self,
         method: str,
