@@ -1,0 +1,166 @@
+"""/healthz, /readyz and /metrics of a real `thidua run` (polling, against FakeTelegram), read
+over HTTP after real turns and a real push; and the turn counter around the real router."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.channels.health import instrument
+from bot.core import metrics
+from bot.core import models as m
+from bot.core.db import session_scope
+from bot.core.store import active_campaign
+from handlers import router
+from handlers.types import Incoming
+from schedules import outbox
+from tests.fakes.telegram_api import FakeTelegram
+from tests.pushes_helpers import add_people, local, push_of, rows, wait_until
+from tests.telegram_helpers import Person, telegram_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="flock, signals")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def samples(body: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    found = {}
+    for family in text_string_to_metric_families(body):
+        for s in family.samples:
+            found[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return found
+
+
+def value(found, name: str, **labels: str) -> float | None:
+    return found.get((name, tuple(sorted(labels.items()))))
+
+
+async def test_health_readiness_and_metrics_of_a_running_bot(ready, monkeypatch, tmp_path):
+    async with FakeTelegram() as tg:
+        port = free_port()
+        telegram_settings(
+            monkeypatch, tg, THIDUA_LISTEN=f"127.0.0.1:{port}", THIDUA_READY_MAX_FAILED="0"
+        )
+        for n in (1001, 1002):
+            tg.user(n, f"Người {n}")
+        add_people(2, start=1001)
+        push = push_of("anniversary", ref="sinh-nhat-bac-ho")
+        tg.fail_next("sendMessage", 429, retry_after=1)  # the push's first send
+        log = tmp_path / "bot.log"
+        env = {**os.environ, "THIDUA_NOW": local(push, seconds=-3), "PYTHONPATH": str(ROOT)}
+        with log.open("w") as out:
+            bot = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.cli", "run", env=env, stdout=out, stderr=out
+            )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_until(lambda: "thidua running" in log.read_text(), timeout=60)
+            async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+                alive = await http.get("/healthz")
+                assert alive.status_code == 200 and alive.json() == {"alive": True}
+
+                await wait_until(lambda: {r.status for r in rows()} == {"sent"}, timeout=30)
+                lan = Person(tg, tg.user(1001, "Người 1001"))
+                await lan.say("/huongdan", timeout=30)  # the Vietnamese alias of /help
+                await lan.say("/khongco", timeout=30)  # no such command
+
+                ready_now = await http.get("/readyz")
+                assert ready_now.status_code == 200, ready_now.text
+                checks = ready_now.json()["checks"]
+                assert checks["database"]["ok"] and checks["telegram"]["mode"] == "polling"
+                assert checks["telegram"]["last_poll_age_s"] < 60
+                assert checks["scheduler"] == {"ok": True, "leader": "this process"}
+                assert checks["outbox"] == {"ok": True, "failed": 0, "max": 0}
+
+                body = (await http.get("/metrics")).text
+                found = samples(body)
+                sent = len(tg.sent(1001)) + len(tg.sent(1002))
+                assert value(found, "thidua_turns_total", channel="telegram", command="help") == 1
+                assert (
+                    value(found, "thidua_turns_total", channel="telegram", command="unknown") == 1
+                )
+                assert value(found, "thidua_turn_seconds_count", channel="telegram") == 2
+                assert (value(found, "thidua_turn_seconds_sum", channel="telegram") or 0) > 0
+                # The two pushes went from the delivery process, the answers from this one.
+                assert value(found, "thidua_sends_total", channel="telegram", outcome="ok") == sent
+                assert sent == 4
+                assert (
+                    value(found, "thidua_sends_total", channel="telegram", outcome="rate_limited")
+                    == 1
+                )
+                assert value(found, "thidua_rate_limited_total", channel="telegram") == 1
+                assert value(found, "thidua_outbox_rows", channel="telegram", status="sent") == 2
+                assert value(found, "thidua_outbox_retries", channel="telegram") == 1
+                assert value(found, "thidua_pushes_leader") == 1
+                assert value(
+                    found, "thidua_channel_last_received_timestamp_seconds", channel="telegram"
+                )
+                with session_scope() as session:
+                    campaign = active_campaign(session=session)[1]
+                after = min(p.at for p in outbox.pushes(campaign) if p.at > push.at)
+                assert value(found, "thidua_next_push_timestamp_seconds") == after.timestamp()
+                # Nothing names a person, a chat or a token.
+                for secret in (tg.token, tg.token.split(":")[1], "Người", "1001", "1002"):
+                    assert secret not in body
+
+                with session_scope() as session:
+                    session.exec(
+                        sa.update(m.Outbox)
+                        .where(m.Outbox.id == rows()[0].id)
+                        .values(status="failed")
+                    )
+                not_ready = await http.get("/readyz")
+                assert not_ready.status_code == 503
+                assert not_ready.json()["checks"]["outbox"] == {"ok": False, "failed": 1, "max": 0}
+                assert "Người" not in not_ready.text and tg.token not in not_ready.text
+        finally:
+            bot.terminate()
+            assert await asyncio.wait_for(bot.wait(), 60) == 0, log.read_text()[-2000:]
+
+
+async def test_a_busy_health_port_does_not_stop_a_polling_bot(ready, monkeypatch, tmp_path):
+    async with FakeTelegram() as tg:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            telegram_settings(monkeypatch, tg, THIDUA_LISTEN=f"127.0.0.1:{port}")
+            log = tmp_path / "bot.log"
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            with log.open("w") as out:
+                bot = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot.cli", "run", env=env, stdout=out, stderr=out
+                )
+            try:
+                await wait_until(lambda: "thidua running" in log.read_text(), timeout=60)
+                assert f"127.0.0.1:{port}" in log.read_text()  # the warning names it
+            finally:
+                bot.terminate()
+                assert await asyncio.wait_for(bot.wait(), 60) == 0
+
+
+def test_a_failed_turn_is_counted_as_an_error(people, chat_as, monkeypatch):
+    person = people.add()
+    counted = instrument(router.handle)
+    labels = {"channel": "test", "command": "report"}
+    before = metrics.REGISTRY.get_sample_value("thidua_turn_errors_total", labels) or 0
+    monkeypatch.setattr(router, "_turn", lambda *a: 1 / 0)
+    incoming = Incoming.parse(
+        channel="test", chat_id=person.user_id, user_id=person.user_id, text="/baocao"
+    )
+    assert len(counted(incoming)) == 1  # the apology with its reference number
+    assert metrics.REGISTRY.get_sample_value("thidua_turn_errors_total", labels) == before + 1
+    assert metrics.REGISTRY.get_sample_value("thidua_turns_total", labels) >= 1
