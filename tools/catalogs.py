@@ -50,7 +50,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "ops": (
         "bot/cli/ops*.py",
         "bot/core/backup.py",
-        "bot/core/doctor.py",
+        "bot/cli/doctor.py",
         "bot/core/audit_log.py",
         "bot/core/health.py",
     ),

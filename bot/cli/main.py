@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import typer
 
 from bot.channels.console import serve
-from bot.cli import campaign, clerk, ops, people, pushes
+from bot.cli import campaign, clerk, doctor, ops, people, pushes
 from bot.cli.common import DEBUG, ensure_ready, setup, store_problem
 from handlers.router import handle
 
@@ -24,7 +24,8 @@ app.add_typer(campaign.app)  # init, campaign check|show, calendar
 app.add_typer(people.app)  # units, people, invite
 app.add_typer(clerk.app)  # summary, export
 app.add_typer(pushes.app)  # launch, outbox
-app.add_typer(ops.app)  # backup, restore, doctor, audit
+app.add_typer(ops.app)  # backup, restore, audit
+app.add_typer(doctor.app)  # doctor
 
 
 @app.command()
