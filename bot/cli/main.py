@@ -7,6 +7,7 @@ or reached ends it with one line and exit 1 (the traceback only with `--debug`).
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -16,6 +17,7 @@ import typer
 from bot.channels.console import serve
 from bot.cli import campaign, clerk, doctor, ops, people, pushes
 from bot.cli.common import DEBUG, ensure_ready, setup, store_problem
+from bot.core.settings import get_settings
 from handlers.router import handle
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="thidua: emulation bot")
@@ -43,6 +45,12 @@ def run() -> None:
     """Run the bot: Telegram and/or Zalo when their tokens are set, else the console demo."""
     from bot.app import main  # python-telegram-bot, aiohttp, APScheduler: for `run` only
 
+    settings = get_settings()
+    if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
+        # The console demo seeds a demo unit and person: in a database of its own in the
+        # data home, never the office's.
+        os.environ["DATABASE_URL"] = settings.demo_database_url
+        get_settings.cache_clear()
     ensure_ready()
     main()
 

@@ -1,17 +1,19 @@
-"""`thidua backup`, `thidua restore`: keeping the store through the year."""
+"""`thidua backup`, `thidua restore`, `thidua audit`: keeping the store through the year."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated
 
 import sqlalchemy as sa
 import typer
 
-from bot.cli.common import JsonFlag, fail, print_json
+from bot.cli.common import JsonFlag, ensure_ready, fail, print_json
+from bot.core import audit_log, clock
 from bot.core import backup as archive
-from bot.core.db import engine_for, migrate, shown
+from bot.core.db import engine_for, migrate, session_scope, shown
 from bot.core.i18n import _
 from bot.core.settings import get_settings
 from schedules.scheduler import LeaderLock
@@ -116,4 +118,49 @@ def restore(
             _("The database was migrated from {old} to {new}.").format(
                 old=manifest.migration_head, new=head
             )
+        )
+
+
+@app.command()
+def audit(
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="A day (2022-05-10), an instant, or 7d / 12h ago."),
+    ] = None,
+    person: Annotated[
+        str | None, typer.Option("--person", help="A person's id or part of their name.")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="An action (report.save) or its area (report).")
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 200,
+    as_json: JsonFlag = False,
+) -> None:
+    """Read the audit log: who did what, when (oldest first)."""
+    try:
+        start = audit_log.parse_since(since) if since else None
+    except ValueError:
+        raise fail(
+            _("--since: “{value}” is not a day (2022-05-10), an instant or 7d / 12h.").format(
+                value=since
+            ),
+            code=2,
+        ) from None
+    ensure_ready()
+    with session_scope() as session:
+        found = audit_log.events(
+            session=session, since=start, person=person, kind=kind, limit=limit
+        )
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        typer.echo(_("No audit events match."))
+    for event in found:
+        at = dt.datetime.fromisoformat(event["at"]).astimezone(clock.LOCAL)
+        who = event["person"] or "-"
+        detail = json.dumps(event["detail"], ensure_ascii=False) if event["detail"] else ""
+        typer.echo(
+            f"{at:%d/%m/%Y %H:%M:%S}  {event['action']:<18} {who:<24} "
+            f"{event['subject'] or '':<16} {detail}".rstrip()
         )
