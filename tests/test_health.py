@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from handlers import router
 from handlers.types import Incoming
 from schedules import outbox
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.zalo_api import FakeZalo
 from tests.pushes_helpers import add_people, local, push_of, rows, wait_until
 from tests.telegram_helpers import Person, telegram_settings
 
@@ -49,10 +51,15 @@ def value(found, name: str, **labels: str) -> float | None:
 
 
 async def test_health_readiness_and_metrics_of_a_running_bot(ready, monkeypatch, tmp_path):
-    async with FakeTelegram() as tg:
+    async with FakeTelegram() as tg, FakeZalo() as zalo:
         port = free_port()
         telegram_settings(
-            monkeypatch, tg, THIDUA_LISTEN=f"127.0.0.1:{port}", THIDUA_READY_MAX_FAILED="0"
+            monkeypatch,
+            tg,
+            THIDUA_LISTEN=f"127.0.0.1:{port}",
+            THIDUA_READY_MAX_FAILED="0",
+            ZALO_BOT_TOKEN=zalo.token,
+            ZALO_BASE_URL=zalo.root,
         )
         for n in (1001, 1002):
             tg.user(n, f"Người {n}")
@@ -82,6 +89,8 @@ async def test_health_readiness_and_metrics_of_a_running_bot(ready, monkeypatch,
                 checks = ready_now.json()["checks"]
                 assert checks["database"]["ok"] and checks["telegram"]["mode"] == "polling"
                 assert checks["telegram"]["last_poll_age_s"] < 60
+                # Zalo's first long poll (30 s) has not ended: ready, as a young process.
+                assert checks["zalo"]["ok"] and checks["zalo"]["mode"] == "polling"
                 assert checks["scheduler"] == {"ok": True, "leader": "this process"}
                 assert checks["outbox"] == {"ok": True, "failed": 0, "max": 0}
 
@@ -113,7 +122,8 @@ async def test_health_readiness_and_metrics_of_a_running_bot(ready, monkeypatch,
                 after = min(p.at for p in outbox.pushes(campaign) if p.at > push.at)
                 assert value(found, "thidua_next_push_timestamp_seconds") == after.timestamp()
                 # Nothing names a person, a chat or a token.
-                for secret in (tg.token, tg.token.split(":")[1], "Người", "1001", "1002"):
+                secrets = (tg.token, tg.token.split(":")[1], zalo.token, "Người", "1001", "1002")
+                for secret in secrets:
                     assert secret not in body
 
                 with session_scope() as session:
@@ -164,3 +174,81 @@ def test_a_failed_turn_is_counted_as_an_error(people, chat_as, monkeypatch):
     assert len(counted(incoming)) == 1  # the apology with its reference number
     assert metrics.REGISTRY.get_sample_value("thidua_turn_errors_total", labels) == before + 1
     assert metrics.REGISTRY.get_sample_value("thidua_turns_total", labels) >= 1
+
+
+def test_the_leader_in_another_process_is_known(ready, tmp_path):
+    from bot.channels.health import Health
+    from bot.core.settings import get_settings
+    from schedules.scheduler import LeaderLock
+
+    settings = get_settings()
+    hold = (
+        "import sys, time; from schedules.scheduler import LeaderLock; "
+        "lock = LeaderLock(sys.argv[1]); assert lock.acquire(); print('ok', flush=True); "
+        "time.sleep(60)"
+    )
+    leader = subprocess.Popen(
+        [sys.executable, "-c", hold, settings.database_url],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+    )
+    health = Health(settings, (), leader=lambda: LeaderLock(settings.database_url))
+    try:
+        assert leader.stdout is not None and leader.stdout.readline().strip() == b"ok"
+        ready_now, checks = health.readiness()
+        assert ready_now and checks["scheduler"] == {"ok": True, "leader": "another process"}
+    finally:
+        leader.kill()
+        leader.wait()
+        assert leader.stdout is not None
+        leader.stdout.close()
+    ready_now, checks = health.readiness()
+    assert not ready_now and checks["scheduler"] == {"ok": False, "leader": "unknown"}
+
+
+def test_a_stale_poll_is_not_ready(ready, monkeypatch):
+    import time
+
+    from bot.channels.health import Health
+    from bot.core.settings import get_settings
+
+    health = Health(get_settings(), ("telegram", "zalo"))
+    health.started = time.time() - 1000  # the process is old...
+    monkeypatch.setitem(metrics.LAST_RECEIVED, "telegram", time.time() - 1000)  # ...polls stale
+    monkeypatch.delitem(metrics.LAST_RECEIVED, "zalo", raising=False)
+    ready_now, checks = health.readiness()
+    assert not ready_now
+    assert checks["telegram"] == {"ok": False, "mode": "polling", "last_poll_age_s": 1000.0}
+    assert checks["zalo"] == {"ok": False, "mode": "polling", "last_poll_age_s": None}
+
+
+async def test_a_webhook_channel_is_ready_once_a_webhook_request_came(ready, monkeypatch):
+    from aiohttp import web
+
+    from bot.channels.health import Health
+    from bot.core.settings import get_settings
+
+    monkeypatch.setenv("ZALO_WEBHOOK_URL", "https://bot.example.gov.vn/zalo/webhook")
+    get_settings.cache_clear()
+    monkeypatch.delitem(metrics.LAST_RECEIVED, "zalo", raising=False)
+    served = web.Application()
+    Health(get_settings(), ("zalo",)).mount(served)
+
+    async def webhook(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    served.router.add_post("/zalo/webhook", webhook)
+    runner = web.AppRunner(served)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            before = await http.get("/readyz")
+            assert before.status_code == 503
+            assert before.json()["checks"]["zalo"] == {"ok": False, "mode": "webhook"}
+            assert (await http.post("/zalo/webhook", json={})).status_code == 200
+            after = await http.get("/readyz")
+            assert after.status_code == 200, after.text
+    finally:
+        await runner.cleanup()
