@@ -98,6 +98,7 @@ class Pushes:
 
 async def serve(settings: Settings) -> None:
     """Run the channels (and the pushes) until SIGTERM or SIGINT."""
+    ours = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
     child_metrics = _delivery_metrics_dir()
     runners = build_runners(settings, instrument(handle))  # turns counted for /metrics
     webhooks = bool(settings.telegram_webhook_url or settings.zalo_webhook_url)
@@ -141,17 +142,18 @@ async def serve(settings: Settings) -> None:
         await runner.stop()
     if site_runner is not None:
         await site_runner.cleanup()
-    if child_metrics is not None:
+    if ours:
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         shutil.rmtree(child_metrics, ignore_errors=True)
 
 
-def _delivery_metrics_dir() -> str | None:
-    """A fresh folder the delivery process counts its sends in (prometheus-client reads
-    PROMETHEUS_MULTIPROC_DIR when a process first imports it: the child, not us). None if the
-    operator set the variable: then every process already counts in their folder."""
-    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
-        return None
+def _delivery_metrics_dir() -> str:
+    """The folder the delivery process counts its sends in (prometheus-client reads
+    PROMETHEUS_MULTIPROC_DIR when a process first imports it: the child, not us): the
+    operator's, or a fresh one (removed at stop)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        return given
     folder = tempfile.mkdtemp(prefix="thidua-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     return folder

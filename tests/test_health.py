@@ -94,9 +94,15 @@ async def test_health_readiness_and_metrics_of_a_running_bot(ready, monkeypatch,
                 assert checks["scheduler"] == {"ok": True, "leader": "this process"}
                 assert checks["outbox"] == {"ok": True, "failed": 0, "max": 0}
 
-                body = (await http.get("/metrics")).text
-                found = samples(body)
                 sent = len(tg.sent(1001)) + len(tg.sent(1002))
+                # The fake records a message before it answers; the bot counts on the answer.
+                for _ in range(50):
+                    body = (await http.get("/metrics")).text
+                    found = samples(body)
+                    ok = value(found, "thidua_sends_total", channel="telegram", outcome="ok")
+                    if ok == sent:
+                        break
+                    await asyncio.sleep(0.1)
                 assert value(found, "thidua_turns_total", channel="telegram", command="help") == 1
                 assert (
                     value(found, "thidua_turns_total", channel="telegram", command="unknown") == 1

@@ -299,7 +299,7 @@ class Health:
         return generate_latest(out)
 
     def _sources(self) -> list[Collector]:
-        sources: list[Collector] = [metrics.REGISTRY]
+        sources: list[Collector] = [] if metrics.MULTIPROCESS else [metrics.REGISTRY]
         if self.child_metrics and Path(self.child_metrics).is_dir():
             sources.append(MultiProcessCollector(None, path=self.child_metrics))
         return sources

@@ -9,10 +9,14 @@ when a process first imports the library); `bot.channels.health` adds them to th
 
 from __future__ import annotations
 
+import os
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
+#: prometheus-client chose multiprocess mode when this process imported it: our own values
+#: are then in PROMETHEUS_MULTIPROC_DIR with every other process's.
+MULTIPROCESS = "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ
 disable_created_metrics()  # summed across processes, a `_created` sample would mean nothing
 
 REGISTRY = CollectorRegistry(auto_describe=True)
