@@ -1,7 +1,8 @@
 """The composition root: what `thidua run` starts, readable top to bottom.
 
 settings → handlers (`handlers.router.respond`; every command in `handlers.registry`) → channels
-(Telegram, Zalo: `bot.channels.factory`) → one web server for their webhooks, if any →
+(Telegram, Zalo: `bot.channels.factory`) → one web server on THIDUA_LISTEN for their
+webhooks, if any, and /healthz, /readyz, /metrics (`bot.channels.health`) →
 delivery (in a child process) and the scheduler that feeds it. With no channel token, the
 console demo (`bot.channels.console_demo`) instead.
 """
@@ -11,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import shutil
 import signal
+import tempfile
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -19,6 +23,7 @@ from aiohttp import web
 from bot.channels.base import Runner
 from bot.channels.console_demo import console_demo
 from bot.channels.factory import build_runners
+from bot.channels.health import Health, instrument
 from bot.core.settings import Settings, get_settings
 from bot.delivery import worker
 from bot.delivery.service import Delivery
@@ -93,20 +98,37 @@ class Pushes:
 
 async def serve(settings: Settings) -> None:
     """Run the channels (and the pushes) until SIGTERM or SIGINT."""
-    runners = build_runners(settings, respond)
-    web_app = (
-        web.Application() if (settings.telegram_webhook_url or settings.zalo_webhook_url) else None
-    )
+    ours = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    child_metrics = _delivery_metrics_dir()
+    runners = build_runners(settings, instrument(respond))  # turns counted for /metrics
+    webhooks = bool(settings.telegram_webhook_url or settings.zalo_webhook_url)
+    web_app = web.Application()  # webhooks, if any, and /healthz, /readyz, /metrics
+    held: list[Pushes] = []
+    Health(
+        settings,
+        tuple(r.name for r in runners),
+        leader=lambda: held[0].lock if held and held[0].schedule.channels else None,
+        child_metrics=child_metrics,
+    ).mount(web_app)
     for runner in runners:
         await runner.start(web_app)
-    site_runner = None
-    if web_app is not None:
-        host, port = settings.listen.rsplit(":", 1)
-        site_runner = web.AppRunner(web_app, access_log=None)  # paths carry no token, but
-        await site_runner.setup()  # keep request logs out of the bot's log all the same
-        await web.TCPSite(site_runner, host or "0.0.0.0", int(port)).start()
-        log.info("webhooks listening on %s", settings.listen)
+    host, port = settings.listen.rsplit(":", 1)
+    # Paths carry no token, but keep request logs out of the bot's log all the same.
+    site: web.AppRunner = web.AppRunner(web_app, access_log=None)
+    await site.setup()
+    site_runner: web.AppRunner | None = site
+    try:
+        await web.TCPSite(site, host or "0.0.0.0", int(port)).start()
+        log.info("listening on %s (/healthz, /readyz, /metrics)", settings.listen)
+    except OSError as exc:
+        if webhooks:
+            raise
+        # Polling works without it: a health port taken must not stop the bot.
+        log.warning("health endpoints: cannot listen on %s (%s)", settings.listen, exc)
+        await site.cleanup()
+        site_runner = None
     pushes = Pushes(settings, {r.name: r for r in runners}, own_process=True)
+    held.append(pushes)
     await pushes.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -120,3 +142,18 @@ async def serve(settings: Settings) -> None:
         await runner.stop()
     if site_runner is not None:
         await site_runner.cleanup()
+    if ours:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(child_metrics, ignore_errors=True)
+
+
+def _delivery_metrics_dir() -> str:
+    """The folder the delivery process counts its sends in (prometheus-client reads
+    PROMETHEUS_MULTIPROC_DIR when a process first imports it: the child, not us): the
+    operator's, or a fresh one (removed at stop)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        return given
+    folder = tempfile.mkdtemp(prefix="thidua-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    return folder

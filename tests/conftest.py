@@ -45,6 +45,7 @@ def database(tmp_path, monkeypatch) -> Iterator[str]:
         _reset_postgres(url)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("THIDUA_ATTACHMENTS", str(tmp_path / "attachments"))
+    monkeypatch.setenv("THIDUA_HOME", str(tmp_path / "home"))  # never the real user folder
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     set_default_language("vi")

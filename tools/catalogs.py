@@ -47,6 +47,13 @@ DOMAINS: dict[str, tuple[str, ...]] = {
         "handlers/review.py",
         "bot/core/templates/clerk/*",
     ),
+    "ops": (
+        "bot/cli/ops*.py",
+        "bot/core/backup.py",
+        "bot/cli/doctor.py",
+        "bot/core/audit_log.py",
+        "bot/core/health.py",
+    ),
     "thidua": ("*",),
 }
 

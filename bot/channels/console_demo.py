@@ -1,7 +1,8 @@
 """The console demo: with no channel token, `thidua run` talks to you on this terminal.
 
 The demo person is staff of a demo unit, registered on the console channel; the bundled plan's
-year is lived in so that `/report` has a phase open.
+year is lived in so that `/report` has a phase open. It runs on a database of its own in the
+data home (`Settings.demo_database_url`; `thidua run` switches to it), never the office's.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.core import metrics
+
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
     return default if isinstance(value, DefaultValue) else value
@@ -97,15 +99,20 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,
         )
+        api_method = url.rsplit("/", 1)[-1]
         try:
             async with self._session.request(
                 method, url, data=_body(request_data), timeout=timeout, proxy=self._proxy(url)
             ) as response:
-                return response.status, await response.read()
+                body = await response.read()
         except TimeoutError as exc:
+            metrics.api_call("telegram", api_method, 0)
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
+            metrics.api_call("telegram", api_method, 0)
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        metrics.api_call("telegram", api_method, response.status)
+        return response.status, body
 
     def _proxy(self, url: str) -> str | None:
         parts = urlsplit(url)

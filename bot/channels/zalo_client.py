@@ -20,6 +20,7 @@ from typing import Any, Self
 import httpx
 
 from bot.channels.zalo_update import ZaloUpdate, opt_int, opt_str
+from bot.core import metrics
 from bot.core.redact import REDACTED, protect, redact
 
 __all__ = [
@@ -211,7 +212,9 @@ class ZaloClient:
             failure = ZaloNetworkError(f"{method}: {type(exc).__name__}: {detail}")
         if failure is not None:
             logger.debug("zalo %s failed: %s", method, failure.description)
+            metrics.api_call("zalo", method, 0)
             raise failure
+        metrics.api_call("zalo", method, response.status_code)
         try:
             body = response.json()
         except ValueError:

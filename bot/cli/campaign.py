@@ -15,9 +15,11 @@ from bot.cli.common import (
     ensure_ready,
     print_json,
 )
+from bot.core import home
 from bot.core.campaign_loader import warnings
 from bot.core.db import migrate, session_scope
 from bot.core.i18n import _, format_day
+from bot.core.settings import get_settings
 from bot.core.store import active_campaign, load_into_store
 from schedules.calendar import events
 
@@ -31,6 +33,9 @@ def init(campaign: CampaignOpt = None) -> None:
     """Create or upgrade the database and load the campaign (bundled by default)."""
     path = campaign or configured_campaign()
     loaded = campaign_or_fail(path)
+    settings = get_settings()
+    if home.created(settings):
+        typer.echo(_("Created the data home {path}.").format(path=settings.home))
     migrate()
     with session_scope() as session:
         load_into_store(session=session, campaign=loaded, source=str(path or "bundled"))

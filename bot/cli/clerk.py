@@ -13,6 +13,7 @@ from bot.core import clock
 from bot.core.campaign import Campaign
 from bot.core.db import session_scope
 from bot.core.i18n import _
+from bot.core.settings import get_settings
 from bot.core.store import active_campaign
 from bot.core.summary import compile_summary, find_unit, render_text
 
@@ -76,7 +77,9 @@ def summary(
 
 @app.command()
 def export(
-    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="The file to write (default: in THIDUA_EXPORTS).")
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="xlsx, docx or csv.")] = Format.xlsx,
     phase: PhaseOpt = None,
     table: Annotated[
@@ -92,6 +95,10 @@ def export(
     with session_scope() as session:
         row, campaign = active_campaign(session=session)
         _check_phase(campaign, phase)
+        if out is None:
+            name = f"{row.code}-{clock.today():%Y%m%d}"
+            suffix = f"-{table.value}" if fmt.value == "csv" else ""
+            out = Path(get_settings().exports_dir) / f"{name}{suffix}.{fmt.value}"
         scope = Scope(
             session=session,
             campaign_row=row,

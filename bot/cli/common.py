@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 import typer
 
-from bot.core import clock
+from bot.core import clock, home, logs
 from bot.core.campaign import Campaign
 from bot.core.campaign_loader import CampaignError, load_campaign
-from bot.core.db import migrate, session_scope
+from bot.core.db import migrate, session_scope, shown
 from bot.core.i18n import _, set_default_language
 from bot.core.settings import SettingsError, get_settings
 from bot.core.store import NoCampaign, active_campaign, load_into_store
@@ -40,13 +38,8 @@ def setup(debug: DebugFlag = False) -> None:
         raise typer.Exit(2) from None
     set_default_language(settings.lang)
     clock.start_at(settings.now)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "httpcore", "apscheduler.executors", "alembic.runtime"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(settings)
+    home.prepare(settings)
 
 
 def print_json(value: Any) -> None:
@@ -87,7 +80,7 @@ def ensure_ready() -> None:
 
 def store_problem(exc: sa.exc.DBAPIError) -> str:
     """One line for a database that cannot be opened or reached: which one, and why."""
-    url = sa.make_url(get_settings().database_url).render_as_string(hide_password=True)
+    url = shown(get_settings().database_url)
     reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
     return _("Cannot use the database {url}: {reason}. Check DATABASE_URL.").format(
         url=url, reason=reason

@@ -7,6 +7,7 @@ or reached ends it with one line and exit 1 (the traceback only with `--debug`).
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -14,8 +15,9 @@ import sqlalchemy as sa
 import typer
 
 from bot.channels.console import serve
-from bot.cli import campaign, clerk, people, pushes
+from bot.cli import campaign, clerk, doctor, ops, people, pushes
 from bot.cli.common import DEBUG, ensure_ready, setup, store_problem
+from bot.core.settings import get_settings
 from handlers.router import handle
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="thidua: emulation bot")
@@ -24,6 +26,8 @@ app.add_typer(campaign.app)  # init, campaign check|show, calendar
 app.add_typer(people.app)  # units, people, invite
 app.add_typer(clerk.app)  # summary, export
 app.add_typer(pushes.app)  # launch, outbox
+app.add_typer(ops.app)  # backup, restore, audit
+app.add_typer(doctor.app)  # doctor
 
 
 @app.command()
@@ -41,6 +45,12 @@ def run() -> None:
     """Run the bot: Telegram and/or Zalo when their tokens are set, else the console demo."""
     from bot.app import main  # python-telegram-bot, aiohttp, APScheduler: for `run` only
 
+    settings = get_settings()
+    if settings.telegram_bot_token is None and settings.zalo_bot_token is None:
+        # The console demo seeds a demo unit and person: in a database of its own in the
+        # data home, never the office's.
+        os.environ["DATABASE_URL"] = settings.demo_database_url
+        get_settings.cache_clear()
     ensure_ready()
     main()
 

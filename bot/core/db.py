@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
@@ -17,6 +19,8 @@ from sqlmodel import Session
 
 from bot.core.settings import get_settings
 
+log = logging.getLogger(__name__)
+
 
 def normalise_url(url: str) -> str:
     """`postgresql://` means psycopg 3 here (the driver we ship)."""
@@ -27,6 +31,19 @@ def normalise_url(url: str) -> str:
 
 def is_sqlite(url: str) -> bool:
     return normalise_url(url).startswith("sqlite")
+
+
+def shown(url: str) -> str:
+    """The URL as a log line or a person may see it: no password."""
+    return sa.make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The SQLite file of `url` (None: PostgreSQL, or in memory)."""
+    made = sa.make_url(normalise_url(url))
+    if not made.drivername.startswith("sqlite") or made.database in (None, "", ":memory:"):
+        return None
+    return Path(made.database)
 
 
 @cache
@@ -51,7 +68,15 @@ def engine_for(url: str) -> Engine:
 
 
 def engine() -> Engine:
-    return engine_for(get_settings().database_url)
+    settings = get_settings()
+    if settings.database_url not in _announced:
+        # Once per store and process: which database and data home this command works on.
+        _announced.add(settings.database_url)
+        log.info("database %s (data home %s)", shown(settings.database_url), settings.home)
+    return engine_for(settings.database_url)
+
+
+_announced: set[str] = set()
 
 
 @contextmanager

@@ -180,7 +180,7 @@ class AuditEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: dt.datetime = _when(index=True)
     action: str = Field(max_length=32, index=True)
-    person_id: int | None = Field(default=None, foreign_key="person.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     channel: str | None = Field(default=None, max_length=16)
     chat_id: str | None = Field(default=None, max_length=64, index=True)
     subject: str | None = Field(default=None, max_length=64)
