@@ -10,6 +10,7 @@ import io
 from collections.abc import Callable
 from typing import cast
 
+from bot.core.exports.names import file_name
 from bot.core.exports.rows import Scope
 from bot.core.i18n import _
 from bot.core.summary import current_phase
@@ -91,7 +92,7 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         "csv": (csv_export.export, csv_export.MIME),
     }[fmt]
     writer(scope, out)
-    name = file_name(ctx.campaign.code, fmt, phase, ctx.today.strftime("%Y%m%d"))
+    name = file_name(ctx.campaign.code, fmt, phase, ctx.today)
     return [
         Reply(
             _("Here is the file {name}.").format(name=name),
@@ -102,13 +103,6 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
 
 def describe() -> str:
     return _("files for the office: XLSX, DOCX, CSV")
-
-
-def file_name(code: str, fmt: str, phase: int | None, day: str) -> str:
-    """`cong-thuong-ha-tinh-2022-dot-1-20220510.docx`: ASCII, sortable, says what it holds."""
-    part = f"dot-{phase}" if phase is not None else "ca-nam"
-    kind = {"xlsx": "tong-hop", "docx": "bao-cao", "csv": "bao-cao-thanh-tich"}[fmt]
-    return f"{code}-{kind}-{part}-{day}.{fmt}"
 
 
 FLOW = Flow(

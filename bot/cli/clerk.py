@@ -8,13 +8,13 @@ from typing import Annotated
 
 import typer
 
-from bot.cli.common import JsonFlag, ensure_ready, fail, print_json
+from bot.cli.common import JsonFlag, ensure_ready, fail, print_json, progress
 from bot.core import clock
 from bot.core.campaign import Campaign
 from bot.core.db import session_scope
 from bot.core.i18n import _
 from bot.core.store import active_campaign
-from bot.core.summary import compile_summary, find_unit, render_text
+from bot.core.summary import compile_summary, current_phase, find_unit, render_text
 
 app = typer.Typer()
 PhaseOpt = Annotated[int | None, typer.Option("--phase", help="Phase number (default: current).")]
@@ -74,37 +74,63 @@ def summary(
             typer.echo(render_text(figures))
 
 
+DelimiterOpt = Annotated[
+    str, typer.Option("--delimiter", help="CSV only: the field separator, e.g. ';'.")
+]
+
+
 @app.command()
 def export(
-    out: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="The file to write (default: a dated name in this folder)."),
+    ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="xlsx, docx or csv.")] = Format.xlsx,
     phase: PhaseOpt = None,
     table: Annotated[
         CsvTable, typer.Option("--table", help="CSV only: which table.")
     ] = CsvTable.reports,
+    delimiter: DelimiterOpt = ",",
+    as_json: JsonFlag = False,
 ) -> None:
     """Write the compiled campaign to a file (DOCX: one phase, the current by default)."""
-    # openpyxl and python-docx load only when something is exported, not for every command
+    # xlsxwriter and python-docx load only when something is exported, not for every command
     from bot.core.exports import csv_export, docx, xlsx
-    from bot.core.exports.rows import Scope
+    from bot.core.exports.names import file_name
+    from bot.core.exports.rows import Scope, row_count
 
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise fail(_("--delimiter must be one character, such as ; or a tab."), 2)
     ensure_ready()
     with session_scope() as session:
         row, campaign = active_campaign(session=session)
         _check_phase(campaign, phase)
+        today = clock.today()
+        if fmt is Format.docx and phase is None:
+            phase = current_phase(campaign, today).number
         scope = Scope(
-            session=session,
-            campaign_row=row,
-            campaign=campaign,
-            today=clock.today(),
-            phase=phase,
+            session=session, campaign_row=row, campaign=campaign, today=today, phase=phase
         )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("wb") as fp:
+        path = out or Path(file_name(campaign.code, fmt.value, phase, today))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        total = row_count(scope) if fmt is Format.xlsx else None
+        label = _("Writing {path}").format(path=path)
+        with progress(total, label, quiet=as_json) as tick, path.open("wb") as fp:
             if fmt is Format.xlsx:
-                xlsx.export(scope, fp)
+                xlsx.export(scope, fp, tick)
             elif fmt is Format.docx:
                 docx.export(scope, fp)
             else:
-                csv_export.export(scope, fp, table.value)
-    typer.echo(_("Written: {path}").format(path=out))
+                csv_export.export(scope, fp, table.value, delimiter)
+    if as_json:
+        print_json(
+            {
+                "path": str(path),
+                "format": fmt.value,
+                "phase": phase,
+                "table": table.value if fmt is Format.csv else None,
+                "bytes": path.stat().st_size,
+            }
+        )
+        return
+    typer.echo(_("Written: {path}").format(path=path))

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -51,6 +52,28 @@ def setup(debug: DebugFlag = False) -> None:
 
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def on_terminal() -> bool:
+    """Whether a person watches stderr (a progress bar then helps; piped, it would be noise)."""
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress(
+    total: int | None, label: str, *, quiet: bool = False
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal (rich), `advance(n)` to move it; nothing when piped."""
+    if quiet or not on_terminal():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 def fail(lines: list[str] | str, code: int = 1) -> typer.Exit:

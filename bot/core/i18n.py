@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -97,6 +98,11 @@ def format_long_day(day: dt.date) -> str:
 
 def format_number(value: float) -> str:
     return format_decimal(value, locale=_current.get())
+
+
+def format_percent(points: float) -> str:
+    """27 -> '27%' (Babel's form for the current language)."""
+    return babel_percent(points / 100, locale=_current.get())
 
 
 @cache

@@ -1,0 +1,20 @@
+"""The file names exports are saved and sent under."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+KINDS = {
+    "xlsx": "tong-hop",
+    "docx": "bao-cao",
+    "csv": "bao-cao-thanh-tich",
+    "zip": "ho-so",
+}
+
+
+def file_name(code: str, fmt: str, phase: int | None, day: dt.date | str) -> str:
+    """`cong-thuong-ha-tinh-2022-bao-cao-dot-1-20220510.docx`: ASCII, sortable, says what it
+    holds."""
+    stamp = day.strftime("%Y%m%d") if isinstance(day, dt.date) else day
+    part = f"dot-{phase}" if phase is not None else "ca-nam"
+    return f"{code}-{KINDS[fmt]}-{part}-{stamp}.{fmt}"
