@@ -111,12 +111,12 @@ def test_xlsx_sheets_cell_by_cell(desk, tmp_path):
     assert rows[1] == (
         "Tập thể",
         "100% phòng chuyên môn, đơn vị trực thuộc đạt danh hiệu tập thể lao động tiên tiến",
-        "Tập thể lao động tiên tiến", 1, 2, 0.29, 7, "Không",
+        "Tập thể lao động tiên tiến", None, 1, 2, 0.29, 7, "Không",
     )  # fmt: skip
-    assert targets["D3"].number_format == targets["F3"].number_format == "0%"  # as percentages
+    assert targets["E3"].number_format == targets["G3"].number_format == "0%"  # percentages
     assert rows[7] == (
         "Cá nhân", "09 cá nhân đạt chiến sỹ thi đua cơ sở", "Chiến sĩ thi đua cơ sở",
-        9, 1, None, None, "Không",
+        9, None, 1, None, None, "Không",
     )  # fmt: skip
     assert rows[11][3] == "1–2"
 
@@ -126,7 +126,7 @@ def test_xlsx_for_one_phase_and_for_an_empty_store(people, tmp_path):
     for ws in wb.worksheets:
         assert ws.auto_filter.ref.startswith("A1:")
     assert wb["Báo cáo"].max_row == 1 and wb["Đề nghị"].max_row == 1
-    assert wb["Báo cáo"].auto_filter.ref == "A1:N1"
+    assert wb["Báo cáo"].auto_filter.ref.startswith("A1:N")
     assert wb["Đơn vị"]["F1"].value == "Đợt 2: báo cáo đợt"
     assert [r[5] for r in wb["Đơn vị"].iter_rows(min_row=2, values_only=True)] == [
         None, "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp",

@@ -117,6 +117,7 @@ def targets_table(summary: Summary) -> Table:
         Column(_("Target in the plan"), 60),
         Column(_("Titles"), 40),
         Column(_("Target"), 10),
+        Column(_("Target %"), 10, "percent"),
         Column(_("Nominations"), 13, "int"),
         Column(_("Achieved %"), 12, "percent"),
         Column(_("Base"), 10, "int"),
@@ -126,10 +127,12 @@ def targets_table(summary: Summary) -> Table:
     rows = []
     for t in summary.targets:
         goal = t.target
-        target: Percent | int | str | None
+        # a count is a number, a range ("1–2") text, a percentage a percentage
+        target: int | str | None = None
+        share = None
         if goal.percent is not None:
-            target = Percent(goal.percent)
-        else:  # a number; a range ("1–2") stays text
+            share = Percent(goal.percent)
+        else:
             target = f"{goal.count}–{goal.count_max}" if goal.count_max else goal.count
         rows.append(
             (
@@ -137,6 +140,7 @@ def targets_table(summary: Summary) -> Table:
                 goal.text,
                 t.label,
                 target,
+                share,
                 t.achieved,
                 None if t.achieved_percent is None else Percent(t.achieved_percent),
                 t.base if goal.percent is not None else None,
