@@ -31,7 +31,21 @@ DebugFlag = Annotated[bool, typer.Option("--debug", help="Show tracebacks of err
 DEBUG = {"on": False}
 
 
-def setup(debug: DebugFlag = False) -> None:
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"thidua {version('thidua')}")
+        raise typer.Exit()
+
+
+VersionFlag = Annotated[
+    bool,
+    typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+]
+
+
+def setup(debug: DebugFlag = False, show_version: VersionFlag = False) -> None:
     """Read settings once, fail fast on a bad variable, start the clock."""
     DEBUG["on"] = debug
     try:
@@ -52,6 +66,18 @@ def setup(debug: DebugFlag = False) -> None:
 
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def print_table(headers: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+    """A listing as a table with a header row (rich); wide enough not to wrap when piped."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, title=title, title_justify="left", header_style="bold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    width = None if sys.stdout.isatty() else 200
+    Console(width=width, soft_wrap=False, highlight=False).print(table)
 
 
 def on_terminal() -> bool:
@@ -106,6 +132,15 @@ def ensure_ready() -> None:
     campaign = campaign_or_fail(path)
     with session_scope() as session:
         load_into_store(session=session, campaign=campaign, source=str(path or "bundled"))
+
+
+def file_problem(exc: OSError) -> str:
+    """One line for a file the command could not read or write: which one, and why."""
+    from bot.core.errors import os_reason
+
+    return _("Cannot use the file {path}: {reason}.").format(
+        path=exc.filename or "?", reason=os_reason(exc)
+    )
 
 
 def store_problem(exc: sa.exc.DBAPIError) -> str:

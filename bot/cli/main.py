@@ -2,7 +2,8 @@
 
 `setup` runs before every command: settings read once (a bad variable stops it in one line),
 the clock started, logging set. `main` is the `thidua` command: a store that cannot be opened
-or reached ends it with one line and exit 1 (the traceback only with `--debug`).
+or reached, or a file that cannot be written, ends it with one line and exit 1 (the traceback
+only with `--debug`). `thidua --install-completion` adds shell completion.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import typer
 
 from bot.channels.console import serve
 from bot.cli import campaign, clerk, people, pushes
-from bot.cli.common import DEBUG, ensure_ready, setup, store_problem
+from bot.cli.common import DEBUG, ensure_ready, file_problem, setup, store_problem
 from handlers.router import handle
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="thidua: emulation bot")
+app = typer.Typer(no_args_is_help=True, help="thidua: emulation bot")  # --install-completion
 app.callback()(setup)
 app.add_typer(campaign.app)  # init, campaign check|show, calendar
 app.add_typer(people.app)  # units, people, invite
@@ -52,4 +53,9 @@ def main() -> None:
         if DEBUG["on"]:
             raise
         typer.echo(store_problem(exc), err=True)
+        raise SystemExit(1) from None
+    except OSError as exc:  # a file to write in a folder that cannot be written, a full disk
+        if DEBUG["on"]:
+            raise
+        typer.echo(file_problem(exc), err=True)
         raise SystemExit(1) from None

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.errors import validation_message
+
 TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
@@ -65,5 +67,5 @@ def get_settings() -> Settings:
             name = str(err["loc"][0]) if err["loc"] else "?"
             field = Settings.model_fields.get(name)
             variable = field.alias if field and field.alias else name
-            lines.append(f"{variable}: {err['msg']}")
+            lines.append(f"{variable}: {validation_message(err)}")
         raise SettingsError("\n".join(lines)) from None
