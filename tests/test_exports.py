@@ -221,7 +221,7 @@ def test_docx_is_an_administrative_document(desk, tmp_path):
         "- Tập thể lao động xuất sắc: 1/2.",
         "2. Đối với cá nhân:",
         "- Chiến sĩ thi đua cơ sở: 1/9.",
-        "- Lao động tiên tiến: 27 % (chỉ tiêu 100 %).",
+        "- Lao động tiên tiến: 27\u00a0% (chỉ tiêu 100\u00a0%).",  # no line break before %
         "- Lao động tiên tiến (3): Nguyễn Thị Bình (QLCN), Nguyễn Văn An (QLCN), "
         "Đỗ Thị Dung (TTRA).",
         "- Chiến sĩ thi đua cơ sở (1): Nguyễn Văn An (QLCN).",
@@ -242,7 +242,8 @@ def test_docx_is_an_administrative_document(desk, tmp_path):
     ]  # fmt: skip
     assert [c.text for c in table.rows[-1].cells] == ["", "Tổng", "3", "1", "1", "5"]
 
-    sign_left, sign_right = doc.tables[-1].rows[0].cells
+    signature = next(t for t in doc.tables if t.rows[0].cells[0].text.startswith("Nơi nhận:"))
+    sign_left, sign_right = signature.rows[0].cells
     recipients = [p for p in sign_left.paragraphs if p.text]
     assert recipients[0].text == "Nơi nhận:"
     assert recipients[0].runs[0].font.size == Pt(12)

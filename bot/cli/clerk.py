@@ -24,6 +24,13 @@ class Format(StrEnum):
     xlsx = "xlsx"
     docx = "docx"
     csv = "csv"
+    proposal = "proposal"
+    nominees = "nominees"
+    zip = "zip"
+
+
+FORMAT_HELP = "xlsx, docx (the report), proposal, nominees, csv, or zip (all, with evidence)."
+ONE_PHASE = (Format.docx, Format.proposal, Format.nominees, Format.zip)
 
 
 class CsvTable(StrEnum):
@@ -85,7 +92,13 @@ def export(
         Path | None,
         typer.Option("--out", help="The file to write (default: a dated name in this folder)."),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="xlsx, docx or csv.")] = Format.xlsx,
+    fmt: Annotated[
+        Format,
+        typer.Option(
+            "--format",
+            help="xlsx, docx (the report), proposal, nominees, csv or zip (all, with evidence).",
+        ),
+    ] = Format.xlsx,
     phase: PhaseOpt = None,
     table: Annotated[
         CsvTable, typer.Option("--table", help="CSV only: which table.")
@@ -95,7 +108,7 @@ def export(
 ) -> None:
     """Write the compiled campaign to a file (DOCX: one phase, the current by default)."""
     # xlsxwriter and python-docx load only when something is exported, not for every command
-    from bot.core.exports import csv_export, docx, xlsx
+    from bot.core.exports import bundle, csv_export, documents, docx, xlsx
     from bot.core.exports.names import file_name
     from bot.core.exports.rows import Scope, row_count
 
@@ -106,20 +119,26 @@ def export(
         row, campaign = active_campaign(session=session)
         _check_phase(campaign, phase)
         today = clock.today()
-        if fmt is Format.docx and phase is None:
+        if fmt in ONE_PHASE and phase is None:
             phase = current_phase(campaign, today).number
         scope = Scope(
             session=session, campaign_row=row, campaign=campaign, today=today, phase=phase
         )
         path = out or Path(file_name(campaign.code, fmt.value, phase, today))
         path.parent.mkdir(parents=True, exist_ok=True)
-        total = row_count(scope) if fmt is Format.xlsx else None
+        total = row_count(scope) if fmt in (Format.xlsx, Format.zip) else None
         label = _("Writing {path}").format(path=path)
         with progress(total, label, quiet=as_json) as tick, path.open("wb") as fp:
             if fmt is Format.xlsx:
                 xlsx.export(scope, fp, tick)
             elif fmt is Format.docx:
                 docx.export(scope, fp)
+            elif fmt is Format.proposal:
+                documents.proposal(scope, fp)
+            elif fmt is Format.nominees:
+                documents.nominees(scope, fp)
+            elif fmt is Format.zip:
+                bundle.export(scope, fp, tick)
             else:
                 csv_export.export(scope, fp, table.value, delimiter)
     if as_json:
@@ -134,3 +153,20 @@ def export(
         )
         return
     typer.echo(_("Written: {path}").format(path=path))
+
+
+@app.command()
+def templates(
+    folder: Annotated[Path, typer.Argument(help="Where to write them.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the default Word templates (award proposal, list of nominees) into FOLDER, to edit
+    and use with THIDUA_TEMPLATES=FOLDER."""
+    from bot.core.exports.documents import write_defaults
+
+    written = write_defaults(folder)
+    if as_json:
+        print_json([str(p) for p in written])
+        return
+    for path in written:
+        typer.echo(_("Written: {path}").format(path=path))

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     campaign_file: str | None = Field(None, alias="THIDUA_CAMPAIGN")
     listen: str = Field("127.0.0.1:8080", alias="THIDUA_LISTEN", pattern=r"^[^:]*:\d{1,5}$")
     attachments_dir: str = Field("attachments", alias="THIDUA_ATTACHMENTS")
+    templates_dir: str | None = Field(None, alias="THIDUA_TEMPLATES")  # the office's .docx
     #: Per file (the Bot API lets a bot download at most 20 MB), and per person per day.
     upload_max_mb: float = Field(20.0, alias="THIDUA_UPLOAD_MAX_MB", gt=0)
     uploads_per_day: int = Field(30, alias="THIDUA_UPLOADS_PER_DAY", ge=1)

@@ -44,6 +44,7 @@ from bot.core.summary import Summary, compile_summary, counting_nominations
 
 MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 NAMES_MAX = 100  # nominees named per title; the XLSX has them all
+ANNEX_MAX = 2000  # achievements listed in the annex; the XLSX has them all
 
 
 def export(scope: Scope, out: Path | BinaryIO) -> None:
@@ -77,6 +78,7 @@ def build(scope: Scope, summary: Summary) -> DocxDocument:
     rule(doc, TEXT_WIDTH_CM, 5.0)
     _body(doc, scope, summary)
     _signature(doc, scope)
+    _annex(doc, scope, summary)
     page_numbers(doc)
     return doc
 
@@ -255,7 +257,9 @@ def _against_targets(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
         i += 1
         para(doc, label.format(i=i), bold=True, italic=True, indent=True)
         for t in lines:
-            para(doc, f"- {t.label}: {t.figure()}.", indent=True, before=0)
+            # "100 %" never split over two lines
+            figure = t.figure().replace(" %", "\u00a0%")
+            para(doc, f"- {t.label}: {figure}.", indent=True, before=0)
     names = _nominees(scope.session, scope, summary)
     i += 1
     para(doc, _("{i}. Nominations by title:").format(i=i), bold=True, italic=True, indent=True)
@@ -372,3 +376,74 @@ def _signature(doc: DocxDocument, scope: Scope) -> None:
     for _i in range(4):
         para(right, align="center", before=0)
     para(right, plan.signer.name, size=14, bold=True, align="center", before=12)
+
+
+def _annex(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
+    """The annex: every live report of the phase, by unit (receipt, person, title, what was
+    done), up to ANNEX_MAX."""
+    r = m.Report
+    rows = scope.session.exec(
+        select(r, m.Unit, m.Person)
+        .join(m.Unit, col(m.Unit.id) == r.unit_id)
+        .join(m.Person, col(m.Person.id) == r.person_id)
+        .where(
+            r.campaign_id == scope.campaign_row.id,
+            r.phase == summary.phase.number,
+            r.status != "withdrawn",
+        )
+        .order_by(col(m.Unit.code), col(r.id))
+        .limit(ANNEX_MAX + 1)
+    ).all()
+    doc.add_page_break()
+    para(doc, _("ANNEX"), bold=True, align="center", before=0, after=0)
+    para(
+        doc,
+        _("Achievements of the units and individuals, {phase} of {year}").format(
+            phase=summary.phase.name[:1].lower() + summary.phase.name[1:], year=summary.year
+        ),
+        bold=True,
+        align="center",
+        before=0,
+        after=0,
+    )
+    para(
+        doc,
+        _("(Attached to the report of {issuer})").format(
+            issuer=scope.campaign.plan.issuing_body.title()
+        ),
+        italic=True,
+        align="center",
+        before=0,
+    )
+    if not rows:
+        para(doc, _("No achievement has been reported in this phase yet."), indent=True)
+        return
+    by_unit: dict[str, list[tuple[m.Report, m.Person]]] = {}
+    names: dict[str, str] = {}
+    for report, unit, person in rows[:ANNEX_MAX]:
+        by_unit.setdefault(unit.code, []).append((report, person))
+        names[unit.code] = unit.name
+    widths = [1.0, 2.9, 3.4, 3.8, 5.4]
+    for i, (code, items) in enumerate(by_unit.items(), start=1):
+        para(doc, f"{i}. {names[code]} ({len(items)})", bold=True, before=12, after=3)
+        table = grid(doc, widths, len(items) + 1, borders=True)
+        head = [_("No."), _("Receipt"), _("Reported by"), _("Title"), _("Achievement")]
+        body = [
+            [str(k), rep.receipt, person.full_name, rep.title, rep.detail]
+            for k, (rep, person) in enumerate(items, start=1)
+        ]
+        for row_no, values in enumerate([head, *body]):
+            for c, value in enumerate(values):
+                p = table.rows[row_no].cells[c].paragraphs[0]
+                p.alignment = ALIGN["center" if row_no == 0 or c == 0 else "left"]
+                run = p.add_run(value)
+                run.font.size, run.bold = Pt(12), row_no == 0
+    if len(rows) > ANNEX_MAX:
+        para(
+            doc,
+            _("The first {n} achievements are listed; the XLSX file has them all.").format(
+                n=ANNEX_MAX
+            ),
+            italic=True,
+            before=6,
+        )

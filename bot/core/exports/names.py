@@ -9,7 +9,10 @@ KINDS = {
     "docx": "bao-cao",
     "csv": "bao-cao-thanh-tich",
     "zip": "ho-so",
+    "proposal": "to-trinh-de-nghi-khen-thuong",
+    "nominees": "danh-sach-de-nghi-khen-thuong",
 }
+SUFFIX = {"proposal": "docx", "nominees": "docx"}
 
 
 def file_name(code: str, fmt: str, phase: int | None, day: dt.date | str) -> str:
@@ -17,4 +20,4 @@ def file_name(code: str, fmt: str, phase: int | None, day: dt.date | str) -> str
     holds."""
     stamp = day.strftime("%Y%m%d") if isinstance(day, dt.date) else day
     part = f"dot-{phase}" if phase is not None else "ca-nam"
-    return f"{code}-{KINDS[fmt]}-{part}-{stamp}.{fmt}"
+    return f"{code}-{KINDS[fmt]}-{part}-{stamp}.{SUFFIX.get(fmt, fmt)}"
