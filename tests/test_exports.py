@@ -309,7 +309,8 @@ def test_export_in_chat_offers_the_formats_and_sends_the_file(desk, chat_as):
     ]
     chat.press("Tệp XLSX: đơn vị, báo cáo, đề nghị, chỉ tiêu")
     assert chat.labels == ["Tất cả các đợt", "Đợt thi đua thứ nhất", "Đợt thi đua thứ hai"]
-    (reply,) = chat.press("Tất cả các đợt")
+    building, reply = chat.press("Tất cả các đợt")
+    assert building.text == "Đang tạo tệp…" and building.document is None
     name = "cong-thuong-ha-tinh-2022-tong-hop-ca-nam-20220510.xlsx"
     assert reply.text == f"Tệp {name} đây ạ."
     assert reply.document.filename == name and reply.document.mime == XLSX
@@ -319,7 +320,7 @@ def test_export_in_chat_offers_the_formats_and_sends_the_file(desk, chat_as):
 
 def test_export_arguments_and_docx_phase_choice(desk, chat_as):
     chat = chat_as(desk.admin)
-    (reply,) = chat.say("/export docx 1")
+    _building, reply = chat.say("/export docx 1")
     assert reply.document.mime == DOCX
     assert reply.document.filename.endswith("-bao-cao-dot-1-20220510.docx")
     assert "Kết quả phong trào thi đua đợt 1 năm 2022" in texts(
@@ -327,7 +328,7 @@ def test_export_arguments_and_docx_phase_choice(desk, chat_as):
     )
     chat.say("/export docx")
     assert chat.labels == ["Đợt thi đua thứ nhất", "Đợt thi đua thứ hai"]  # no "all" for DOCX
-    (reply,) = chat.say("/xuat csv 2")
+    _building, reply = chat.say("/xuat csv 2")
     assert reply.document.content.decode("utf-8-sig").count("\n") == 2  # header + 1 report
 
 

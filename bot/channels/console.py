@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.channels.text import render_reply
-from handlers.types import Incoming, Reply
+from handlers.types import Incoming, Reply, settle
 
 CHANNEL = "console"
 
@@ -39,6 +39,6 @@ def serve(
         incoming = Incoming.parse(
             channel=CHANNEL, chat_id=user_id, user_id=user_id, display_name=name, text=text
         )
-        for reply in handle(incoming):
+        for reply in settle(handle(incoming)):
             stdout.write(render_reply(reply) + "\n\n")
         stdout.flush()

@@ -28,7 +28,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as TgRetryAfter
 from telegram.ext import ContextTypes, TypeHandler
@@ -68,6 +68,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 POLL_TIMEOUT = dt.timedelta(seconds=30)
 ATTEMPTS = 4  # per API call in the reply path: RetryAfter waits, network errors back off
 MAX_WAIT = 30.0
+LATER_GRACE = 60.0  # seconds `stop` waits for files still being built
+CHAT_ACTION_EVERY = 4.5  # seconds: Telegram shows a chat action for 5 s
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _GONE = ("chat not found", "user not found", "peer_id_invalid", "user is deactivated")
 
@@ -117,6 +119,7 @@ class TelegramRunner:
         protect(token_of(settings), self._secret)
         self._store = Path(settings.attachments_dir)
         self._accepting = False
+        self._background: set[asyncio.Task[None]] = set()
         self.application = build_application(settings, webhook=bool(self._webhook_url))
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -164,6 +167,8 @@ class TelegramRunner:
             await app.updater.stop()
         if app.running:
             await app.stop()
+        if self._background:  # files being built: let them be sent
+            await asyncio.wait(self._background, timeout=LATER_GRACE)
         await app.shutdown()
 
     async def start_sending(self) -> None:
@@ -258,12 +263,28 @@ class TelegramRunner:
         try:
             for reply in replies:
                 await send_reply(self.bot, chat_id, reply, call_with_retries)
+                if reply.later is not None:
+                    task = asyncio.create_task(self._later(chat_id, reply.later))
+                    self._background.add(task)  # held until done (the loop keeps weak refs)
+                    task.add_done_callback(self._background.discard)
         except Forbidden:
             log.info("telegram: chat %s blocked the bot; marked unreachable", chat_id)
             await asyncio.to_thread(mark_blocked, str(chat_id))
             return
         if any(reply.commands_changed for reply in replies):
             await self._refresh_menu(chat_id)
+
+    async def _later(self, chat_id: int, work: Callable[[], list[Reply]]) -> None:
+        """Run a reply's long work on the handlers' threads, "sending a file…" shown meanwhile
+        (Telegram clears a chat action after 5 s), then send what it returns."""
+        done = asyncio.ensure_future(in_handler_thread(work))
+        while not done.done():
+            try:
+                await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+            except TelegramError as exc:
+                log.info("telegram: chat action not sent: %s", redact(str(exc)))
+            await asyncio.wait({done}, timeout=CHAT_ACTION_EVERY)
+        await self._deliver(chat_id, done.result())
 
     async def _refresh_menu(self, chat_id: int) -> None:
         """A registration or /lang: this chat's menu shows the person's commands, in their

@@ -37,7 +37,7 @@ from bot.channels.zalo_update import ZaloUpdate
 from bot.core import clock
 from bot.core.i18n import _, language
 from bot.core.settings import Settings
-from handlers.types import Handle, Incoming, Reply
+from handlers.types import Handle, Incoming, Reply, settle
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ class ZaloRunner:
 
     def _turn(self, incoming: Incoming) -> list[str]:
         """Run the handlers (in a thread) and render their replies as Zalo texts."""
-        replies = self._handle(incoming)
+        replies = settle(self._handle(incoming))  # already in a thread: long work runs here
         lang = None
         if any(r.document is not None or r.image is not None for r in replies):
             lang = state.language_of(incoming.user_id)

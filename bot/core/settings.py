@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     templates_dir: str | None = Field(None, alias="THIDUA_TEMPLATES")  # the office's .docx
     #: Per file (the Bot API lets a bot download at most 20 MB), and per person per day.
     upload_max_mb: float = Field(20.0, alias="THIDUA_UPLOAD_MAX_MB", gt=0)
+    send_max_mb: float = Field(50.0, alias="THIDUA_SEND_MAX_MB", gt=0)  # Bot API: 50 MB
     uploads_per_day: int = Field(30, alias="THIDUA_UPLOADS_PER_DAY", ge=1)
     push_grace: dt.timedelta = Field(dt.timedelta(hours=12), alias="THIDUA_PUSH_GRACE")
 
