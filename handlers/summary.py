@@ -72,7 +72,8 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
     )
     channel = ctx.incoming.channel
     limit = LIMITS.get(channel, DEFAULT_LIMIT)
-    replies = [Reply(figures_of.render_text(figures, limit, office=ctx.role != Role.HEAD))]
+    text, headings = figures_of.render_parts(figures, limit, office=ctx.role != Role.HEAD)
+    replies = [Reply(text, headings=headings)]
     if channel in IMAGE_CHANNELS:
         name = f"tong-hop-dot-{figures.phase.number}"
         if figures.unit is not None:

@@ -127,6 +127,7 @@ class Reply:
     image: File | None = None
     commands_changed: bool = False
     later: Callable[[], list[Reply]] | None = None
+    headings: tuple[str, ...] = ()  # lines of `text` a channel that can shows in bold
 
 
 def settle(replies: list[Reply]) -> list[Reply]:

@@ -341,17 +341,36 @@ def phase_label(phase: Phase) -> str:
 # --- the text -----------------------------------------------------------------------------
 
 
+HEADING = "\x02"  # the template's mark on a heading line, taken off by `render_parts`
+
+
 def render_text(summary: Summary, limit: int | None = None, *, office: bool = True) -> str:
     """The summary as one message; shortened (codes, no names) when over `limit` characters.
 
     `office`: the reader can act on what waits for review (/review is the office's).
     """
+    return render_parts(summary, limit, office=office)[0]
+
+
+def render_parts(
+    summary: Summary, limit: int | None = None, *, office: bool = True
+) -> tuple[str, tuple[str, ...]]:
+    """`render_text`, and the lines of it that head a part (a chat may set them in bold)."""
+    text = _render(summary, limit, office=office)
+    headings = tuple(
+        line.removeprefix(HEADING).strip() for line in text.split("\n") if line.startswith(HEADING)
+    )
+    return text.replace(HEADING, ""), headings
+
+
+def _render(summary: Summary, limit: int | None, *, office: bool) -> str:
     example = next((u.unit.code for u in summary.expected), "VP")
     context = {
         "s": summary,
         "phase_label": phase_label(summary.phase),
         "audiences": audience_labels(),
         "office": office,
+        "H": HEADING,
     }
     full_pointer = _("Detail for one unit: /summary <unit code>, e.g. /summary {code}.")
     short_pointer = _(

@@ -423,7 +423,7 @@ def _annex(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
     for report, unit, person in rows[:ANNEX_MAX]:
         by_unit.setdefault(unit.code, []).append((report, person))
         names[unit.code] = unit.name
-    widths = [1.0, 2.9, 3.4, 3.8, 5.4]
+    widths = [0.9, 3.4, 3.2, 3.6, 5.4]  # a receipt (BC-2022-0001) on one line
     for i, (code, items) in enumerate(by_unit.items(), start=1):
         para(doc, f"{i}. {names[code]} ({len(items)})", bold=True, before=12, after=3)
         table = grid(doc, widths, len(items) + 1, borders=True)
