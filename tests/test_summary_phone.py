@@ -42,7 +42,13 @@ def test_telegram_sets_the_headings_in_bold_and_escapes_the_rest():
 def test_the_chart_is_drawn_for_a_phone(desk, people, chat_as):
     clerk = people.add(role="clerk", unit="VP", channel="telegram", user_id="tg-clerk")
     chat = chat_as(clerk, channel="telegram")
-    _text, chart = chat.say("/tonghop")
+    *parts, chart = chat.say("/tonghop")
+    assert [p.headings[0] for p in parts] == [
+        parts[0].text.splitlines()[0],
+        "Báo cáo thành tích cá nhân: 5",
+        "Đề nghị khen thưởng so với chỉ tiêu kế hoạch (đã xác nhận hoặc tiếp nhận):",
+    ]
+    assert all(len(p.text.splitlines()) <= 30 for p in parts)  # about a phone screen each
     png = chart.image.content
     width, height = struct.unpack(">II", png[16:24])
     assert 700 <= width <= 1300  # about 6 in at 150 dpi (the legend may widen it)
