@@ -199,3 +199,21 @@ def test_zip_holds_the_workbook_the_documents_and_the_evidence_by_unit(desk, tmp
     assert wb["Báo cáo"]["A2"].value == "BC-2022-0001"
     doc = Document(io.BytesIO(archive.read("bao-cao-dot-1.docx")))
     assert "PHỤ LỤC" in [p.text for p in doc.paragraphs]
+
+
+def test_a_broken_or_unsafe_template_is_one_line(desk, tmp_path, monkeypatch):
+    folder = tmp_path / "mau"
+    assert CliRunner().invoke(app, ["templates", str(folder)]).exit_code == 0
+    template = folder / "to-trinh-de-nghi-khen-thuong.docx"
+    doc = Document(str(template))
+    doc.add_paragraph("{{ ''.__class__.__mro__[1].__subclasses__() }}")  # the sandbox refuses
+    doc.save(str(template))
+    monkeypatch.setenv("THIDUA_TEMPLATES", str(folder))
+    get_settings.cache_clear()
+    out = tmp_path / "to-trinh.docx"
+    result = CliRunner().invoke(app, ["export", "--format", "proposal", "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Mẫu văn bản có một thẻ không điền được: “{{ ''.__class__.__mro__[1].__subclasses__() }}”."
+    )
+    assert not out.exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +15,9 @@ from bot.core.db import session_scope
 from bot.core.i18n import _
 from bot.core.store import active_campaign
 from bot.core.summary import compile_summary, current_phase, find_unit, render_text
+
+if TYPE_CHECKING:
+    from bot.core.exports.rows import Scope
 
 app = typer.Typer()
 PhaseOpt = Annotated[int | None, typer.Option("--phase", help="Phase number (default: current).")]
@@ -92,13 +95,7 @@ def export(
         Path | None,
         typer.Option("--out", help="The file to write (default: a dated name in this folder)."),
     ] = None,
-    fmt: Annotated[
-        Format,
-        typer.Option(
-            "--format",
-            help="xlsx, docx (the report), proposal, nominees, csv or zip (all, with evidence).",
-        ),
-    ] = Format.xlsx,
+    fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.xlsx,
     phase: PhaseOpt = None,
     table: Annotated[
         CsvTable, typer.Option("--table", help="CSV only: which table.")
@@ -107,8 +104,7 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Write the compiled campaign to a file (DOCX: one phase, the current by default)."""
-    # xlsxwriter and python-docx load only when something is exported, not for every command
-    from bot.core.exports import bundle, csv_export, documents, docx, xlsx
+    from bot.core.exports.docx_template import TemplateFault
     from bot.core.exports.names import file_name
     from bot.core.exports.rows import Scope, row_count
 
@@ -128,19 +124,15 @@ def export(
         path.parent.mkdir(parents=True, exist_ok=True)
         total = row_count(scope) if fmt in (Format.xlsx, Format.zip) else None
         label = _("Writing {path}").format(path=path)
-        with progress(total, label, quiet=as_json) as tick, path.open("wb") as fp:
-            if fmt is Format.xlsx:
-                xlsx.export(scope, fp, tick)
-            elif fmt is Format.docx:
-                docx.export(scope, fp)
-            elif fmt is Format.proposal:
-                documents.proposal(scope, fp)
-            elif fmt is Format.nominees:
-                documents.nominees(scope, fp)
-            elif fmt is Format.zip:
-                bundle.export(scope, fp, tick)
-            else:
-                csv_export.export(scope, fp, table.value, delimiter)
+        try:
+            _write(fmt, scope, path, total, label, table.value, delimiter, quiet=as_json)
+        except TemplateFault as exc:
+            path.unlink(missing_ok=True)
+            raise fail(
+                _("A template has a tag that cannot be filled in: “{text}”.").format(
+                    text=exc.text.strip()[:200]
+                )
+            ) from None
     if as_json:
         print_json(
             {
@@ -153,6 +145,35 @@ def export(
         )
         return
     typer.echo(_("Written: {path}").format(path=path))
+
+
+def _write(
+    fmt: Format,
+    scope: Scope,
+    path: Path,
+    total: int | None,
+    label: str,
+    table: str,
+    delimiter: str,
+    *,
+    quiet: bool,
+) -> None:
+    # the writers load only when something is exported, not for every command
+    from bot.core.exports import bundle, csv_export, documents, docx, xlsx
+
+    with progress(total, label, quiet=quiet) as tick, path.open("wb") as fp:
+        if fmt is Format.xlsx:
+            xlsx.export(scope, fp, tick)
+        elif fmt is Format.docx:
+            docx.export(scope, fp)
+        elif fmt is Format.proposal:
+            documents.proposal(scope, fp)
+        elif fmt is Format.nominees:
+            documents.nominees(scope, fp)
+        elif fmt is Format.zip:
+            bundle.export(scope, fp, tick)
+        else:
+            csv_export.export(scope, fp, table, delimiter)
 
 
 @app.command()

@@ -123,6 +123,21 @@ def templates() -> Environment:
     env.filters["day"] = format_day
     env.filters["long_day"] = format_long_day
     env.filters["number"] = format_number
+    env.filters["percent"] = format_percent
+    return env
+
+
+@cache
+def document_templates() -> Environment:
+    """The environment of the office's Word templates (exports/docx_template.py): the same
+    translation and filters, sandboxed (the templates are files an office edits, not code)."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(extensions=["jinja2.ext.i18n"], undefined=StrictUndefined)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda s: _(s), lambda s, p, n: ngettext(s, p, n), newstyle=True
+    )
+    env.filters.update(templates().filters)
     return env
 
 

@@ -11,7 +11,8 @@ italic, the list at 11 pt); page numbers centred at the top from page 2.
 The date reads "ngày … tháng … năm <campaign year>": under the decree (Điều 15) the văn thư
 gives a document its number and its date together, after it is signed, so both stay blank
 here; the compile date appears in the body ("số liệu tổng hợp đến ngày 10/05/2022").
-The document is always Vietnamese: it is the office's own record. The page, fonts, rules and
+The document is always Vietnamese: it is the office's own record. After the signature, an
+annex lists the phase's achievements by unit (receipt, person, title, what was done). The page, fonts, rules and
 tables are set up by bot/core/exports/docx_layout.py; this module writes what the report says.
 """
 

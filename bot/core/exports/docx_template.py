@@ -11,7 +11,8 @@ paragraph (in the body, in table cells, in headers and footers) is a Jinja2 temp
   (the tag itself is dropped); the other cells use `x`.
 
 The templates use the same i18n extension and filters (`day`, `long_day`, `number`,
-`percent`) as the chat's, so wording in them is translated like any other.
+`percent`) as the chat's, so wording in them is translated like any other; they run in
+Jinja2's sandbox, so a template file cannot reach into Python.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,9 +27,9 @@ from docx import Document
 from docx.document import Document as DocxDocument
 from docx.table import Table, _Row
 from docx.text.paragraph import Paragraph
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, TemplateError
 
-from bot.core.i18n import templates
+from bot.core.i18n import document_templates
 
 _PARAGRAPH_BLOCK = re.compile(
     r"^\s*\{%p\s+(?P<head>(for|if)\s.+?)\s*%\}(?P<body>.*)\{%p\s+end(for|if)\s*%\}\s*$", re.S
@@ -38,20 +38,31 @@ _ROW_LOOP = re.compile(r"^\s*\{%tr\s+(?P<head>for\s.+?)\s*%\}")
 _FOR = re.compile(r"^for\s+(?P<name>\w+)\s+in\s+(?P<expr>.+)$", re.S)
 
 
-@cache
 def environment() -> Environment:
-    """The chat templates' environment (i18n, filters), strict, without their loader."""
-    base = templates()
-    env = base.overlay(undefined=StrictUndefined, trim_blocks=False, lstrip_blocks=False)
-    return env
+    """The chat templates' translation and filters, sandboxed, strict, with no loader."""
+    return document_templates()
+
+
+class TemplateFault(Exception):
+    """A tag in a template that cannot be filled in; `text` is its paragraph or row."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 def _eval(expr: str, context: dict[str, Any]) -> Any:
-    return environment().compile_expression(expr, undefined_to_none=False)(**context)
+    try:
+        return environment().compile_expression(expr, undefined_to_none=False)(**context)
+    except (TemplateError, TypeError, ValueError, AttributeError) as exc:
+        raise TemplateFault(expr) from exc
 
 
 def _render_text(text: str, context: dict[str, Any]) -> str:
-    return environment().from_string(text).render(**context)
+    try:
+        return environment().from_string(text).render(**context)
+    except (TemplateError, TypeError, ValueError, AttributeError) as exc:
+        raise TemplateFault(text) from exc
 
 
 def _set_text(p: Paragraph, text: str) -> None:
@@ -84,7 +95,7 @@ def _paragraph(p: Paragraph, context: dict[str, Any]) -> None:
         return
     loop = _FOR.match(head)
     if loop is None:
-        raise ValueError(f"not a loop: {head}")
+        raise TemplateFault(text)
     anchor = element
     for item in _eval(loop.group("expr"), context) or []:
         clone = copy.deepcopy(element)
@@ -104,7 +115,7 @@ def _table(table: Table, context: dict[str, Any]) -> None:
             continue
         head = _FOR.match(loop.group("head"))
         if head is None:
-            raise ValueError(f"not a loop: {loop.group('head')}")
+            raise TemplateFault(first)
         element = row._tr
         anchor = element
         for item in _eval(head.group("expr"), context) or []:
