@@ -221,7 +221,7 @@ def test_docx_is_an_administrative_document(desk, tmp_path):
         "- Tập thể lao động xuất sắc: 1/2.",
         "2. Đối với cá nhân:",
         "- Chiến sĩ thi đua cơ sở: 1/9.",
-        "- Lao động tiên tiến: 27\u00a0% (chỉ tiêu 100\u00a0%).",  # no line break before %
+        "- Lao động tiên tiến: 27% (chỉ tiêu 100%).",  # Babel's form: no break before %
         "- Lao động tiên tiến (3): Nguyễn Thị Bình (QLCN), Nguyễn Văn An (QLCN), "
         "Đỗ Thị Dung (TTRA).",
         "- Chiến sĩ thi đua cơ sở (1): Nguyễn Văn An (QLCN).",

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from bot.core import models as m
 from bot.core.campaign import Campaign, Phase, Target
-from bot.core.i18n import _, format_day, render
+from bot.core.i18n import _, format_day, format_percent, render
 from bot.core.nominations import COUNTING
 from bot.core.unit_status import (
     UnitRef,
@@ -63,12 +63,12 @@ class TargetLine:
         return self.achieved >= (self.target.count or 0)
 
     def figure(self) -> str:
-        """'7/9', '1/1–2', or '84 % (target 100 %)'."""
+        """'7/9', '1/1–2', or '84% (target 100%)'."""
         t = self.target
         if t.percent is not None:
-            return _("{pct} % (target {target} %)").format(
-                pct=self.achieved_percent if self.achieved_percent is not None else 0,
-                target=t.percent,
+            return _("{pct} (target {target})").format(  # Babel's percentages: "27%"
+                pct=format_percent(self.achieved_percent or 0),
+                target=format_percent(t.percent),
             )
         goal = f"{t.count}–{t.count_max}" if t.count_max else f"{t.count}"
         return f"{self.achieved}/{goal}"

@@ -12,8 +12,9 @@ The date reads "ngày … tháng … năm <campaign year>": under the decree (Đ
 gives a document its number and its date together, after it is signed, so both stay blank
 here; the compile date appears in the body ("số liệu tổng hợp đến ngày 10/05/2022").
 The document is always Vietnamese: it is the office's own record. After the signature, an
-annex lists the phase's achievements by unit (receipt, person, title, what was done). The page, fonts, rules and
-tables are set up by bot/core/exports/docx_layout.py; this module writes what the report says.
+annex lists the phase's achievements by unit (receipt, person, title, what was done). The
+page, fonts, rules and tables are set up by bot/core/exports/docx_layout.py; this module
+writes what the report says.
 """
 
 from __future__ import annotations
@@ -258,9 +259,7 @@ def _against_targets(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
         i += 1
         para(doc, label.format(i=i), bold=True, italic=True, indent=True)
         for t in lines:
-            # "100 %" never split over two lines
-            figure = t.figure().replace(" %", "\u00a0%")
-            para(doc, f"- {t.label}: {figure}.", indent=True, before=0)
+            para(doc, f"- {t.label}: {t.figure()}.", indent=True, before=0)
     names = _nominees(scope.session, scope, summary)
     i += 1
     para(doc, _("{i}. Nominations by title:").format(i=i), bold=True, italic=True, indent=True)
