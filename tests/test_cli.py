@@ -189,3 +189,19 @@ def test_export_picks_a_dated_name_and_says_it_in_json(tmp_path, ready, monkeypa
     assert shown["table"] == "units" and shown["path"].endswith("-ca-nam-20220510.csv")
     line = one_line_error(run("export", "--format", "csv", "--delimiter", ";;"), code=2)
     assert line == "--delimiter phải là một ký tự, ví dụ ; hoặc dấu tab."
+
+
+def test_a_command_written_wrong_is_one_line_in_the_users_language(ready):
+    for args, said in (
+        (["export", "--nope"], "Không có tùy chọn --nope. Xem: thidua export --help"),
+        (["units", "import"], "Thiếu FILE. Xem: thidua units import --help"),
+        (
+            ["export", "--format", "pdf"],
+            "Giá trị của --format không hợp lệ. Xem: thidua export --help",
+        ),
+        (["khong-co"], "Không có lệnh này. Xem: thidua --help"),
+    ):
+        done = thidua(*args)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.strip() == said
+    assert thidua("--version").returncode == 0

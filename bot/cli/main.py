@@ -9,7 +9,7 @@ only with `--debug`). `thidua --install-completion` adds shell completion.
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 import typer
@@ -17,7 +17,13 @@ import typer
 from bot.channels.console import serve
 from bot.cli import campaign, clerk, people, pushes
 from bot.cli.common import DEBUG, ensure_ready, file_problem, setup, store_problem
+from bot.core.i18n import _
 from handlers.router import handle
+
+try:  # Typer 0.2x parses with a copy of click of its own; older ones with click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - the other Typer
+    from click import exceptions as click_errors  # type: ignore[no-redef]
 
 app = typer.Typer(no_args_is_help=True, help="thidua: emulation bot")  # --install-completion
 app.callback()(setup)
@@ -48,7 +54,15 @@ def run() -> None:
 
 def main() -> None:
     try:
-        app()
+        code = app(prog_name="thidua", standalone_mode=False)  # click's errors: said below
+    except click_errors.NoArgsIsHelpError as exc:  # `thidua units`: its help, as click does
+        typer.echo(exc.ctx.get_help() if exc.ctx is not None else "")
+        raise SystemExit(2) from None
+    except click_errors.UsageError as exc:
+        typer.echo(usage_problem(exc), err=True)
+        raise SystemExit(2) from None
+    except typer.Abort:  # Ctrl-C at a prompt
+        raise SystemExit(1) from None
     except sa.exc.DBAPIError as exc:  # missing folder, server down, locked file, bad password
         if DEBUG["on"]:
             raise
@@ -59,3 +73,27 @@ def main() -> None:
             raise
         typer.echo(file_problem(exc), err=True)
         raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
+def usage_problem(exc: click_errors.UsageError) -> str:
+    """A command written wrong, in one line of the user's language (click says it in English)."""
+    command = exc.ctx.command_path if exc.ctx is not None else "thidua"
+    hint = _("See: {command} --help").format(command=command)
+    if isinstance(exc, click_errors.NoSuchOption):
+        found = _("Unknown option {name}.").format(name=exc.option_name)
+    elif isinstance(exc, click_errors.MissingParameter) and exc.param is not None:
+        found = _("Missing {name}.").format(name=_param_name(exc.param))
+    elif isinstance(exc, click_errors.BadParameter) and exc.param is not None:
+        found = _("Wrong value for {name}.").format(name=_param_name(exc.param))
+    elif "No such command" in exc.message:
+        found = _("Unknown command.")
+    else:
+        found = _("The command is not written right.")
+    return f"{found} {hint}"
+
+
+def _param_name(param: Any) -> str:
+    """`--format` for an option, `FILE` for an argument."""
+    flags = [o for o in getattr(param, "opts", []) if o.startswith("-")]
+    return max(flags, key=len) if flags else str(param.name or "?").upper()
