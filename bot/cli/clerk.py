@@ -120,7 +120,7 @@ def export(
         scope = Scope(
             session=session, campaign_row=row, campaign=campaign, today=today, phase=phase
         )
-        path = out or Path(file_name(campaign.code, fmt.value, phase, today))
+        path = out or Path(file_name(campaign.code, fmt.value, phase, today, table.value))
         path.parent.mkdir(parents=True, exist_ok=True)
         total = row_count(scope) if fmt in (Format.xlsx, Format.zip) else None
         label = _("Writing {path}").format(path=path)

@@ -13,11 +13,20 @@ KINDS = {
     "nominees": "danh-sach-de-nghi-khen-thuong",
 }
 SUFFIX = {"proposal": "docx", "nominees": "docx"}
+CSV_TABLES = {
+    "reports": "bao-cao-thanh-tich",
+    "nominations": "de-nghi-khen-thuong",
+    "units": "don-vi",
+    "targets": "chi-tieu",
+}
 
 
-def file_name(code: str, fmt: str, phase: int | None, day: dt.date | str) -> str:
+def file_name(
+    code: str, fmt: str, phase: int | None, day: dt.date | str, table: str = "reports"
+) -> str:
     """`cong-thuong-ha-tinh-2022-bao-cao-dot-1-20220510.docx`: ASCII, sortable, says what it
     holds."""
     stamp = day.strftime("%Y%m%d") if isinstance(day, dt.date) else day
     part = f"dot-{phase}" if phase is not None else "ca-nam"
-    return f"{code}-{KINDS[fmt]}-{part}-{stamp}.{SUFFIX.get(fmt, fmt)}"
+    kind = CSV_TABLES[table] if fmt == "csv" else KINDS[fmt]
+    return f"{code}-{kind}-{part}-{stamp}.{SUFFIX.get(fmt, fmt)}"
