@@ -116,3 +116,15 @@ def test_xlsx_prints_landscape_one_page_wide(planted, tmp_path):
     assert reports["I2"].alignment.wrap_text  # the achievement wraps
     assert reports["A2"].data_type == "s" and reports["B2"].data_type == "n"
     assert not wb.properties.creator  # no library named as the author
+
+
+def test_the_progress_bar_counts_the_streamed_rows(planted, tmp_path):
+    from bot.core.exports import xlsx
+    from bot.core.exports.rows import Scope, row_count
+
+    ticks: list[int] = []
+    with session_scope() as session:
+        row, campaign = active_campaign(session=session)
+        scope = Scope(session=session, campaign_row=row, campaign=campaign, today=clock.today())
+        xlsx.export(scope, tmp_path / "x.xlsx", ticks.append)
+        assert sum(ticks) == row_count(scope) == len(DANGEROUS)
