@@ -1,13 +1,15 @@
 """`/review` (`/duyet`): the office accepts or returns a report or a nomination.
 
 `/review` lists what waits (reports submitted, nominations proposed or endorsed), oldest
-first; `/review BC-2022-0001` goes straight to one item. Returning asks for a reason, which is
-queued in the outbox for the person (`review:<receipt>:<n>`) on a channel that reaches them;
-both actions are in the audit log.
+first; `/review BC-2022-0001` goes straight to one item; `/review QLCN`, `/review 1`,
+`/review baocao` or `/review denghi` (in any mix) filter the list by unit, phase and kind.
+Returning asks for a reason, which is queued in the outbox for the person
+(`review:<receipt>:<n>`) on a channel that reaches them; both actions are in the audit log.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar, cast
 
 from sqlmodel import col, func, select
@@ -24,6 +26,7 @@ from handlers.types import Reply
 from schedules.outbox import queue_message
 
 ACCEPT, RETURN, CLOSE = "accept", "return", "close"
+_RECEIPT = re.compile(r"^(BC|DN)-\d{4}-\d+$", re.IGNORECASE)
 LIST_MAX = 15
 REASON_MAX = 500
 NOTIFY_CHANNELS = ("telegram", "zalo")  # the channels the delivery worker sends on
@@ -55,27 +58,77 @@ def _token(row: m.Report | m.Nomination) -> str:
     return f"{'r' if isinstance(row, m.Report) else 'n'}{row.id}"
 
 
-def _waiting(ctx: Ctx) -> list[m.Report | m.Nomination]:
+KIND_WORDS = {  # /review baocao: reports only; /review denghi: nominations only
+    "baocao": "r",
+    "report": "r",
+    "reports": "r",
+    "denghi": "n",
+    "nomination": "n",
+    "nominations": "n",
+}
+
+
+def _filters(ctx: Ctx, args: str) -> Answers | str:
+    """`QLCN`, `1`, `baocao`/`denghi` in any order: the list's filters (as answers), or what
+    was not understood."""
+    found: Answers = {}
+    phases = {p.number for p in ctx.campaign.phases}
+    for word in args.split():
+        low = word.lower()
+        if low in KIND_WORDS:
+            found["kind"] = KIND_WORDS[low]
+        elif word.isascii() and word.isdigit() and int(word) in phases:
+            found["phase"] = word
+        elif ctx.session.exec(select(m.Unit).where(m.Unit.code == word.upper())).first():
+            found["unit"] = word.upper()
+        else:
+            return word
+    return found
+
+
+def _waiting(ctx: Ctx, answers: Answers | None = None) -> list[m.Report | m.Nomination]:
     cid = ctx.campaign_row.id
-    reports = ctx.session.exec(
-        select(m.Report)
-        .where(m.Report.campaign_id == cid, col(m.Report.status).in_(REVIEW_REPORTS))
-        .order_by(col(m.Report.id))
-        .limit(LIST_MAX)
+    given = answers or {}
+    unit = str(given["unit"]) if given.get("unit") else None
+    unit_id = (
+        ctx.session.exec(select(m.Unit.id).where(m.Unit.code == unit)).first() if unit else None
     )
-    nominations = ctx.session.exec(
-        select(m.Nomination)
-        .where(
-            m.Nomination.campaign_id == cid,
-            col(m.Nomination.status).in_(REVIEW_NOMINATIONS),
-        )
-        .order_by(col(m.Nomination.id))
-        .limit(LIST_MAX)
-    )
+    phase = int(str(given["phase"])) if given.get("phase") else None
+    kind = given.get("kind")
+    r, n = m.Report, m.Nomination
+    reports_q = select(r).where(r.campaign_id == cid, col(r.status).in_(REVIEW_REPORTS))
+    nominations_q = select(n).where(n.campaign_id == cid, col(n.status).in_(REVIEW_NOMINATIONS))
+    if unit_id is not None:
+        reports_q = reports_q.where(r.unit_id == unit_id)
+        nominations_q = nominations_q.where(n.unit_id == unit_id)
+    if phase is not None:
+        reports_q = reports_q.where(r.phase == phase)
+        nominations_q = nominations_q.where(col(n.phase).is_(None) | (n.phase == phase))
+    reports: list[m.Report] = []
+    nominations: list[m.Nomination] = []
+    if kind != "n":
+        reports = list(ctx.session.exec(reports_q.order_by(col(r.id)).limit(LIST_MAX)))
+    if kind != "r":
+        nominations = list(ctx.session.exec(nominations_q.order_by(col(n.id)).limit(LIST_MAX)))
     return [*reports, *nominations]
 
 
 def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
+    first = args.split()[0] if args.split() else ""
+    if first and not _RECEIPT.match(first):
+        filters = _filters(ctx, args)
+        if isinstance(filters, str):
+            return [
+                Reply(
+                    _(
+                        "“{word}” is not a receipt, a unit code, a phase or a kind. For example: "
+                        "/review BC-2022-0001, /review QLCN, /review 1 denghi."
+                    ).format(word=filters)
+                )
+            ]
+        if not _waiting(ctx, filters):
+            return [Reply(_("Nothing that matches waits for the office's review."))]
+        return filters
     if args.strip():
         row = _find(ctx, args.split()[0])
         if row is None:
@@ -103,7 +156,7 @@ def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
 def _items(ctx: Ctx, answers: Answers) -> Choices:
     labels = status_labels()
     found = []
-    for row in _waiting(ctx):
+    for row in _waiting(ctx, answers):
         what = row.title if isinstance(row, m.Report) else row.nominee_name
         found.append((_token(row), f"{row.receipt} · {what[:40]} · {labels[row.status]}"))
     return found
