@@ -25,7 +25,7 @@ from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
 from schedules.outbox import queue_message
 
-ACCEPT, RETURN, CLOSE = "accept", "return", "close"
+ACCEPT, RETURN, CLOSE, ALL = "accept", "return", "close", "all"
 _RECEIPT = re.compile(r"^(BC|DN)-\d{4}-\d+$", re.IGNORECASE)
 LIST_MAX = 15
 REASON_MAX = 500
@@ -156,7 +156,12 @@ def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
 def _items(ctx: Ctx, answers: Answers) -> Choices:
     labels = status_labels()
     found = []
-    for row in _waiting(ctx, answers):
+    waiting = _waiting(ctx, answers)
+    if answers.get("unit") and len(waiting) > 1:  # a unit's list: all at once, after a preview
+        found.append(
+            (ALL, _("Accept all {n} of {unit}…").format(n=len(waiting), unit=answers["unit"]))
+        )
+    for row in waiting:
         what = row.title if isinstance(row, m.Report) else row.nominee_name
         found.append((_token(row), f"{row.receipt} · {what[:40]} · {labels[row.status]}"))
     return found
@@ -216,6 +221,9 @@ def _actions(ctx: Ctx, answers: Answers) -> Choices:
 
 
 def _summary(ctx: Ctx, answers: Answers) -> str | None:
+    if answers.get("item") == ALL:  # the preview: every item that will be accepted
+        lines = [_line(row) for row in _waiting(ctx, answers)]
+        return _("Accept these {n}?").format(n=len(lines)) + "\n" + "\n".join(lines)
     action = answers.get("action")
     if action == CLOSE:
         return None
@@ -228,7 +236,43 @@ def _summary(ctx: Ctx, answers: Answers) -> str | None:
     )
 
 
+def _line(row: m.Report | m.Nomination) -> str:
+    what = row.title if isinstance(row, m.Report) else row.nominee_name
+    return f"- {row.receipt} · {what[:60]}"
+
+
+def _accept_all(ctx: Ctx, answers: Answers) -> list[Reply]:
+    """Accept every item of the previewed list still waiting; the others are named."""
+    assert ctx.person is not None  # flows run for registered people only
+    done = []
+    for row in _waiting(ctx, answers):
+        if not _reviewable(row):
+            continue
+        kind = "report" if isinstance(row, m.Report) else "nomination"
+        row.status, row.review_note, row.updated_at = "accepted", None, ctx.now
+        ctx.session.add(row)
+        audit(
+            session=ctx.session,
+            action=f"{kind}.accept",
+            person_id=ctx.person.id,
+            channel=ctx.incoming.channel,
+            chat_id=ctx.incoming.chat_id,
+            subject=row.receipt,
+            detail={"bulk": True},
+        )
+        done.append(row.receipt)
+    return [
+        Reply(
+            _("Accepted {n}: {receipts}.").format(n=len(done), receipts=", ".join(done))
+            if done
+            else _("Nothing was changed: the items were reviewed meanwhile.")
+        )
+    ]
+
+
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
+    if answers.get("item") == ALL:
+        return _accept_all(ctx, answers)
     action = answers.get("action")
     if action == CLOSE:
         return [Reply(_("Closed."))]
@@ -337,7 +381,7 @@ FLOW = Flow(
             choices=_items,
             auto=lambda ctx, a: cast("str | None", a.get("item")),  # set by `_begin`
         ),
-        Step("action", "choice", _show, choices=_actions),
+        Step("action", "choice", _show, choices=_actions, when=lambda ctx, a: a["item"] != ALL),
         Step(
             "reason",
             "text",

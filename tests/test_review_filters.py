@@ -13,7 +13,7 @@ def desk(people):
 
 
 def receipts(chat) -> list[str]:
-    return [label.split(" · ")[0] for label in chat.labels]
+    return [label.split(" · ")[0] for label in chat.labels if " · " in label]
 
 
 def test_filter_by_unit_phase_and_kind(desk, chat_as):
@@ -41,3 +41,33 @@ def test_nothing_matches_or_a_word_is_not_understood(desk, chat_as):
     assert chat.text.startswith("“xyz” không phải số biên nhận, mã đơn vị, số đợt hay loại hồ sơ.")
     chat.say("/duyet BC-2022-0001")  # a receipt still goes straight to the item
     assert "BC-2022-0001" in chat.text
+
+
+def test_accept_a_whole_units_items_after_a_preview(desk, chat_as):
+    from sqlmodel import select
+
+    from bot.core import models as m
+    from bot.core.db import session_scope
+
+    chat = chat_as(desk.clerk)
+    chat.say("/duyet TTRA")
+    assert chat.labels[0] == "Tiếp nhận cả 2 hồ sơ của TTRA…"
+    chat.press("Tiếp nhận cả 2 hồ sơ của TTRA…")
+    assert chat.text.splitlines()[0] == "Tiếp nhận 2 hồ sơ sau?"
+    assert chat.text.splitlines()[1].startswith("- BC-2022-0005 · ")
+    assert chat.text.splitlines()[2].startswith("- DN-2022-0007 · ")
+    chat.press("Xác nhận")
+    assert chat.text == "Đã tiếp nhận 2 hồ sơ: BC-2022-0005, DN-2022-0007."
+    with session_scope() as session:
+        statuses = {
+            r.receipt: r.status
+            for model in (m.Report, m.Nomination)
+            for r in session.exec(select(model))
+        }
+        logged = session.exec(select(m.AuditEvent).where(m.AuditEvent.subject == "BC-2022-0005"))
+        assert [e.action for e in logged][-1] == "report.accept"
+    assert statuses["BC-2022-0005"] == statuses["DN-2022-0007"] == "accepted"
+    chat.say("/duyet TTRA")
+    assert chat.text == "Không có hồ sơ nào khớp đang chờ Văn phòng xem xét."
+    chat.say("/duyet")  # the whole list offers no "all"
+    assert not chat.labels[0].startswith("Tiếp nhận cả")
