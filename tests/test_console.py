@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -86,3 +87,20 @@ def test_the_demo_never_seeds_a_live_database(people):
     assert "thidua chat --user ID" in done.stderr
     with session_scope() as session:
         assert session.exec(select(m.Unit).where(m.Unit.code == "DEMO")).first() is None
+
+
+def test_a_file_path_on_the_console_sends_the_file_as_evidence(database, tmp_path):
+    photo = tmp_path / "anh khen thuong.jpg"
+    photo.write_bytes(b"\xff\xd8 a photo")
+    out = thidua(
+        "run",
+        stdin=f"/baocao\n1\nTập huấn chuyển đổi số\nTổ chức 3 lớp.\n{photo}\n1\n",
+    )
+    assert re.search(r"BC-\d{4}-0001", out), out  # saved, with its receipt
+    with session_scope() as session:
+        (report,) = session.exec(select(m.Report))
+    assert report.evidence_kind == "photo"
+    stored = tmp_path / "attachments" / "console"
+    (copied,) = list(stored.iterdir())
+    assert str(copied) == report.evidence_path and copied.read_bytes() == photo.read_bytes()
+    assert "anh khen thuong" not in copied.name  # a name the bot makes

@@ -9,6 +9,7 @@ only with `--debug`). `thidua --install-completion` adds shell completion.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from bot.channels.console import serve
 from bot.cli import campaign, clerk, people, pushes
 from bot.cli.common import DEBUG, ensure_ready, file_problem, setup, store_problem
 from bot.core.i18n import _
+from bot.core.settings import get_settings
 from handlers.router import handle
 
 try:  # Typer 0.2x parses with a copy of click of its own; older ones with click itself
@@ -40,7 +42,15 @@ def chat(
 ) -> None:
     """Talk to the bot on this terminal: one message per line."""
     ensure_ready()
-    serve(handle, user_id=user, name=name or user, prompt=sys.stdin.isatty())
+    settings = get_settings()
+    serve(
+        handle,
+        user_id=user,
+        name=name or user,
+        prompt=sys.stdin.isatty(),
+        attachments=Path(settings.attachments_dir),
+        max_bytes=int(settings.upload_max_mb * 1024 * 1024),
+    )
 
 
 @app.command()
