@@ -9,7 +9,10 @@ Returning asks for a reason, which is queued in the outbox for the person
 
 from __future__ import annotations
 
+import logging
+import mimetypes
 import re
+from pathlib import Path
 from typing import TypeVar, cast
 
 from sqlmodel import col, func, select
@@ -22,9 +25,10 @@ from bot.core.summary import REVIEW_NOMINATIONS, status_labels
 from bot.core.unit_status import REVIEW_REPORTS
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
-from handlers.types import Reply
+from handlers.types import File, Reply
 from schedules.outbox import queue_message
 
+log = logging.getLogger(__name__)
 ACCEPT, RETURN, CLOSE, ALL = "accept", "return", "close", "all"
 _RECEIPT = re.compile(r"^(BC|DN)-\d{4}-\d+$", re.IGNORECASE)
 LIST_MAX = 15
@@ -216,6 +220,21 @@ def _show(ctx: Ctx, answers: Answers) -> str:
     return text + "\n\n" + _("Accept it, or return it with a reason?")
 
 
+def _evidence(ctx: Ctx, answers: Answers) -> File | None:
+    """A report's evidence file, sent back with the item so the office sees it in the chat."""
+    row = _item(ctx, answers)
+    if not isinstance(row, m.Report) or not row.evidence_path:
+        return None
+    path = Path(row.evidence_path)
+    try:
+        content = path.read_bytes()
+    except OSError:
+        log.warning("review: the evidence of %s is not on disk (%s)", row.receipt, path)
+        return None
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return File(f"{row.receipt}{path.suffix.lower()}", content, mime)
+
+
 def _actions(ctx: Ctx, answers: Answers) -> Choices:
     return [(ACCEPT, _("Accept")), (RETURN, _("Return with a reason")), (CLOSE, _("Close"))]
 
@@ -381,7 +400,14 @@ FLOW = Flow(
             choices=_items,
             auto=lambda ctx, a: cast("str | None", a.get("item")),  # set by `_begin`
         ),
-        Step("action", "choice", _show, choices=_actions, when=lambda ctx, a: a["item"] != ALL),
+        Step(
+            "action",
+            "choice",
+            _show,
+            choices=_actions,
+            when=lambda ctx, a: a["item"] != ALL,
+            file=_evidence,
+        ),
         Step(
             "reason",
             "text",

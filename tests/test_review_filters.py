@@ -71,3 +71,37 @@ def test_accept_a_whole_units_items_after_a_preview(desk, chat_as):
     assert chat.text == "Không có hồ sơ nào khớp đang chờ Văn phòng xem xét."
     chat.say("/duyet")  # the whole list offers no "all"
     assert not chat.labels[0].startswith("Tiếp nhận cả")
+
+
+def test_the_evidence_comes_back_with_the_item(desk, chat_as, tmp_path):
+    from sqlmodel import select
+
+    from bot.core import models as m
+    from bot.core.db import session_scope
+
+    photo, pdf = tmp_path / "20220510-a.jpg", tmp_path / "20220510-b.pdf"
+    photo.write_bytes(b"\xff\xd8 a photo")
+    pdf.write_bytes(b"%PDF-1.4 a receipt")
+    with session_scope() as session:
+        for receipt, path, kind in (
+            ("BC-2022-0001", photo, "photo"),
+            ("BC-2022-0002", pdf, "document"),
+        ):
+            report = session.exec(select(m.Report).where(m.Report.receipt == receipt)).one()
+            report.evidence_kind, report.evidence_path = kind, str(path)
+            session.add(report)
+    chat = chat_as(desk.clerk)
+    (item,) = chat.say("/duyet BC-2022-0001")
+    assert item.image is not None and item.image.content == b"\xff\xd8 a photo"
+    assert item.image.filename == "BC-2022-0001.jpg" and item.image.mime == "image/jpeg"
+    assert [o.label for o in item.options][:2] == ["Tiếp nhận", "Trả lại kèm lý do"]
+    chat.say("/huy")
+    (item,) = chat.say("/duyet BC-2022-0002")
+    assert item.document.filename == "BC-2022-0002.pdf" and item.image is None
+    chat.say("/huy")
+    (item,) = chat.say("/duyet BC-2022-0003")  # no evidence: text only
+    assert item.document is None and item.image is None
+    pdf.unlink()  # gone from the disk: the item still shows, without the file
+    chat.say("/huy")
+    (item,) = chat.say("/duyet BC-2022-0002")
+    assert item.document is None and "BC-2022-0002" in item.text
