@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.core import models as m
 from bot.core import nominations
 from bot.core.i18n import _, language, render
+from bot.core.people import reachable_identity
 from bot.core.roles import OFFICE_ROLES, Role
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
@@ -176,15 +177,9 @@ def tell_heads(ctx: Ctx, saved: m.Nomination) -> int:
     proposer = ctx.person.full_name if ctx.person else "?"
     queued = 0
     for head in heads:
-        identity = ctx.session.exec(
-            select(m.Identity)
-            .where(
-                m.Identity.person_id == head.id,
-                m.Identity.reachable,
-                col(m.Identity.channel).in_(HEAD_CHANNELS),
-            )
-            .order_by(col(m.Identity.last_seen_at).desc().nulls_last(), col(m.Identity.id).desc())
-        ).first()
+        identity = reachable_identity(
+            session=ctx.session, person_id=head.id, channels=HEAD_CHANNELS
+        )
         if identity is None:
             continue
         with language(head.lang):

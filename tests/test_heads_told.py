@@ -43,3 +43,30 @@ def test_a_heads_own_nomination_tells_nobody(people, chat_as):
     head = chat_as(people.add(role="head", name="Phó Trưởng Phòng"))
     propose(head)
     assert outbox() == []
+
+
+def test_a_head_returns_a_proposal_with_a_reason(people, chat_as):
+    binh = people.add(name="Trần Văn Bình", channel="zalo", user_id="zl-binh")
+    staff = chat_as(binh, channel="zalo")
+    head = chat_as(people.add(role="head", name="Lê Thị Hoa"))
+    propose(staff)
+    head.say("/cuatoi")
+    head.press(next(x for x in head.labels if x.startswith("DN-2022-0001")))
+    assert "Trả lại kèm lý do" in head.labels
+    head.press("Trả lại kèm lý do")
+    assert head.text.startswith("Lý do trả lại?")
+    head.say("Cần bổ sung số liệu cả năm.")
+    assert head.text == (
+        "Trả lại DN-2022-0001 cho Trần Văn Bình với lý do sau?\nCần bổ sung số liệu cả năm."
+    )
+    head.press("Xác nhận")
+    assert head.text == "Đã trả lại DN-2022-0001.\nLý do đang được gửi tới Trần Văn Bình qua Zalo."
+    with session_scope() as session:
+        (n,) = session.exec(select(m.Nomination))
+        assert (n.status, n.review_note) == ("returned", "Cần bổ sung số liệu cả năm.")
+    (row,) = outbox()
+    assert row.key == "head-return:DN-2022-0001:1" and row.chat_id == "zl-binh"
+    assert row.text.startswith(
+        "Lê Thị Hoa, trưởng đơn vị của bạn, đã trả lại đề nghị DN-2022-0001 (Phòng Quản lý Công "
+        "nghiệp).\nLý do: Cần bổ sung số liệu cả năm."
+    )

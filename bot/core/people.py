@@ -248,6 +248,21 @@ class Registration:
     unit: m.Unit | None = None
 
 
+def reachable_identity(
+    *, session: Session, person_id: int | None, channels: tuple[str, ...]
+) -> m.Identity | None:
+    """The person's identity on `channels` they used last that still reaches them, if any."""
+    return session.exec(
+        select(m.Identity)
+        .where(
+            m.Identity.person_id == person_id,
+            m.Identity.reachable,
+            col(m.Identity.channel).in_(channels),
+        )
+        .order_by(col(m.Identity.last_seen_at).desc().nulls_last(), col(m.Identity.id).desc())
+    ).first()
+
+
 def identity_of(*, session: Session, channel: str, user_id: str) -> m.Identity | None:
     return session.exec(
         select(m.Identity).where(m.Identity.channel == channel, m.Identity.user_id == user_id)
