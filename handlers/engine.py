@@ -20,7 +20,7 @@ from bot.core.text import clean_text
 from handlers import state as stored
 from handlers.context import Ctx, shown_name
 from handlers.state import Answers, State
-from handlers.types import Option, Reply
+from handlers.types import File, Option, Reply
 
 Choices = list[tuple[str, str]]  # (value, label)
 
@@ -52,6 +52,7 @@ class Step:
     auto: Callable[[Ctx, Answers], str | None] | None = None  # answer without asking
     check: Callable[[Ctx, Answers, str], None] | None = None  # raise Invalid
     show: Callable[[Ctx, Answers, object], str] | None = None  # answer as shown in summary
+    file: Callable[[Ctx, Answers], File | None] | None = None  # sent with the question
 
     def applies(self, ctx: Ctx, answers: Answers) -> bool:
         return self.when is None or self.when(ctx, answers)
@@ -157,7 +158,11 @@ def ask(ctx: Ctx, flow: Flow, step: Step, state: State, prefix: str = "") -> Rep
         choices = step.choices(ctx, dict(state.answers))
     elif step.kind == "attachment":
         choices = [(SKIP, _("Skip"))]
-    return Reply(text, _options(flow.name, step.name, state.token, choices))
+    options = _options(flow.name, step.name, state.token, choices)
+    sent = step.file(ctx, dict(state.answers)) if step.file is not None else None
+    if sent is not None and sent.mime.startswith("image/"):
+        return Reply(text, options, image=sent)
+    return Reply(text, options, document=sent)
 
 
 def _options(flow: str, step: str, token: str, choices: Choices) -> tuple[Option, ...]:

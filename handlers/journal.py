@@ -13,22 +13,28 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from bot.core import clock
 from bot.core import models as m
 from bot.core.db import engine, session_scope
 from bot.core.people import who
 from bot.core.settings import get_settings
+from handlers import export
 from handlers.router import apology, respond
 from handlers.types import Attachment, File, Incoming, Option, Reply, Respond
 from schedules.outbox.replies import queue_replies
 from schedules.outbox.rows import insert_ignore
+
+log = logging.getLogger(__name__)
 
 INBOUND = m.Inbound.__table__
 KEEP_HANDLED = dt.timedelta(days=7)  # platforms do not redeliver later than this
@@ -79,28 +85,44 @@ class Turn:
     replies: int
 
 
-def take_turn(channel: str, chat_id: str, respond: Respond = respond) -> Turn | None:
+#: Long work a reply may leave (`Reply.later`): the run method of one of these dataclasses.
+#: Their fields (str, int, None, dates) go into the journal, so work a crash interrupted is
+#: done after the restart.
+LATER_KINDS: dict[str, type] = {"export": export.Job}
+
+
+def take_turn(
+    channel: str,
+    chat_id: str,
+    respond: Respond = respond,
+    working: Callable[[], None] | None = None,
+) -> Turn | None:
     """Handle the oldest waiting update of one chat; None if none waits.
 
-    The row is taken with an UPDATE that holds its lock until commit: another process that
-    tries the same chat waits, then finds it handled (PostgreSQL re-checks the condition), and
-    SQLite has one writer anyway. A store that fails raises: the row stays waiting.
+    A message: its row is marked with an UPDATE that holds the row's lock until commit, so
+    another process that tries the same row waits, then finds it handled (PostgreSQL
+    re-checks the condition; SQLite has one writer anyway). Long work a reply left (building
+    a file) is a row of its own, done outside any transaction (`working` is called first:
+    the channel shows "sending a file…"), its result committed with its mark. A store that
+    fails raises: the row stays waiting.
     """
     t = INBOUND.c
-    oldest = (
-        sa.select(sa.func.min(t.id))
-        .where(t.channel == channel, t.chat_id == chat_id, t.status == "pending")
-        .scalar_subquery()
-    )
-    with session_scope() as session:
-        row = session.exec(
-            INBOUND.update()
-            .where(t.id == oldest, t.status == "pending")
-            .values(status="handled", handled_at=clock.now())
-            .returning(t.id, t.update_id, t.payload)
+    with engine().connect() as conn:
+        row = conn.execute(
+            sa.select(t.id, t.update_id, t.payload)
+            .where(t.channel == channel, t.chat_id == chat_id, t.status == "pending")
+            .order_by(t.id)
+            .limit(1)
         ).first()
-        if row is None:
-            return None
+    if row is None:
+        return None
+    if "later" in row.payload:
+        if working is not None:
+            working()
+        return _finish_later(channel, chat_id, row.id, row.update_id, row.payload)
+    with session_scope() as session:
+        if not _mark(session, row.id):
+            return Turn(update_id=row.update_id, replies=0)  # another process took it
         incoming = _incoming(row.payload)
         try:
             replies = respond(session, incoming)
@@ -126,7 +148,94 @@ def take_turn(channel: str, chat_id: str, respond: Respond = respond) -> Turn | 
             messages=messages,
             now=clock.now(),
         )
+        for n, reply in enumerate(replies):
+            if reply.later is None:
+                continue
+            try:
+                later = {"later": _job(reply.later), "who": [identity_id, person_id]}
+            except TypeError:  # a handler's bug: the work cannot be kept, so it is not done
+                log.exception("reply.later dropped in chat %s", chat_id)
+                continue
+            _add(session, channel, f"{row.update_id}:later:{n}", chat_id, later)
         return Turn(update_id=row.update_id, replies=len(messages))
+
+
+def _mark(session: Session, row_id: int) -> bool:
+    t = INBOUND.c
+    marked = session.exec(
+        INBOUND.update()
+        .where(t.id == row_id, t.status == "pending")
+        .values(status="handled", handled_at=clock.now())
+        .returning(t.id)
+    ).first()
+    return marked is not None
+
+
+def _add(session: Session, channel: str, update_id: str, chat_id: str, payload: dict) -> None:
+    row = {
+        "channel": channel,
+        "update_id": update_key(update_id),
+        "chat_id": chat_id,
+        "payload": payload,
+        "status": "pending",
+        "received_at": clock.now(),
+    }
+    insert_ignore(session, INBOUND, [row], ["channel", "update_id"])
+
+
+def _finish_later(
+    channel: str, chat_id: str, row_id: int, update_id: str, payload: dict[str, Any]
+) -> Turn:
+    """Do a reply's long work, then queue its replies with the row's mark, in one commit."""
+    try:
+        replies = _run_job(payload["later"])
+    except Exception:  # a bug in the work: say sorry, do not try again forever
+        replies = [apology(Incoming(channel=channel, chat_id=chat_id, user_id=""))]
+    identity_id, person_id = payload.get("who") or (None, None)
+    key = f"reply:{channel}:{update_id}"
+    with session_scope() as session:
+        if not _mark(session, row_id):
+            return Turn(update_id=update_id, replies=0)
+        messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
+        queue_replies(
+            session=session,
+            key=key,
+            channel=channel,
+            chat_id=chat_id,
+            identity_id=identity_id,
+            person_id=person_id,
+            messages=messages,
+            now=clock.now(),
+        )
+        return Turn(update_id=update_id, replies=len(messages))
+
+
+def _job(work: Callable[[], list[Reply]]) -> dict[str, Any]:
+    job = getattr(work, "__self__", None)
+    kinds = {cls: name for name, cls in LATER_KINDS.items()}
+    if job is None or type(job) not in kinds or getattr(work, "__name__", "") != "run":
+        raise TypeError("Reply.later must be the run method of a job in journal.LATER_KINDS")
+    fields = {}
+    for f in dataclasses.fields(job):
+        value = getattr(job, f.name)
+        if isinstance(value, dt.datetime):
+            value = {"datetime": value.isoformat()}
+        elif isinstance(value, dt.date):
+            value = {"date": value.isoformat()}
+        fields[f.name] = value
+    return {"kind": kinds[type(job)], "fields": fields}
+
+
+def _run_job(spec: dict[str, Any]) -> list[Reply]:
+    def value(raw: Any) -> Any:
+        if isinstance(raw, dict) and "datetime" in raw:
+            return dt.datetime.fromisoformat(raw["datetime"])
+        if isinstance(raw, dict) and "date" in raw:
+            return dt.date.fromisoformat(raw["date"])
+        return raw
+
+    job = LATER_KINDS[spec["kind"]](**{k: value(v) for k, v in spec["fields"].items()})
+    return job.run()
 
 
 def prune(channel: str, keep: dt.timedelta = KEEP_HANDLED) -> int:
@@ -156,6 +265,8 @@ def _message(reply: Reply, key: str, n: int) -> tuple[str, dict[str, Any] | None
         payload["options"] = [[o.label, o.data] for o in reply.options]
     if reply.commands_changed:
         payload["commands_changed"] = True
+    if reply.headings:
+        payload["headings"] = list(reply.headings)
     for kind, file in (("document", reply.document), ("image", reply.image)):
         if file is not None:
             payload[kind] = _store_file(file, key, n)
@@ -188,6 +299,7 @@ def reply_of(text: str, payload: dict[str, Any] | None) -> Reply:
         document=file("document"),
         image=file("image"),
         commands_changed=bool(payload.get("commands_changed")),
+        headings=tuple(payload.get("headings", ())),
     )
 
 

@@ -6,20 +6,23 @@ proposals here; "connect another app" gives a code to bind Telegram or Zalo too.
 
 from __future__ import annotations
 
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select
 
 from bot.core import models as m
 from bot.core import nominations, reports
 from bot.core.clock import LOCAL
-from bot.core.i18n import _, format_day, render
-from bot.core.people import issue_invites
+from bot.core.i18n import _, format_day, language, render
+from bot.core.people import issue_invites, reachable_identity
 from bot.core.roles import Role
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
+from schedules.outbox import queue_message
 
 LINK, CLOSE = "link", "close"
-EDIT, WITHDRAW, ENDORSE = "edit", "withdraw", "endorse"
+EDIT, WITHDRAW, ENDORSE, RETURN = "edit", "withdraw", "endorse", "head_return"
+REASON_MAX = 500
+NOTIFY_CHANNELS = ("telegram", "zalo")  # the channels the delivery worker sends on
 LIST_MAX = 15
 LINK_DAYS = 1
 
@@ -110,6 +113,7 @@ def _actions(ctx: Ctx, answers: Answers) -> Choices:
         and row.unit_id == ctx.person.unit_id
     ):
         found.append((ENDORSE, _("Endorse for the unit")))
+        found.append((RETURN, _("Return with a reason")))
     found.append((CLOSE, _("Close")))
     return found
 
@@ -177,6 +181,15 @@ def _summary(ctx: Ctx, answers: Answers) -> str | None:
         return _(
             "Endorse {receipt} for the unit? It will then count against the plan's targets."
         ).format(receipt=row.receipt)
+    if action == RETURN:
+        proposer = (
+            ctx.session.get(m.Person, row.proposer_id) if isinstance(row, m.Nomination) else None
+        )
+        return _("Return {receipt} to {name} with this reason?\n{reason}").format(
+            receipt=row.receipt,
+            name=proposer.full_name if proposer else "?",
+            reason=answers["reason"],
+        )
     if action == EDIT:
         return _("Replace the {field} of {receipt} with:\n{value}").format(
             field=dict(_fields(ctx, answers))[str(answers["field"])].lower(),
@@ -230,6 +243,18 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         )
     elif action == ENDORSE:
         nominations.endorse(session=session, nomination=row, head=person, now=now)
+    elif action == RETURN:
+        reason = str(answers["reason"])
+        nominations.return_to_proposer(
+            session=session, nomination=row, head=person, reason=reason, now=now
+        )
+        return [
+            Reply(
+                _("{receipt} returned.").format(receipt=row.receipt)
+                + "\n"
+                + _tell(ctx, row, reason)
+            )
+        ]
     else:
         nominations.withdraw_nomination(session=session, nomination=row, person=person, now=now)
     done = {
@@ -238,6 +263,41 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         ENDORSE: _("{receipt} endorsed."),
     }[str(action)]
     return [Reply(done.format(receipt=row.receipt))]
+
+
+def _tell(ctx: Ctx, row: m.Nomination, reason: str) -> str:
+    """Queue the head's reason for the proposer; what to say to the head about it."""
+    proposer = ctx.session.get(m.Person, row.proposer_id)
+    assert proposer is not None and ctx.person is not None  # people are never deleted
+    identity = reachable_identity(
+        session=ctx.session, person_id=proposer.id, channels=NOTIFY_CHANNELS
+    )
+    if identity is None:
+        return _(
+            "{name} cannot be reached on any channel: please tell them the reason directly."
+        ).format(name=proposer.full_name)
+    with language(proposer.lang):
+        text = _(
+            "{head}, the head of your unit, returned the nomination {receipt} ({nominee}).\n"
+            "Reason: {reason}\n\nPlease fix it through /my."
+        ).format(
+            head=ctx.person.full_name, receipt=row.receipt, nominee=row.nominee_name, reason=reason
+        )
+    prefix = f"head-return:{row.receipt}:"
+    earlier = ctx.session.exec(
+        select(func.count()).select_from(m.Outbox).where(col(m.Outbox.key).startswith(prefix))
+    ).one()
+    queue_message(
+        session=ctx.session,
+        key=f"{prefix}{earlier + 1}",
+        identity=identity,
+        text=text,
+        now=ctx.now,
+        priority=5,
+    )
+    return _("The reason is on its way to {name} on {channel}.").format(
+        name=proposer.full_name, channel=identity.channel.capitalize()
+    )
 
 
 FLOW = Flow(
@@ -251,6 +311,15 @@ FLOW = Flow(
             _show,
             choices=_actions,
             when=lambda ctx, a: a.get("item") != LINK,
+        ),
+        Step(
+            "reason",
+            "text",
+            lambda ctx, a: _(
+                "Why is it returned? The reason is sent to the person (at most {n} characters):"
+            ).format(n=REASON_MAX),
+            max_len=REASON_MAX,
+            when=lambda ctx, a: a.get("action") == RETURN,
         ),
         Step(
             "field",

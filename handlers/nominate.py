@@ -6,11 +6,13 @@ from sqlmodel import select
 
 from bot.core import models as m
 from bot.core import nominations
-from bot.core.i18n import _, render
+from bot.core.i18n import _, language, render
+from bot.core.people import reachable_identity
 from bot.core.roles import OFFICE_ROLES, Role
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
+from schedules.outbox import queue_message
 
 OTHER = "other"
 NAME_MAX = 120
@@ -147,6 +149,8 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         raise Invalid(
             _("Already nominated: {receipt}. Choose Cancel.").format(receipt=dup.existing.receipt)
         ) from None
+    if saved.status == "proposed":
+        tell_heads(ctx, saved)
     return [
         Reply(
             render(
@@ -156,6 +160,47 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
             )
         )
     ]
+
+
+HEAD_CHANNELS = ("telegram", "zalo")  # the channels the delivery worker sends on
+
+
+def tell_heads(ctx: Ctx, saved: m.Nomination) -> int:
+    """Queue a note of a staff proposal for each head of the unit (on the channel they used
+    last, in their language), so they endorse it in /my; how many were queued."""
+    heads = ctx.session.exec(
+        select(m.Person).where(
+            m.Person.unit_id == saved.unit_id, m.Person.role == Role.HEAD, m.Person.active
+        )
+    )
+    title = ctx.campaign.titles_by_code.get(saved.title_code)
+    proposer = ctx.person.full_name if ctx.person else "?"
+    queued = 0
+    for head in heads:
+        identity = reachable_identity(
+            session=ctx.session, person_id=head.id, channels=HEAD_CHANNELS
+        )
+        if identity is None:
+            continue
+        with language(head.lang):
+            text = _(
+                "{name} proposes {nominee} for “{title}” ({receipt}). After the unit's "
+                "evaluation, endorse it in /my."
+            ).format(
+                name=proposer,
+                nominee=saved.nominee_name,
+                title=title.name if title else saved.title_code,
+                receipt=saved.receipt,
+            )
+        queued += queue_message(
+            session=ctx.session,
+            key=f"proposal:{saved.receipt}:{head.id}",
+            identity=identity,
+            text=text,
+            now=ctx.now,
+            priority=5,
+        )
+    return queued
 
 
 FLOW = Flow(

@@ -1,13 +1,18 @@
 """`/review` (`/duyet`): the office accepts or returns a report or a nomination.
 
 `/review` lists what waits (reports submitted, nominations proposed or endorsed), oldest
-first; `/review BC-2022-0001` goes straight to one item. Returning asks for a reason, which is
-queued in the outbox for the person (`review:<receipt>:<n>`) on a channel that reaches them;
-both actions are in the audit log.
+first; `/review BC-2022-0001` goes straight to one item; `/review QLCN`, `/review 1`,
+`/review baocao` or `/review denghi` (in any mix) filter the list by unit, phase and kind.
+Returning asks for a reason, which is queued in the outbox for the person
+(`review:<receipt>:<n>`) on a channel that reaches them; both actions are in the audit log.
 """
 
 from __future__ import annotations
 
+import logging
+import mimetypes
+import re
+from pathlib import Path
 from typing import TypeVar, cast
 
 from sqlmodel import col, func, select
@@ -20,10 +25,12 @@ from bot.core.summary import REVIEW_NOMINATIONS, status_labels
 from bot.core.unit_status import REVIEW_REPORTS
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
-from handlers.types import Reply
+from handlers.types import File, Reply
 from schedules.outbox import queue_message
 
-ACCEPT, RETURN, CLOSE = "accept", "return", "close"
+log = logging.getLogger(__name__)
+ACCEPT, RETURN, CLOSE, ALL = "accept", "return", "close", "all"
+_RECEIPT = re.compile(r"^(BC|DN)-\d{4}-\d+$", re.IGNORECASE)
 LIST_MAX = 15
 REASON_MAX = 500
 NOTIFY_CHANNELS = ("telegram", "zalo")  # the channels the delivery worker sends on
@@ -55,27 +62,77 @@ def _token(row: m.Report | m.Nomination) -> str:
     return f"{'r' if isinstance(row, m.Report) else 'n'}{row.id}"
 
 
-def _waiting(ctx: Ctx) -> list[m.Report | m.Nomination]:
+KIND_WORDS = {  # /review baocao: reports only; /review denghi: nominations only
+    "baocao": "r",
+    "report": "r",
+    "reports": "r",
+    "denghi": "n",
+    "nomination": "n",
+    "nominations": "n",
+}
+
+
+def _filters(ctx: Ctx, args: str) -> Answers | str:
+    """`QLCN`, `1`, `baocao`/`denghi` in any order: the list's filters (as answers), or what
+    was not understood."""
+    found: Answers = {}
+    phases = {p.number for p in ctx.campaign.phases}
+    for word in args.split():
+        low = word.lower()
+        if low in KIND_WORDS:
+            found["kind"] = KIND_WORDS[low]
+        elif word.isascii() and word.isdigit() and int(word) in phases:
+            found["phase"] = word
+        elif ctx.session.exec(select(m.Unit).where(m.Unit.code == word.upper())).first():
+            found["unit"] = word.upper()
+        else:
+            return word
+    return found
+
+
+def _waiting(ctx: Ctx, answers: Answers | None = None) -> list[m.Report | m.Nomination]:
     cid = ctx.campaign_row.id
-    reports = ctx.session.exec(
-        select(m.Report)
-        .where(m.Report.campaign_id == cid, col(m.Report.status).in_(REVIEW_REPORTS))
-        .order_by(col(m.Report.id))
-        .limit(LIST_MAX)
+    given = answers or {}
+    unit = str(given["unit"]) if given.get("unit") else None
+    unit_id = (
+        ctx.session.exec(select(m.Unit.id).where(m.Unit.code == unit)).first() if unit else None
     )
-    nominations = ctx.session.exec(
-        select(m.Nomination)
-        .where(
-            m.Nomination.campaign_id == cid,
-            col(m.Nomination.status).in_(REVIEW_NOMINATIONS),
-        )
-        .order_by(col(m.Nomination.id))
-        .limit(LIST_MAX)
-    )
+    phase = int(str(given["phase"])) if given.get("phase") else None
+    kind = given.get("kind")
+    r, n = m.Report, m.Nomination
+    reports_q = select(r).where(r.campaign_id == cid, col(r.status).in_(REVIEW_REPORTS))
+    nominations_q = select(n).where(n.campaign_id == cid, col(n.status).in_(REVIEW_NOMINATIONS))
+    if unit_id is not None:
+        reports_q = reports_q.where(r.unit_id == unit_id)
+        nominations_q = nominations_q.where(n.unit_id == unit_id)
+    if phase is not None:
+        reports_q = reports_q.where(r.phase == phase)
+        nominations_q = nominations_q.where(col(n.phase).is_(None) | (n.phase == phase))
+    reports: list[m.Report] = []
+    nominations: list[m.Nomination] = []
+    if kind != "n":
+        reports = list(ctx.session.exec(reports_q.order_by(col(r.id)).limit(LIST_MAX)))
+    if kind != "r":
+        nominations = list(ctx.session.exec(nominations_q.order_by(col(n.id)).limit(LIST_MAX)))
     return [*reports, *nominations]
 
 
 def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
+    first = args.split()[0] if args.split() else ""
+    if first and not _RECEIPT.match(first):
+        filters = _filters(ctx, args)
+        if isinstance(filters, str):
+            return [
+                Reply(
+                    _(
+                        "“{word}” is not a receipt, a unit code, a phase or a kind. For example: "
+                        "/review BC-2022-0001, /review QLCN, /review 1 denghi."
+                    ).format(word=filters)
+                )
+            ]
+        if not _waiting(ctx, filters):
+            return [Reply(_("Nothing that matches waits for the office's review."))]
+        return filters
     if args.strip():
         row = _find(ctx, args.split()[0])
         if row is None:
@@ -103,7 +160,12 @@ def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
 def _items(ctx: Ctx, answers: Answers) -> Choices:
     labels = status_labels()
     found = []
-    for row in _waiting(ctx):
+    waiting = _waiting(ctx, answers)
+    if answers.get("unit") and len(waiting) > 1:  # a unit's list: all at once, after a preview
+        found.append(
+            (ALL, _("Accept all {n} of {unit}…").format(n=len(waiting), unit=answers["unit"]))
+        )
+    for row in waiting:
         what = row.title if isinstance(row, m.Report) else row.nominee_name
         found.append((_token(row), f"{row.receipt} · {what[:40]} · {labels[row.status]}"))
     return found
@@ -158,11 +220,29 @@ def _show(ctx: Ctx, answers: Answers) -> str:
     return text + "\n\n" + _("Accept it, or return it with a reason?")
 
 
+def _evidence(ctx: Ctx, answers: Answers) -> File | None:
+    """A report's evidence file, sent back with the item so the office sees it in the chat."""
+    row = _item(ctx, answers)
+    if not isinstance(row, m.Report) or not row.evidence_path:
+        return None
+    path = Path(row.evidence_path)
+    try:
+        content = path.read_bytes()
+    except OSError:
+        log.warning("review: the evidence of %s is not on disk (%s)", row.receipt, path)
+        return None
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return File(f"{row.receipt}{path.suffix.lower()}", content, mime)
+
+
 def _actions(ctx: Ctx, answers: Answers) -> Choices:
     return [(ACCEPT, _("Accept")), (RETURN, _("Return with a reason")), (CLOSE, _("Close"))]
 
 
 def _summary(ctx: Ctx, answers: Answers) -> str | None:
+    if answers.get("item") == ALL:  # the preview: every item that will be accepted
+        lines = [_line(row) for row in _waiting(ctx, answers)]
+        return _("Accept these {n}?").format(n=len(lines)) + "\n" + "\n".join(lines)
     action = answers.get("action")
     if action == CLOSE:
         return None
@@ -175,7 +255,43 @@ def _summary(ctx: Ctx, answers: Answers) -> str | None:
     )
 
 
+def _line(row: m.Report | m.Nomination) -> str:
+    what = row.title if isinstance(row, m.Report) else row.nominee_name
+    return f"- {row.receipt} · {what[:60]}"
+
+
+def _accept_all(ctx: Ctx, answers: Answers) -> list[Reply]:
+    """Accept every item of the previewed list still waiting; the others are named."""
+    assert ctx.person is not None  # flows run for registered people only
+    done = []
+    for row in _waiting(ctx, answers):
+        if not _reviewable(row):
+            continue
+        kind = "report" if isinstance(row, m.Report) else "nomination"
+        row.status, row.review_note, row.updated_at = "accepted", None, ctx.now
+        ctx.session.add(row)
+        audit(
+            session=ctx.session,
+            action=f"{kind}.accept",
+            person_id=ctx.person.id,
+            channel=ctx.incoming.channel,
+            chat_id=ctx.incoming.chat_id,
+            subject=row.receipt,
+            detail={"bulk": True},
+        )
+        done.append(row.receipt)
+    return [
+        Reply(
+            _("Accepted {n}: {receipts}.").format(n=len(done), receipts=", ".join(done))
+            if done
+            else _("Nothing was changed: the items were reviewed meanwhile.")
+        )
+    ]
+
+
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
+    if answers.get("item") == ALL:
+        return _accept_all(ctx, answers)
     action = answers.get("action")
     if action == CLOSE:
         return [Reply(_("Closed."))]
@@ -284,7 +400,14 @@ FLOW = Flow(
             choices=_items,
             auto=lambda ctx, a: cast("str | None", a.get("item")),  # set by `_begin`
         ),
-        Step("action", "choice", _show, choices=_actions),
+        Step(
+            "action",
+            "choice",
+            _show,
+            choices=_actions,
+            when=lambda ctx, a: a["item"] != ALL,
+            file=_evidence,
+        ),
         Step(
             "reason",
             "text",

@@ -19,6 +19,24 @@ LIMITS = {"telegram": 4096, "zalo": 2000}
 DEFAULT_LIMIT = 4096
 #: Channels that show an image; Zalo's bot API is text only.
 IMAGE_CHANNELS = frozenset({"telegram"})
+#: Channels where the summary comes as one message per part (about a phone screen each).
+PART_CHANNELS = frozenset({"telegram"})
+
+
+def parts(text: str, headings: tuple[str, ...]) -> list[Reply]:
+    """The summary as one reply per part: the title with the units' phase reports, the
+    personal reports, the nominations against the targets (each part starts at a heading)."""
+    starts = set(headings[2:])  # the first part holds the title and the phase reports
+    chunks: list[list[str]] = [[]]
+    for line in text.split("\n"):
+        if line.strip() in starts and chunks[-1]:
+            chunks.append([])
+        chunks[-1].append(line)
+    return [
+        Reply(body, headings=tuple(h for h in headings if h in body.split("\n")))
+        for chunk in chunks
+        if (body := "\n".join(chunk).strip())
+    ]
 
 
 def parse(ctx: Ctx, args: str) -> tuple[int | None, m.Unit | None, str | None]:
@@ -72,7 +90,11 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
     )
     channel = ctx.incoming.channel
     limit = LIMITS.get(channel, DEFAULT_LIMIT)
-    replies = [Reply(figures_of.render_text(figures, limit, office=ctx.role != Role.HEAD))]
+    text, headings = figures_of.render_parts(figures, limit, office=ctx.role != Role.HEAD)
+    if channel in PART_CHANNELS:
+        replies = parts(text, headings)
+    else:
+        replies = [Reply(text, headings=headings)]
     if channel in IMAGE_CHANNELS:
         name = f"tong-hop-dot-{figures.phase.number}"
         if figures.unit is not None:

@@ -118,13 +118,29 @@ class File:
 @dataclass(frozen=True)
 class Reply:
     """What to send. `commands_changed`: the person's commands or language just changed (a
-    registration, /lang), so a channel with a command menu should refresh this chat's."""
+    registration, /lang), so a channel with a command menu should refresh this chat's.
+    `later`: long work (building a file): the channel sends this reply at once, then runs
+    `later` off its event loop (Telegram keeps "sending a file…" up meanwhile) and sends the
+    replies it returns; `later` opens its own database session."""
 
     text: str
     options: tuple[Option, ...] = field(default_factory=tuple)
     document: File | None = None
     image: File | None = None
     commands_changed: bool = False
+    later: Callable[[], list[Reply]] | None = None
+    headings: tuple[str, ...] = ()  # lines of `text` a channel that can shows in bold
+
+
+def settle(replies: list[Reply]) -> list[Reply]:
+    """The replies with every `later` run here and now, in order: for a channel (the console,
+    a test) that has no background to run it in."""
+    found: list[Reply] = []
+    for reply in replies:
+        found.append(reply)
+        if reply.later is not None:
+            found += settle(reply.later())
+    return found
 
 
 #: What the console hands each message to: the router's `handle` (a session of its own).

@@ -137,6 +137,7 @@ class Chat:
     def __init__(self, user_id: str, channel: str = "test", name: str = "Người thử") -> None:
         self.user_id, self.channel, self.name = user_id, channel, name
         self.last = []
+        self.hold = False  # True: leave `Reply.later` for the test to run
 
     def send(self, **fields):
         from handlers.router import handle
@@ -149,8 +150,14 @@ class Chat:
             display_name=self.name,
             **fields,
         )
-        self.last = handle(incoming)
+        self.last = self.settle(handle(incoming))
         return self.last
+
+    def settle(self, replies):
+        """Run each reply's `later` at once (as the console does); `hold=True` keeps them."""
+        from handlers.types import settle
+
+        return replies if self.hold else settle(replies)
 
     def say(self, text: str):
         from handlers.router import handle
@@ -163,7 +170,7 @@ class Chat:
             display_name=self.name,
             text=text,
         )
-        self.last = handle(incoming)
+        self.last = self.settle(handle(incoming))
         return self.last
 
     def press(self, label: str):

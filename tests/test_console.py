@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.core import clock
 from bot.core import models as m
@@ -84,3 +85,22 @@ def test_the_demo_never_seeds_a_live_database(people):
         units = conn.execute(sa.text("SELECT code FROM unit")).scalars().all()
     engine_for(demo).dispose()
     assert "DEMO" in units
+
+
+def test_a_file_path_on_the_console_sends_the_file_as_evidence(database, tmp_path):
+    photo = tmp_path / "anh khen thuong.jpg"
+    photo.write_bytes(b"\xff\xd8 a photo")
+    out = thidua(
+        "run",
+        stdin=f"/baocao\n1\nTập huấn chuyển đổi số\nTổ chức 3 lớp.\n{photo}\n1\n",
+    )
+    assert re.search(r"BC-\d{4}-0001", out), out  # saved, with its receipt
+    demo = engine_for(get_settings().demo_database_url)  # the demo keeps its own store
+    with Session(demo) as session:
+        (report,) = session.exec(select(m.Report))
+    demo.dispose()
+    assert report.evidence_kind == "photo"
+    stored = tmp_path / "attachments" / "console"
+    (copied,) = list(stored.iterdir())
+    assert str(copied) == report.evidence_path and copied.read_bytes() == photo.read_bytes()
+    assert "anh khen thuong" not in copied.name  # a name the bot makes

@@ -66,8 +66,8 @@ def test_xlsx_sheets_cell_by_cell(desk, tmp_path):
     )  # fmt: skip
     assert rows["VP"] == ("VP", "Văn phòng Sở", "Có", 2, 0, None, None, None, 0)
     assert rows["HTML"] == ("HTML", HTML_NAME, None, 1, 0, "Chưa nộp", None, None, 1)
-    assert units["H2"].number_format == "DD/MM/YYYY" or units["H5"].number_format == "DD/MM/YYYY"
-    assert units.column_dimensions["B"].width == 40
+    assert "dd/mm/yyyy" in {units[f"H{r}"].number_format.lower() for r in range(2, 10)}
+    assert 40 <= units.column_dimensions["B"].width < 41  # Excel adds its padding
 
     reports = wb["Báo cáo"]
     assert [c.value for c in reports[1]] == [
@@ -82,7 +82,7 @@ def test_xlsx_sheets_cell_by_cell(desk, tmp_path):
         "Hoàn thành vượt mức kế hoạch", None, "Đã gửi", None,
         day("10/05/2022"), day("10/05/2022"),
     ]  # fmt: skip
-    assert reports["M2"].number_format == "DD/MM/YYYY"
+    assert reports["M2"].number_format.lower() == "dd/mm/yyyy"
     assert reports["M2"].is_date
     receipts = [r[0] for r in reports.iter_rows(min_row=2, values_only=True)]
     assert "BC-2022-0004" not in receipts and "BC-2022-0008" not in receipts  # withdrawn
@@ -111,11 +111,12 @@ def test_xlsx_sheets_cell_by_cell(desk, tmp_path):
     assert rows[1] == (
         "Tập thể",
         "100% phòng chuyên môn, đơn vị trực thuộc đạt danh hiệu tập thể lao động tiên tiến",
-        "Tập thể lao động tiên tiến", "100 %", 2, 29, 7, "Không",
+        "Tập thể lao động tiên tiến", None, 1, 2, 0.29, 7, "Không",
     )  # fmt: skip
+    assert targets["E3"].number_format == targets["G3"].number_format == "0%"  # percentages
     assert rows[7] == (
         "Cá nhân", "09 cá nhân đạt chiến sỹ thi đua cơ sở", "Chiến sĩ thi đua cơ sở",
-        "9", 1, None, None, "Không",
+        9, None, 1, None, None, "Không",
     )  # fmt: skip
     assert rows[11][3] == "1–2"
 
@@ -125,7 +126,7 @@ def test_xlsx_for_one_phase_and_for_an_empty_store(people, tmp_path):
     for ws in wb.worksheets:
         assert ws.auto_filter.ref.startswith("A1:")
     assert wb["Báo cáo"].max_row == 1 and wb["Đề nghị"].max_row == 1
-    assert wb["Báo cáo"].auto_filter.ref == "A1:N1"
+    assert wb["Báo cáo"].auto_filter.ref.startswith("A1:N")
     assert wb["Đơn vị"]["F1"].value == "Đợt 2: báo cáo đợt"
     assert [r[5] for r in wb["Đơn vị"].iter_rows(min_row=2, values_only=True)] == [
         None, "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp",
@@ -220,7 +221,7 @@ def test_docx_is_an_administrative_document(desk, tmp_path):
         "- Tập thể lao động xuất sắc: 1/2.",
         "2. Đối với cá nhân:",
         "- Chiến sĩ thi đua cơ sở: 1/9.",
-        "- Lao động tiên tiến: 27 % (chỉ tiêu 100 %).",
+        "- Lao động tiên tiến: 27% (chỉ tiêu 100%).",  # Babel's form: no break before %
         "- Lao động tiên tiến (3): Nguyễn Thị Bình (QLCN), Nguyễn Văn An (QLCN), "
         "Đỗ Thị Dung (TTRA).",
         "- Chiến sĩ thi đua cơ sở (1): Nguyễn Văn An (QLCN).",
@@ -241,7 +242,8 @@ def test_docx_is_an_administrative_document(desk, tmp_path):
     ]  # fmt: skip
     assert [c.text for c in table.rows[-1].cells] == ["", "Tổng", "3", "1", "1", "5"]
 
-    sign_left, sign_right = doc.tables[-1].rows[0].cells
+    signature = next(t for t in doc.tables if t.rows[0].cells[0].text.startswith("Nơi nhận:"))
+    sign_left, sign_right = signature.rows[0].cells
     recipients = [p for p in sign_left.paragraphs if p.text]
     assert recipients[0].text == "Nơi nhận:"
     assert recipients[0].runs[0].font.size == Pt(12)
@@ -307,7 +309,8 @@ def test_export_in_chat_offers_the_formats_and_sends_the_file(desk, chat_as):
     ]
     chat.press("Tệp XLSX: đơn vị, báo cáo, đề nghị, chỉ tiêu")
     assert chat.labels == ["Tất cả các đợt", "Đợt thi đua thứ nhất", "Đợt thi đua thứ hai"]
-    (reply,) = chat.press("Tất cả các đợt")
+    building, reply = chat.press("Tất cả các đợt")
+    assert building.text == "Đang tạo tệp…" and building.document is None
     name = "cong-thuong-ha-tinh-2022-tong-hop-ca-nam-20220510.xlsx"
     assert reply.text == f"Tệp {name} đây ạ."
     assert reply.document.filename == name and reply.document.mime == XLSX
@@ -317,7 +320,7 @@ def test_export_in_chat_offers_the_formats_and_sends_the_file(desk, chat_as):
 
 def test_export_arguments_and_docx_phase_choice(desk, chat_as):
     chat = chat_as(desk.admin)
-    (reply,) = chat.say("/export docx 1")
+    _building, reply = chat.say("/export docx 1")
     assert reply.document.mime == DOCX
     assert reply.document.filename.endswith("-bao-cao-dot-1-20220510.docx")
     assert "Kết quả phong trào thi đua đợt 1 năm 2022" in texts(
@@ -325,7 +328,7 @@ def test_export_arguments_and_docx_phase_choice(desk, chat_as):
     )
     chat.say("/export docx")
     assert chat.labels == ["Đợt thi đua thứ nhất", "Đợt thi đua thứ hai"]  # no "all" for DOCX
-    (reply,) = chat.say("/xuat csv 2")
+    _building, reply = chat.say("/xuat csv 2")
     assert reply.document.content.decode("utf-8-sig").count("\n") == 2  # header + 1 report
 
 

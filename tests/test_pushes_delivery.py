@@ -22,6 +22,7 @@ from bot.core.db import session_scope
 from bot.core.settings import get_settings
 from bot.delivery import worker as delivery
 from schedules.scheduler import LeaderLock
+from tests.cli_table import table_rows
 from tests.conftest import People, at
 from tests.pushes_helpers import (
     FakeRunner,
@@ -74,8 +75,12 @@ async def test_403_marks_the_identity_unreachable_and_the_clerk_sees_it(
     await p.stop()  # (the CLI sets the clock from THIDUA_NOW, unset here)
     result = CliRunner().invoke(app, ["outbox"])
     assert result.exit_code == 0, result.output
-    assert "telegram: 0 chờ gửi, 0 đang gửi, 2 đã gửi, 1 lỗi, 0 tạm hoãn" in result.output
-    assert "Người 2 (QLCN) telegram: Unreachable: Forbidden: bot was blocked" in result.output
+    shown = table_rows(result.output)
+    assert ["Kênh", "chờ gửi", "đang gửi", "đã gửi", "lỗi", "tạm hoãn"] in shown
+    assert ["telegram", "0", "0", "2", "1", "0"] in shown
+    failed = next(r for r in shown if r[1] == "Người 2")
+    assert failed[2:4] == ["QLCN", "telegram"]
+    assert failed[4].startswith("Unreachable: Forbidden: bot was blocked")
     # The next push leaves the blocked chat out.
     later = push_of("anniversary_reminder", ref="thanh-lap-tp-ha-tinh")
     at(local(later, seconds=5))

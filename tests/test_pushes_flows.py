@@ -14,6 +14,7 @@ from bot.core.db import session_scope
 from bot.core.reports import record_report
 from bot.core.settings import get_settings
 from bot.core.store import active_campaign
+from tests.cli_table import table_rows
 from tests.conftest import at
 from tests.pushes_helpers import (
     FakeRunner,
@@ -225,8 +226,11 @@ def test_outbox_lists_counts_and_failures_and_retries(office, monkeypatch):
     assert failed["person"] == "Lê Văn H1" and failed["unit"] == "QLCN"
     assert failed["error"] == "Unreachable: blocked"
     text = cli("outbox").output
-    assert "telegram: 4 chờ gửi, 0 đang gửi, 1 đã gửi, 1 lỗi, 0 tạm hoãn" in text
-    assert "Gửi không được (1):" in text and "Lê Văn H1 (QLCN) telegram: Unreachable" in text
+    shown = table_rows(text)
+    assert ["telegram", "4", "0", "1", "1", "0"] in shown
+    assert "Gửi không được (1):" in text
+    failed = next(r for r in shown if r[1] == "Lê Văn H1")
+    assert failed[2:4] == ["QLCN", "telegram"] and failed[4].startswith("Unreachable")
     channel_env(monkeypatch, THIDUA_NOW="2022-07-08T10:00:00+07:00")  # an hour on
     result = cli("outbox", "retry")
     assert result.output == (

@@ -67,15 +67,15 @@ def test_clerk_sees_every_figure(desk, chat_as):
     start = got.index("Tập thể:")
     assert got[start + 1 : start + 6] == [
         "- Cờ thi đua của UBND tỉnh / Bằng khen của Chủ tịch UBND tỉnh: 0/1",
-        "- Tập thể lao động tiên tiến: 29 % (chỉ tiêu 100 %)",  # 2 of 7 units
+        "- Tập thể lao động tiên tiến: 29% (chỉ tiêu 100%)",  # 2 of 7 units
         "- Tập thể lao động xuất sắc: 1/2",
         "- Bằng khen của Bộ trưởng Bộ Công Thương / Bằng khen của Chủ tịch UBND tỉnh: 0/2",
         "- Hoàn thành xuất sắc nhiệm vụ: 0/2",
     ]
     start = got.index("Cá nhân:")
     assert got[start + 1 : start + 8] == [
-        "- Hoàn thành tốt nhiệm vụ / Hoàn thành xuất sắc nhiệm vụ: 0 % (chỉ tiêu 100 %)",
-        "- Lao động tiên tiến: 27 % (chỉ tiêu 100 %)",  # 3 of 11 people
+        "- Hoàn thành tốt nhiệm vụ / Hoàn thành xuất sắc nhiệm vụ: 0% (chỉ tiêu 100%)",
+        "- Lao động tiên tiến: 27% (chỉ tiêu 100%)",  # 3 of 11 people
         "- Chiến sĩ thi đua cơ sở: 1/9",
         "- Chiến sĩ thi đua cấp tỉnh: 0/1",
         "- Huân chương Lao động hạng Nhì: 0/1",
@@ -104,8 +104,8 @@ def test_head_sees_only_their_unit(desk, chat_as):
     assert "Báo cáo đợt của đơn vị: đã nộp (BC-2022-0007, ngày 10/05/2022)." in got
     assert "Báo cáo thành tích cá nhân: 3" in got
     assert "- Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn: 2" in got
-    assert "- Lao động tiên tiến: 50 % (chỉ tiêu 100 %)" in got  # 2 of the unit's 4
-    assert "- Tập thể lao động tiên tiến: 100 % (chỉ tiêu 100 %)" in got
+    assert "- Lao động tiên tiến: 50% (chỉ tiêu 100%)" in got  # 2 of the unit's 4
+    assert "- Tập thể lao động tiên tiến: 100% (chỉ tiêu 100%)" in got
     assert "- Chiến sĩ thi đua cơ sở: 1/9" in got
     assert "Không liên lạc được qua kênh nào: 1" in got
     assert "Thanh tra" not in chat.text and "Phan Thị Không Máy" not in chat.text
@@ -159,7 +159,7 @@ def test_an_empty_store(people, chat_as):
     assert "Báo cáo đợt của các đơn vị: đã nộp 0/6." in got
     assert "Báo cáo thành tích cá nhân: 0" in got
     assert "- Chiến sĩ thi đua cơ sở: 0/9" in got
-    assert "- Lao động tiên tiến: 0 % (chỉ tiêu 100 %)" in got
+    assert "- Lao động tiên tiến: 0% (chỉ tiêu 100%)" in got
     assert "Tất cả mọi người đều liên lạc được qua ít nhất một kênh." in got
     assert not any(line.startswith("Chờ Văn phòng") for line in got)
 
@@ -202,11 +202,11 @@ def test_telegram_gets_a_chart_and_a_message_that_fits(desk, people, chat_as):
     _crowd(50)
     clerk = people.add(role="clerk", unit="VP", channel="telegram", user_id="tg-clerk")
     replies = chat_as(clerk, channel="telegram").say("/summary")
-    assert len(replies) == 2
-    text, chart = replies
-    assert len(text.text) <= 4096
-    assert "Tin nhắn đã được rút gọn. Chi tiết từng đơn vị: /tonghop <mã đơn vị>" in text.text
-    assert "Báo cáo đợt của các đơn vị: đã nộp 1/57." in text.text
+    *texts, chart = replies
+    assert len(texts) == 3  # one message per part: phase reports, reports, nominations
+    assert sum(len(t.text) for t in texts) <= 4096
+    assert "Tin nhắn đã được rút gọn. Chi tiết từng đơn vị: /tonghop <mã đơn vị>" in texts[-1].text
+    assert "Báo cáo đợt của các đơn vị: đã nộp 1/57." in texts[0].text
     assert chart.image is not None and chart.image.mime == "image/png"
     assert chart.image.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert chart.image.filename == "tong-hop-dot-1.png"
@@ -288,7 +288,7 @@ def test_cli_json_has_the_same_figures(desk, cli_clock):
     assert targets["09 cá nhân đạt chiến sỹ thi đua cơ sở"]["achieved"] == 1
     ldtt = targets["100% CBCC, VC đạt danh hiệu lao động tiên tiến"]
     assert (ldtt["achieved"], ldtt["base"], ldtt["achieved_percent"]) == (3, 11, 27)
-    assert ldtt["figure"] == "27 % (chỉ tiêu 100 %)"
+    assert ldtt["figure"] == "27% (chỉ tiêu 100%)"
     assert data["unreachable"] == {
         "count": 2,
         "people": [

@@ -8,6 +8,7 @@ data home (`Settings.demo_database_url`; `thidua run` switches to it), never the
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from sqlmodel import Session, col, select
 
@@ -59,7 +60,14 @@ def console_demo(settings: Settings, handle: Handle) -> None:
         ).format(day=clock.today().strftime("%d/%m/%Y")),
         flush=True,
     )
-    serve_console(handle, user_id=DEMO_USER, name=_("Demo user"), prompt=sys.stdin.isatty())
+    serve_console(
+        handle,
+        user_id=DEMO_USER,
+        name=_("Demo user"),
+        prompt=sys.stdin.isatty(),
+        attachments=Path(settings.attachments_dir),
+        max_bytes=int(settings.upload_max_mb * 1024 * 1024),
+    )
 
 
 def _demo_person(session: Session) -> None:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SCAN_EVERY = 2.0  # s between looks at the journal for rows nobody woke us for
 PRUNE_EVERY = 6 * 3600.0  # s between clearing out handled updates a week old
+WORKING_EVERY = 4.5  # s: Telegram shows a chat action ("sending a file…") for 5 s
 OUTAGE_LOG_EVERY = 60.0
 RETRY_FIRST, RETRY_MAX = 1.0, 30.0
 
@@ -77,9 +78,11 @@ class Inbox:
         replies_queued: Callable[[], None],
         apologise: Callable[[str], Awaitable[None]],
         outage: Outage,
+        show_working: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.channel = channel
         self._respond = respond
+        self._show_working = show_working
         self._replies_queued = replies_queued
         self._apologise = apologise
         self.outage = outage
@@ -126,9 +129,7 @@ class Inbox:
             while not self._stopping:
                 self._dirty.discard(chat_id)
                 try:
-                    turn = await in_handler_thread(
-                        journal.take_turn, self.channel, chat_id, self._respond
-                    )
+                    turn = await self._take(chat_id)
                 except Exception as exc:  # the store failed: the update stays journalled
                     self.outage.failed(exc)
                     if chat_id not in self._apologised:
@@ -148,6 +149,33 @@ class Inbox:
                     return
         finally:
             self._busy.discard(chat_id)
+
+    async def _take(self, chat_id: str) -> journal.Turn | None:
+        """One turn of the chat; "working…" kept up meanwhile if it is long work."""
+        loop = asyncio.get_running_loop()
+        done = asyncio.Event()
+        shown: list[asyncio.Task[None]] = []
+
+        def working() -> None:  # called from the handler's thread
+            if self._show_working is not None:
+                loop.call_soon_threadsafe(
+                    lambda: shown.append(asyncio.create_task(self._keep_up(chat_id, done)))
+                )
+
+        try:
+            return await in_handler_thread(
+                journal.take_turn, self.channel, chat_id, self._respond, working
+            )
+        finally:
+            done.set()
+            await asyncio.gather(*shown, return_exceptions=True)
+
+    async def _keep_up(self, chat_id: str, done: asyncio.Event) -> None:
+        assert self._show_working is not None
+        while not done.is_set():
+            await self._show_working(chat_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), WORKING_EVERY)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

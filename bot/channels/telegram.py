@@ -33,7 +33,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as TgRetryAfter
 
@@ -155,6 +155,7 @@ class TelegramRunner:
             replies_queued=self.replies.wake,
             apologise=self._apologise,
             outage=outage,
+            show_working=self._sending_a_file,
         )
 
     @property
@@ -337,6 +338,12 @@ class TelegramRunner:
                 await message.edit_text(edited[0], parse_mode=ParseMode.HTML)
         except TelegramError as exc:  # e.g. "message is not modified" on a double press
             log.info("telegram: could not edit a pressed keyboard: %s", redact(str(exc)))
+
+    async def _sending_a_file(self, chat_id: str) -> None:
+        try:
+            await self.bot.send_chat_action(int(chat_id), ChatAction.UPLOAD_DOCUMENT)
+        except (TelegramError, ValueError) as exc:
+            log.info("telegram: chat action not sent: %s", redact(str(exc)))
 
     async def _apologise(self, chat_id: str, lang: str | None = None) -> None:
         """The store is down: say so at once, directly (the message is kept, and answered

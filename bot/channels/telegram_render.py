@@ -1,7 +1,8 @@
 """`Reply` → Telegram messages: HTML-escaped text, inline keyboards, long texts split.
 
 `Reply.text` is plain text. Every piece is escaped for HTML parse mode, so a title such as
-``<b>Tổ 1 & 2</b>`` reaches the person exactly as typed and nothing in it is read as markup.
+``<b>Tổ 1 & 2</b>`` reaches the person exactly as typed and nothing in it is read as markup;
+the lines `Reply.headings` names are set in bold by this module, not by the text.
 Texts over 4,096 characters are split on paragraph, then line, then word boundaries; the
 keyboard goes under the last piece. A document or photo goes with the text as its caption when
 the text fits in 1,024 characters, else after the text.
@@ -45,6 +46,17 @@ def split(text: str, limit: int = TEXT_LIMIT) -> list[str]:
 
 def escape(text: str) -> str:
     return html.escape(text, quote=False)
+
+
+def marked(text: str, headings: tuple[str, ...] = ()) -> str:
+    """`text` escaped, its heading lines in bold."""
+    if not headings:
+        return escape(text)
+    bold = set(headings)
+    return "\n".join(
+        f"<b>{escape(line)}</b>" if line.strip() in bold else escape(line)
+        for line in text.split("\n")
+    )
 
 
 def short_label(label: str, limit: int = LABEL_LIMIT) -> str:
@@ -107,7 +119,7 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> 
     caption: str | None = None
     pieces = split(text) if text else []
     if file is not None and utf16_len(text) <= CAPTION_LIMIT:
-        caption, pieces = (escape(text) if text else None), []
+        caption, pieces = (marked(text, reply.headings) if text else None), []
     for n, piece in enumerate(pieces, start=1):
         last = n == len(pieces) and file is None
         sent.append(
@@ -115,7 +127,7 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> 
                 partial(
                     bot.send_message,
                     chat_id,
-                    escape(piece),
+                    marked(piece, reply.headings),
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup if last else None,
                 )

@@ -14,9 +14,10 @@ from bot.cli.common import (
     configured_campaign,
     ensure_ready,
     print_json,
+    print_table,
 )
 from bot.core import home
-from bot.core.campaign_loader import warnings
+from bot.core.campaign_loader import CampaignError, load_campaign, warnings
 from bot.core.db import migrate, session_scope
 from bot.core.i18n import _, format_day
 from bot.core.settings import get_settings
@@ -29,7 +30,7 @@ app.add_typer(campaign_app, name="campaign")
 
 
 @app.command()
-def init(campaign: CampaignOpt = None) -> None:
+def init(campaign: CampaignOpt = None, as_json: JsonFlag = False) -> None:
     """Create or upgrade the database and load the campaign (bundled by default)."""
     path = campaign or configured_campaign()
     loaded = campaign_or_fail(path)
@@ -39,6 +40,17 @@ def init(campaign: CampaignOpt = None) -> None:
     migrate()
     with session_scope() as session:
         load_into_store(session=session, campaign=loaded, source=str(path or "bundled"))
+    if as_json:
+        print_json(
+            {
+                "campaign": loaded.code,
+                "year": loaded.year,
+                "phases": len(loaded.phases),
+                "units": len(loaded.units),
+                "source": str(path) if path else None,
+            }
+        )
+        return
     typer.echo(
         _("Ready: campaign {code} ({year}), {phases} phases, {units} units.").format(
             code=loaded.code, year=loaded.year, phases=len(loaded.phases), units=len(loaded.units)
@@ -47,8 +59,23 @@ def init(campaign: CampaignOpt = None) -> None:
 
 
 @campaign_app.command("check")
-def campaign_check(file: Path) -> None:
+def campaign_check(file: Path, as_json: JsonFlag = False) -> None:
     """Validate a campaign file; print warnings; exit 1 on errors."""
+    if as_json:
+        try:
+            checked = load_campaign(file)
+        except CampaignError as exc:
+            print_json({"ok": False, "errors": [p.to_json() for p in exc.problems]})
+            raise typer.Exit(1) from None
+        print_json(
+            {
+                "ok": True,
+                "code": checked.code,
+                "year": checked.year,
+                "warnings": warnings(checked),
+            }
+        )
+        return
     loaded = campaign_or_fail(file)
     for warning in warnings(loaded):
         typer.echo(_("{path}: warning: {message}").format(path=file, message=warning))
@@ -89,9 +116,7 @@ def campaign_show(as_json: JsonFlag = False, campaign: CampaignOpt = None) -> No
     typer.echo(f"{_('Targets')}:")
     for t in loaded.targets:
         typer.echo(f"  - {t.text}")
-    typer.echo(f"{_('Units')}:")
-    for u in loaded.units:
-        typer.echo(f"  {u.code:6} {u.name}")
+    print_table([_("Code"), _("Unit")], [[u.code, u.name] for u in loaded.units])
 
 
 @app.command()
@@ -111,5 +136,21 @@ def calendar(
     if as_json:
         print_json([e.to_json() for e in found])
         return
-    for e in found:
-        typer.echo(f"{e.at:%d/%m/%Y %H:%M}  {e.kind:20}  {e.name}")
+    kinds = event_kinds()
+    print_table(
+        [_("Pushed at"), _("Kind"), _("Event")],
+        [[f"{e.at:%d/%m/%Y %H:%M}", kinds.get(e.kind, e.kind), e.name] for e in found],
+    )
+
+
+def event_kinds() -> dict[str, str]:
+    return {
+        "launch": _("launch"),
+        "phase_start": _("phase starts"),
+        "anniversary_reminder": _("anniversary reminder"),
+        "anniversary": _("anniversary"),
+        "thematic_start": _("thematic phase starts"),
+        "deadline_reminder": _("deadline reminder"),
+        "deadline": _("deadline"),
+        "thematic_deadline": _("thematic phase deadline"),
+    }

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,7 +30,21 @@ DebugFlag = Annotated[bool, typer.Option("--debug", help="Show tracebacks of err
 DEBUG = {"on": False}
 
 
-def setup(debug: DebugFlag = False) -> None:
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"thidua {version('thidua')}")
+        raise typer.Exit()
+
+
+VersionFlag = Annotated[
+    bool,
+    typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit."),
+]
+
+
+def setup(debug: DebugFlag = False, show_version: VersionFlag = False) -> None:
     """Read settings once, fail fast on a bad variable, start the clock."""
     DEBUG["on"] = debug
     try:
@@ -44,6 +60,40 @@ def setup(debug: DebugFlag = False) -> None:
 
 def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def print_table(headers: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+    """A listing as a table with a header row (rich); wide enough not to wrap when piped."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*headers, title=title, title_justify="left", header_style="bold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    width = None if sys.stdout.isatty() else 200
+    Console(width=width, soft_wrap=False, highlight=False).print(table)
+
+
+def on_terminal() -> bool:
+    """Whether a person watches stderr (a progress bar then helps; piped, it would be noise)."""
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def progress(
+    total: int | None, label: str, *, quiet: bool = False
+) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on a terminal (rich), `advance(n)` to move it; nothing when piped."""
+    if quiet or not on_terminal():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 def fail(lines: list[str] | str, code: int = 1) -> typer.Exit:
@@ -76,6 +126,15 @@ def ensure_ready() -> None:
     campaign = campaign_or_fail(path)
     with session_scope() as session:
         load_into_store(session=session, campaign=campaign, source=str(path or "bundled"))
+
+
+def file_problem(exc: OSError) -> str:
+    """One line for a file the command could not read or write: which one, and why."""
+    from bot.core.errors import os_reason
+
+    return _("Cannot use the file {path}: {reason}.").format(
+        path=exc.filename or "?", reason=os_reason(exc)
+    )
 
 
 def store_problem(exc: sa.exc.DBAPIError) -> str:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated, TypedDict
 
 import typer
 from sqlmodel import col, select
 
-from bot.cli.common import JsonFlag, ensure_ready, fail, print_json
+from bot.cli.common import JsonFlag, ensure_ready, fail, print_json, print_table
 from bot.core import clock
 from bot.core import models as m
 from bot.core.db import session_scope
-from bot.core.i18n import _
+from bot.core.i18n import _, format_day
 from bot.core.people import ImportError_, import_people, import_units, issue_invites
 from bot.core.roles import ROLES, Role
 from bot.core.settings import get_settings
+from handlers.basics import role_label
 
 app = typer.Typer()
 units_app = typer.Typer(no_args_is_help=True, help="Units (phòng, trung tâm).")
@@ -34,15 +36,26 @@ class Listed(TypedDict):
 
 
 @units_app.command("import")
-def units_import(file: Path) -> None:
+def units_import(file: Path, as_json: JsonFlag = False) -> None:
     """Import units from CSV or XLSX (columns: code, name[, office])."""
     ensure_ready()
     try:
         with session_scope() as session:
             n = import_units(session=session, path=file)
     except ImportError_ as exc:
-        raise fail([f"{file}: {p}" for p in exc.problems]) from None
+        raise import_failed(file, exc, as_json) from None
+    if as_json:
+        print_json({"file": str(file), "imported": n})
+        return
     typer.echo(_("{n} units imported.").format(n=n))
+
+
+def import_failed(file: Path, exc: ImportError_, as_json: bool) -> typer.Exit:
+    """Every problem of the file, one line each (or as JSON); exit 1."""
+    if as_json:
+        print_json({"file": str(file), "imported": 0, "problems": exc.problems})
+        return typer.Exit(1)
+    return fail([f"{file}: {p}" for p in exc.problems])
 
 
 @units_app.command("list")
@@ -57,19 +70,25 @@ def units_list(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(rows)
         return
-    for row in rows:
-        typer.echo(f"{row['code']:6} {row['name']}")
+    yes = _("Yes")
+    print_table(
+        [_("Code"), _("Unit"), _("Office")],
+        [[r["code"], r["name"], yes if r["office"] else ""] for r in rows],
+    )
 
 
 @people_app.command("import")
-def people_import(file: Path) -> None:
+def people_import(file: Path, as_json: JsonFlag = False) -> None:
     """Import people from CSV or XLSX (columns: name, unit, role[, phone])."""
     ensure_ready()
     try:
         with session_scope() as session:
             n = import_people(session=session, path=file, now=clock.now())
     except ImportError_ as exc:
-        raise fail([f"{file}: {p}" for p in exc.problems]) from None
+        raise import_failed(file, exc, as_json) from None
+    if as_json:
+        print_json({"file": str(file), "imported": n})
+        return
     typer.echo(_("{n} people imported.").format(n=n))
 
 
@@ -97,11 +116,14 @@ def people_list(as_json: JsonFlag = False) -> None:
     if as_json:
         print_json(rows)
         return
-    for row in rows:
-        typer.echo(
-            f"{row['id']:5} {row['name']:30} {row['unit']:6} {row['role']:6} "
-            f"{','.join(row['channels'])}"
-        )
+    print_table(
+        ["#", _("Name"), _("Unit"), _("Role"), _("Phone"), _("Channels")],
+        [
+            [r["id"], r["name"], r["unit"], role_label(r["role"]), r["phone"], ", ".join(ch)]
+            for r in rows
+            for ch in [r["channels"]]
+        ],
+    )
 
 
 @app.command()
@@ -139,11 +161,20 @@ def invite(
     if as_json:
         print_json(rows)
         return
-    for row in rows:
-        typer.echo(
-            f"{row['code']}  {row['unit']}  {row['role']}  "
-            f"{_('until')} {row['expires_at'][:10]}  {row.get('link', '')}".rstrip()
-        )
+    headers = [_("Invite code"), _("Unit"), _("Role"), _("Valid until")]
+    listed = [
+        [r["code"], r["unit"], role_label(r["role"]), format_day(until(r["expires_at"]))]
+        for r in rows
+    ]
+    if links:
+        headers.append(_("Link"))
+        for r, line in zip(rows, listed, strict=True):
+            line.append(r.get("link", ""))
+    print_table(headers, listed)
+
+
+def until(iso: str) -> dt.date:
+    return dt.datetime.fromisoformat(iso).date()
 
 
 def telegram_links(codes: list[str]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Annotated, TypedDict
 
 import typer
 
-from bot.cli.common import JsonFlag, ensure_ready, fail, print_json
+from bot.cli.common import JsonFlag, ensure_ready, fail, print_json, print_table
 from bot.core import clock
 from bot.core.db import session_scope
 from bot.core.i18n import _
@@ -31,7 +31,7 @@ class Paused(TypedDict):
 
 
 @app.command()
-def launch() -> None:
+def launch(as_json: JsonFlag = False) -> None:
     """Queue the campaign launch message for every registered person (`thidua run` sends it)."""
     ensure_ready()
     channels = outbox.configured_channels(get_settings())
@@ -47,6 +47,9 @@ def launch() -> None:
             channels=channels,
             now=clock.now(),
         )
+    if as_json:
+        print_json({"key": key, "queued": added, "total": total, "channels": sorted(channels)})
+        return
     typer.echo(
         _(
             "{key}: {added} messages queued ({total} in all). A running `thidua run` sends them."
@@ -79,12 +82,12 @@ def outbox_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         return
     if not counts:
         typer.echo(_("The outbox is empty."))
-    for channel, by_status in counts.items():
-        typer.echo(
-            _(
-                "{channel}: {pending} pending, {sending} sending, {sent} sent, {failed} failed, "
-                "{deferred} deferred"
-            ).format(channel=channel, **by_status)
+    else:
+        statuses = ("pending", "sending", "sent", "failed", "deferred")
+        labels = [_("pending"), _("sending"), _("sent"), _("failed"), _("deferred")]
+        print_table(
+            [_("Channel"), *labels],
+            [[channel, *(by[s] for s in statuses)] for channel, by in counts.items()],
         )
     for s in states:
         until = s["until"].astimezone(clock.LOCAL).strftime("%d/%m/%Y %H:%M")
@@ -94,10 +97,14 @@ def outbox_show(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             )
         )
     if failed:
-        typer.echo(_("Failed ({n}):").format(n=len(failed)))
-    for f in failed:
-        who = f"{f['person'] or '?'} ({f['unit'] or '?'})"
-        typer.echo(f"  #{f['id']} {who} {f['channel']}: {f['error']}  [{f['push'] or f['key']}]")
+        print_table(
+            ["#", _("Person"), _("Unit"), _("Channel"), _("Error"), _("Push")],
+            [
+                [f["id"], f["person"], f["unit"], f["channel"], f["error"], f["push"] or f["key"]]
+                for f in failed
+            ],
+            title=_("Failed ({n}):").format(n=len(failed)),
+        )
 
 
 @outbox_app.command("retry")
@@ -105,11 +112,15 @@ def outbox_retry(
     failed: Annotated[
         bool, typer.Option("--failed", help="Also send the failed messages again.")
     ] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Send now what waits (backoff, retry-after, a channel pause); --failed: the failed too."""
     ensure_ready()
     with session_scope() as session:
         done = outbox.retry(session=session, now=clock.now(), include_failed=failed)
+    if as_json:
+        print_json(done)
+        return
     typer.echo(
         _("{waiting} waiting messages are due now; {failed} failed messages queued again.").format(
             **done

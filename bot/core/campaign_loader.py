@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from bot.core.campaign import Campaign
+from bot.core.errors import os_reason, validation_message
 from bot.core.i18n import _
 
 BUNDLED = "cong-thuong-ha-tinh-2022.toml"
@@ -31,6 +32,9 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line, "message": self.message}
 
 
 class CampaignError(Exception):
@@ -56,9 +60,7 @@ def load_campaign(path: Path | str | None = None) -> Campaign:
                 Problem(
                     str(source),
                     0,
-                    _("cannot read the file: {error}").format(
-                        error=exc.strerror if isinstance(exc, OSError) else exc.reason
-                    ),
+                    _("cannot read the file: {error}").format(error=os_reason(exc)),
                 )
             ]
         ) from exc
@@ -71,10 +73,7 @@ def parse_campaign(text: str, name: str) -> Campaign:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else 0
-        message = str(exc).split(" (at line")[0]
-        raise CampaignError(
-            [Problem(name, line, _("not valid TOML: {error}").format(error=message))]
-        ) from exc
+        raise CampaignError([Problem(name, line, _("not valid TOML syntax"))]) from exc
     lines = _key_lines(text)
     try:
         campaign = Campaign.model_validate(raw)
@@ -196,7 +195,7 @@ def _describe(err: ErrorDetails) -> str:
         return _("“{field}”: {value!r} is not a date").format(field=field, value=err.get("input"))
     if kind == "extra_forbidden":
         return _("unknown field “{field}”").format(field=field)
-    return _("“{field}”: {error}").format(field=field, error=err["msg"])
+    return _("“{field}”: {error}").format(field=field, error=validation_message(err))
 
 
 def _line_of(lines: dict[Loc, int], loc: Loc) -> int:

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from babel.numbers import format_decimal
+from babel.numbers import format_percent as babel_percent
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
@@ -99,6 +100,11 @@ def format_number(value: float) -> str:
     return format_decimal(value, locale=_current.get())
 
 
+def format_percent(points: float) -> str:
+    """27 -> '27%' (Babel's form for the current language)."""
+    return babel_percent(points / 100, locale=_current.get())
+
+
 @cache
 def templates() -> Environment:
     """Jinja2 environment over `bot/templates`, translated through the current language."""
@@ -117,6 +123,21 @@ def templates() -> Environment:
     env.filters["day"] = format_day
     env.filters["long_day"] = format_long_day
     env.filters["number"] = format_number
+    env.filters["percent"] = format_percent
+    return env
+
+
+@cache
+def document_templates() -> Environment:
+    """The environment of the office's Word templates (exports/docx_template.py): the same
+    translation and filters, sandboxed (the templates are files an office edits, not code)."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(extensions=["jinja2.ext.i18n"], undefined=StrictUndefined)
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        lambda s: _(s), lambda s, p, n: ngettext(s, p, n), newstyle=True
+    )
+    env.filters.update(templates().filters)
     return env
 
 

@@ -129,6 +129,27 @@ def endorse(
     return nomination
 
 
+def return_to_proposer(
+    *,
+    session: Session,
+    nomination: m.Nomination,
+    head: m.Person,
+    reason: str,
+    now: dt.datetime,
+) -> m.Nomination:
+    """A head sends a staff proposal back, with the reason; the proposer may fix it in /my."""
+    nomination.status, nomination.review_note, nomination.updated_at = "returned", reason, now
+    session.add(nomination)
+    audit(
+        session=session,
+        action="nomination.head_return",
+        person_id=head.id,
+        subject=nomination.receipt,
+        detail={"reason": reason},
+    )
+    return nomination
+
+
 def edit_basis(
     *, session: Session, nomination: m.Nomination, person: m.Person, value: str, now: dt.datetime
 ) -> m.Nomination:

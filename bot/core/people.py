@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import re
 import secrets
+import zipfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from bot.core import models as m
+from bot.core.errors import os_reason
 from bot.core.i18n import _, default_language
 from bot.core.roles import ROLES, Role
 from bot.core.store import audit
@@ -49,8 +51,40 @@ _HEADERS = {
 }
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV or XLSX file as (row number, {column: value}), header normalised."""
+def read_rows(path: Path, required: tuple[str, ...] = ()) -> list[tuple[int, dict[str, str]]]:
+    """Rows of a CSV or XLSX file as (row number, {column: value}), header normalised; a file
+    that cannot be read, or lacks a `required` column, is one problem naming why."""
+    try:
+        rows = _raw_rows(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportError_(
+            [_("cannot read the file: {reason}").format(reason=os_reason(exc))]
+        ) from exc
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ImportError_([_("not a CSV or XLSX file the import can read")]) from exc
+    if not rows:
+        return []
+    header = [_column(h) for h in rows[0]]
+    missing = [key for key in required if key not in header]
+    if missing:
+        labels = {"code": _("“code”"), "name": _("“name”"), "unit": _("“unit”")}
+        found = ", ".join(f"“{h.strip()}”" for h in rows[0] if h.strip()) or "–"
+        raise ImportError_(
+            [
+                _("the header row has no column {missing} (columns found: {found})").format(
+                    missing=", ".join(labels.get(key, key) for key in missing), found=found
+                )
+            ]
+        )
+    out = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        out.append((number, {h: clean_text(v) for h, v in zip(header, row, strict=False) if h}))
+    return out
+
+
+def _raw_rows(path: Path) -> list[list[str]]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
@@ -60,19 +94,13 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
             for row in wb.active.iter_rows(values_only=True)
         ]
         wb.close()
-    else:
-        text = path.read_text(encoding="utf-8-sig")
+        return rows
+    text = path.read_text(encoding="utf-8-sig")
+    try:
         dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t") if text.strip() else None
-        rows = list(csv.reader(io.StringIO(text), dialect or csv.excel))
-    if not rows:
-        return []
-    header = [_column(h) for h in rows[0]]
-    out = []
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        out.append((number, {h: clean_text(v) for h, v in zip(header, row, strict=False) if h}))
-    return out
+    except csv.Error:  # one column: nothing to tell the delimiter by
+        dialect = None
+    return list(csv.reader(io.StringIO(text), dialect or csv.excel))
 
 
 def _column(header: str) -> str | None:
@@ -84,7 +112,7 @@ def _column(header: str) -> str | None:
 
 
 def import_units(*, session: Session, path: Path) -> int:
-    rows = read_rows(path)
+    rows = read_rows(path, required=("code", "name"))
     problems: list[str] = []
     seen: set[str] = set()
     for number, row in rows:
@@ -116,7 +144,7 @@ def import_units(*, session: Session, path: Path) -> int:
 
 
 def import_people(*, session: Session, path: Path, now: dt.datetime) -> int:
-    rows = read_rows(path)
+    rows = read_rows(path, required=("name", "unit"))
     units = {u.code: u for u in session.exec(select(m.Unit))}
     problems: list[str] = []
     for number, row in rows:
@@ -218,6 +246,21 @@ class Registration:
     outcome: Outcome
     person: m.Person | None = None
     unit: m.Unit | None = None
+
+
+def reachable_identity(
+    *, session: Session, person_id: int | None, channels: tuple[str, ...]
+) -> m.Identity | None:
+    """The person's identity on `channels` they used last that still reaches them, if any."""
+    return session.exec(
+        select(m.Identity)
+        .where(
+            m.Identity.person_id == person_id,
+            m.Identity.reachable,
+            col(m.Identity.channel).in_(channels),
+        )
+        .order_by(col(m.Identity.last_seen_at).desc().nulls_last(), col(m.Identity.id).desc())
+    ).first()
 
 
 def identity_of(*, session: Session, channel: str, user_id: str) -> m.Identity | None:

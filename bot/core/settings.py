@@ -14,6 +14,8 @@ from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.errors import validation_message
+
 TIMEZONE = "Asia/Ho_Chi_Minh"
 ENV_FILE = ".env"
 
@@ -31,8 +33,10 @@ class Settings(BaseSettings):
     listen: str = Field("127.0.0.1:8080", alias="THIDUA_LISTEN", pattern=r"^[^:]*:\d{1,5}$")
     attachments_dir: str = Field("", alias="THIDUA_ATTACHMENTS")  # "": <home>/attachments
     exports_dir: str = Field("", alias="THIDUA_EXPORTS")  # "": <home>/exports
+    templates_dir: str | None = Field(None, alias="THIDUA_TEMPLATES")  # the office's .docx
     #: Per file (the Bot API lets a bot download at most 20 MB), and per person per day.
     upload_max_mb: float = Field(20.0, alias="THIDUA_UPLOAD_MAX_MB", gt=0)
+    send_max_mb: float = Field(50.0, alias="THIDUA_SEND_MAX_MB", gt=0)  # Bot API: 50 MB
     uploads_per_day: int = Field(30, alias="THIDUA_UPLOADS_PER_DAY", ge=1)
     #: How long a reply that cannot be sent (platform down, 429s) is tried before it is failed.
     reply_retry_minutes: float = Field(60.0, alias="THIDUA_REPLY_RETRY_MINUTES", gt=0)
@@ -116,5 +120,5 @@ def get_settings() -> Settings:
             name = str(err["loc"][0]) if err["loc"] else "?"
             field = Settings.model_fields.get(name)
             variable = field.alias if field and field.alias else name
-            lines.append(f"{variable}: {err['msg']}")
+            lines.append(f"{variable}: {validation_message(err)}")
         raise SettingsError("\n".join(lines)) from None

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, func, select
 
 from bot.core import models as m
 from bot.core.campaign import Campaign, Phase, Target
-from bot.core.i18n import _, format_day, render
+from bot.core.i18n import _, format_day, format_percent, render
 from bot.core.nominations import COUNTING
 from bot.core.unit_status import (
     UnitRef,
@@ -63,12 +63,12 @@ class TargetLine:
         return self.achieved >= (self.target.count or 0)
 
     def figure(self) -> str:
-        """'7/9', '1/1–2', or '84 % (target 100 %)'."""
+        """'7/9', '1/1–2', or '84% (target 100%)'."""
         t = self.target
         if t.percent is not None:
-            return _("{pct} % (target {target} %)").format(
-                pct=self.achieved_percent if self.achieved_percent is not None else 0,
-                target=t.percent,
+            return _("{pct} (target {target})").format(  # Babel's percentages: "27%"
+                pct=format_percent(self.achieved_percent or 0),
+                target=format_percent(t.percent),
             )
         goal = f"{t.count}–{t.count_max}" if t.count_max else f"{t.count}"
         return f"{self.achieved}/{goal}"
@@ -341,17 +341,36 @@ def phase_label(phase: Phase) -> str:
 # --- the text -----------------------------------------------------------------------------
 
 
+HEADING = "\x02"  # the template's mark on a heading line, taken off by `render_parts`
+
+
 def render_text(summary: Summary, limit: int | None = None, *, office: bool = True) -> str:
     """The summary as one message; shortened (codes, no names) when over `limit` characters.
 
     `office`: the reader can act on what waits for review (/review is the office's).
     """
+    return render_parts(summary, limit, office=office)[0]
+
+
+def render_parts(
+    summary: Summary, limit: int | None = None, *, office: bool = True
+) -> tuple[str, tuple[str, ...]]:
+    """`render_text`, and the lines of it that head a part (a chat may set them in bold)."""
+    text = _render(summary, limit, office=office)
+    headings = tuple(
+        line.removeprefix(HEADING).strip() for line in text.split("\n") if line.startswith(HEADING)
+    )
+    return text.replace(HEADING, ""), headings
+
+
+def _render(summary: Summary, limit: int | None, *, office: bool) -> str:
     example = next((u.unit.code for u in summary.expected), "VP")
     context = {
         "s": summary,
         "phase_label": phase_label(summary.phase),
         "audiences": audience_labels(),
         "office": office,
+        "H": HEADING,
     }
     full_pointer = _("Detail for one unit: /summary <unit code>, e.g. /summary {code}.")
     short_pointer = _(

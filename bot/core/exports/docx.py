@@ -11,8 +11,10 @@ italic, the list at 11 pt); page numbers centred at the top from page 2.
 The date reads "ngày … tháng … năm <campaign year>": under the decree (Điều 15) the văn thư
 gives a document its number and its date together, after it is signed, so both stay blank
 here; the compile date appears in the body ("số liệu tổng hợp đến ngày 10/05/2022").
-The document is always Vietnamese: it is the office's own record. The page, fonts, rules and
-tables are set up by bot/core/exports/docx_layout.py; this module writes what the report says.
+The document is always Vietnamese: it is the office's own record. After the signature, an
+annex lists the phase's achievements by unit (receipt, person, title, what was done). The
+page, fonts, rules and tables are set up by bot/core/exports/docx_layout.py; this module
+writes what the report says.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from bot.core.summary import Summary, compile_summary, counting_nominations
 
 MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 NAMES_MAX = 100  # nominees named per title; the XLSX has them all
+ANNEX_MAX = 2000  # achievements listed in the annex; the XLSX has them all
 
 
 def export(scope: Scope, out: Path | BinaryIO) -> None:
@@ -77,6 +80,7 @@ def build(scope: Scope, summary: Summary) -> DocxDocument:
     rule(doc, TEXT_WIDTH_CM, 5.0)
     _body(doc, scope, summary)
     _signature(doc, scope)
+    _annex(doc, scope, summary)
     page_numbers(doc)
     return doc
 
@@ -372,3 +376,74 @@ def _signature(doc: DocxDocument, scope: Scope) -> None:
     for _i in range(4):
         para(right, align="center", before=0)
     para(right, plan.signer.name, size=14, bold=True, align="center", before=12)
+
+
+def _annex(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
+    """The annex: every live report of the phase, by unit (receipt, person, title, what was
+    done), up to ANNEX_MAX."""
+    r = m.Report
+    rows = scope.session.exec(
+        select(r, m.Unit, m.Person)
+        .join(m.Unit, col(m.Unit.id) == r.unit_id)
+        .join(m.Person, col(m.Person.id) == r.person_id)
+        .where(
+            r.campaign_id == scope.campaign_row.id,
+            r.phase == summary.phase.number,
+            r.status != "withdrawn",
+        )
+        .order_by(col(m.Unit.code), col(r.id))
+        .limit(ANNEX_MAX + 1)
+    ).all()
+    doc.add_page_break()
+    para(doc, _("ANNEX"), bold=True, align="center", before=0, after=0)
+    para(
+        doc,
+        _("Achievements of the units and individuals, {phase} of {year}").format(
+            phase=summary.phase.name[:1].lower() + summary.phase.name[1:], year=summary.year
+        ),
+        bold=True,
+        align="center",
+        before=0,
+        after=0,
+    )
+    para(
+        doc,
+        _("(Attached to the report of {issuer})").format(
+            issuer=scope.campaign.plan.issuing_body.title()
+        ),
+        italic=True,
+        align="center",
+        before=0,
+    )
+    if not rows:
+        para(doc, _("No achievement has been reported in this phase yet."), indent=True)
+        return
+    by_unit: dict[str, list[tuple[m.Report, m.Person]]] = {}
+    names: dict[str, str] = {}
+    for report, unit, person in rows[:ANNEX_MAX]:
+        by_unit.setdefault(unit.code, []).append((report, person))
+        names[unit.code] = unit.name
+    widths = [0.9, 3.4, 3.2, 3.6, 5.4]  # a receipt (BC-2022-0001) on one line
+    for i, (code, items) in enumerate(by_unit.items(), start=1):
+        para(doc, f"{i}. {names[code]} ({len(items)})", bold=True, before=12, after=3)
+        table = grid(doc, widths, len(items) + 1, borders=True)
+        head = [_("No."), _("Receipt"), _("Reported by"), _("Title"), _("Achievement")]
+        body = [
+            [str(k), rep.receipt, person.full_name, rep.title, rep.detail]
+            for k, (rep, person) in enumerate(items, start=1)
+        ]
+        for row_no, values in enumerate([head, *body]):
+            for c, value in enumerate(values):
+                p = table.rows[row_no].cells[c].paragraphs[0]
+                p.alignment = ALIGN["center" if row_no == 0 or c == 0 else "left"]
+                run = p.add_run(value)
+                run.font.size, run.bold = Pt(12), row_no == 0
+    if len(rows) > ANNEX_MAX:
+        para(
+            doc,
+            _("The first {n} achievements are listed; the XLSX file has them all.").format(
+                n=ANNEX_MAX
+            ),
+            italic=True,
+            before=6,
+        )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col
+from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
 from bot.core import models as m
@@ -28,7 +28,14 @@ BATCH = 2000
 class Column:
     header: str
     width: float = 14
-    kind: Literal["text", "int", "date"] = "text"
+    kind: Literal["text", "int", "date", "percent"] = "text"
+
+
+@dataclass(frozen=True)
+class Percent:
+    """A percentage in points (27 is 27 %): a number in XLSX, Babel's form in CSV and text."""
+
+    points: float
 
 
 @dataclass
@@ -110,8 +117,9 @@ def targets_table(summary: Summary) -> Table:
         Column(_("Target in the plan"), 60),
         Column(_("Titles"), 40),
         Column(_("Target"), 10),
+        Column(_("Target %"), 10, "percent"),
         Column(_("Nominations"), 13, "int"),
-        Column(_("Achieved %"), 12, "int"),
+        Column(_("Achieved %"), 12, "percent"),
         Column(_("Base"), 10, "int"),
         Column(_("Met"), 8),
     ]
@@ -119,18 +127,22 @@ def targets_table(summary: Summary) -> Table:
     rows = []
     for t in summary.targets:
         goal = t.target
+        # a count is a number, a range ("1–2") text, a percentage a percentage
+        target: int | str | None = None
+        share = None
         if goal.percent is not None:
-            target = f"{goal.percent} %"
+            share = Percent(goal.percent)
         else:
-            target = f"{goal.count}–{goal.count_max}" if goal.count_max else str(goal.count)
+            target = f"{goal.count}–{goal.count_max}" if goal.count_max else goal.count
         rows.append(
             (
                 audiences.get(t.audience, t.audience),
                 goal.text,
                 t.label,
                 target,
+                share,
                 t.achieved,
-                t.achieved_percent,
+                None if t.achieved_percent is None else Percent(t.achieved_percent),
                 t.base if goal.percent is not None else None,
                 _("Yes") if t.met else _("No"),
             )
@@ -314,6 +326,21 @@ def _nomination_rows(scope: Scope) -> Iterator[tuple]:
             row[11],
             _local_day(row[12]),
         )
+
+
+def row_count(scope: Scope) -> int:
+    """How many report and nomination rows `all_tables` will stream (for a progress bar)."""
+    r, n = m.Report, m.Nomination
+    reports = select(func.count()).where(
+        r.campaign_id == scope.campaign_row.id, r.status != "withdrawn"
+    )
+    nominations = select(func.count()).where(
+        n.campaign_id == scope.campaign_row.id, n.status != "withdrawn"
+    )
+    if scope.phase is not None:
+        reports = reports.where(r.phase == scope.phase)
+        nominations = nominations.where(col(n.phase).is_(None) | (col(n.phase) <= scope.phase))
+    return scope.session.exec(reports).one() + scope.session.exec(nominations).one()
 
 
 def all_tables(scope: Scope) -> list[Table]:
