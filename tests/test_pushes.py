@@ -121,7 +121,7 @@ async def test_deadline_reminder_nudges_heads_of_units_without_their_report(offi
     await pushes(tg, zalo)
     await wait_until(lambda: tg.chats() == REACHED and zalo.chats() == {"d"})
     everyone = push.event.text
-    assert "Còn 7 ngày đến hạn tổng kết Đợt thi đua thứ nhất (hạn 15/07/2022)" in everyone
+    assert "Còn 7 ngày đến hạn tổng kết Đợt thi đua thứ nhất (hạn Thứ Sáu, 15/07/2022)" in everyone
     for who in ("a", "h2", "c"):  # staff, the head of the unit that filed, the clerk
         assert tg.to(who) == [everyone]
     assert zalo.to("d") == [everyone]

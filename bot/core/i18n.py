@@ -88,6 +88,25 @@ def format_day(day: dt.date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+def weekday_name(day: dt.date) -> str:
+    """'Thứ Bảy' in Vietnamese, 'Saturday' in English (from the catalog, not the locale)."""
+    names = (
+        _("Monday"),
+        _("Tuesday"),
+        _("Wednesday"),
+        _("Thursday"),
+        _("Friday"),
+        _("Saturday"),
+        _("Sunday"),
+    )
+    return names[day.weekday()]
+
+
+def format_weekday(day: dt.date) -> str:
+    """'Thứ Bảy, 31/12/2022': a day with its weekday, as a push names the day it is about."""
+    return _("{weekday}, {day}").format(weekday=weekday_name(day), day=format_day(day))
+
+
 def format_long_day(day: dt.date) -> str:
     """'ngày 15 tháng 7 năm 2022' in Vietnamese; '15 July 2022' in English."""
     if _current.get() == "vi":
@@ -116,6 +135,7 @@ def templates() -> Environment:
     )
     env.filters["day"] = format_day
     env.filters["long_day"] = format_long_day
+    env.filters["weekday_day"] = format_weekday
     env.filters["number"] = format_number
     return env
 

@@ -108,8 +108,10 @@ class Summary:
     people: int
 
     @property
-    def days_left(self) -> int:
-        return (self.phase.deadline - self.today).days
+    def days_left(self) -> int | None:
+        """Days to the summing-up deadline; None when the phase has none."""
+        deadline = self.phase.deadline
+        return None if deadline is None else (deadline - self.today).days
 
     @property
     def expected(self) -> list[UnitStatus]:
@@ -129,6 +131,8 @@ class Summary:
 
     def deadline_text(self) -> str:
         left = self.days_left
+        if left is None:
+            return _("no summing-up deadline")
         if left > 0:
             return _("{n} days left").format(n=left)
         if left == 0:
@@ -146,7 +150,7 @@ class Summary:
                 "name": p.name,
                 "start": p.start.isoformat(),
                 "end": p.end.isoformat(),
-                "deadline": p.deadline.isoformat(),
+                "deadline": p.deadline.isoformat() if p.deadline else None,
                 "days_left": self.days_left,
             },
             "unit": self.unit.to_json() if self.unit else None,
@@ -189,10 +193,10 @@ def current_phase(campaign: Campaign, today: dt.date) -> Phase:
     """The open phase (two open: the one due first); else the last closed; else the first."""
     open_now = [p for p in campaign.phases if p.open_for_reports(today)]
     if open_now:
-        return min(open_now, key=lambda p: p.deadline)
-    closed = [p for p in campaign.phases if p.deadline < today]
+        return min(open_now, key=lambda p: p.last_report_day)
+    closed = [p for p in campaign.phases if p.last_report_day < today]
     if closed:
-        return max(closed, key=lambda p: p.deadline)
+        return max(closed, key=lambda p: p.last_report_day)
     return min(campaign.phases, key=lambda p: p.start)
 
 

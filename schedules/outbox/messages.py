@@ -19,7 +19,8 @@ from schedules.outbox.recipients import Recipient, recipients
 
 
 def days_left(phase: Phase, today: dt.date) -> int:
-    return (phase.deadline - today).days
+    """Days to the phase's deadline (to its end when it has none)."""
+    return (phase.last_report_day - today).days
 
 
 def nudge_text(*, phase: Phase, unit: UnitRef, today: dt.date, everyone: str | None = None) -> str:

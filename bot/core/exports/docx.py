@@ -233,7 +233,7 @@ def _phase_reports(doc: DocxDocument, summary: Summary) -> None:
             ).format(
                 n=len(late),
                 names="; ".join(u.unit.name for u in late),
-                day=format_day(summary.phase.deadline),
+                day=format_day(summary.phase.deadline) if summary.phase.deadline else "–",
                 left=summary.deadline_text(),
             ),
             indent=True,
@@ -367,8 +367,9 @@ def _signature(doc: DocxDocument, scope: Scope) -> None:
     top = right.paragraphs[0]
     top.alignment = ALIGN["center"]
     top.paragraph_format.space_before = Pt(12)
-    run = top.add_run(plan.signer.position.upper())
+    signer = plan.signer
+    run = top.add_run(signer.position.upper() if signer else "")
     run.font.size, run.bold = Pt(14), True
     for _i in range(4):
         para(right, align="center", before=0)
-    para(right, plan.signer.name, size=14, bold=True, align="center", before=12)
+    para(right, signer.name if signer else "", size=14, bold=True, align="center", before=12)
