@@ -185,7 +185,7 @@ def kind_name(kind: str) -> str:
         "deadline_reminder": _("deadline reminder"),
         "deadline": _("deadline"),
         "thematic_deadline": _("thematic deadline"),
-        "undated": _("date to be announced"),
+        "undated": _("event"),
     }
     return names.get(kind, kind)
 

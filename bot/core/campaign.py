@@ -149,6 +149,9 @@ class Phase(_Model):
     start: dt.date
     end: dt.date = Field(description="Last day; filled from `ends_with` when that event is dated")
     ends_with: str | None = Field(None, description="Code of the event the phase ends at")
+    end_pending: bool = Field(
+        False, description="Set by the bot: the phase ends at an event not dated yet"
+    )
     deadline_rule: DeadlineRule = Field(
         None,
         alias="deadline",
@@ -174,6 +177,8 @@ class Phase(_Model):
         """The summing-up deadline as a day, or None when the plan sets none."""
         rule = self.deadline_rule
         if isinstance(rule, str):
+            if self.end_pending:
+                return None  # "15 days after the Đại hội": not known until the Đại hội is
             match = _OFFSET.match(rule)
             assert match is not None  # the validator saw to it
             return self.end + dt.timedelta(days=int(match.group(1)))
@@ -492,8 +497,9 @@ def standard_titles() -> list[dict[str, object]]:
 
 
 def _phase_ends(raw: dict) -> object:
-    """A phase that ends at an event (`ends_with`) ends on that event's date when it has one,
-    else at the end of the campaign."""
+    """A phase that ends at an event (`ends_with`) ends on that event's date when it has one;
+    until then at the `end` the file gives, or else at the end of the campaign (`end_pending`:
+    a deadline counted from the end is not known yet)."""
     phases = raw.get("phases")
     if not isinstance(phases, list):
         return phases
@@ -508,8 +514,12 @@ def _phase_ends(raw: dict) -> object:
     last = raw.get("end") or (f"{year}-12-31" if isinstance(year, int) else None)
     filled = []
     for p in phases:
-        if isinstance(p, dict) and p.get("ends_with") and not p.get("end"):
-            p = {**p, "end": dates.get(p["ends_with"]) or last}
+        if isinstance(p, dict) and p.get("ends_with"):
+            day = dates.get(p["ends_with"])
+            if day:
+                p = {**p, "end": day, "end_pending": False}
+            elif p.get("end_pending") or not p.get("end"):
+                p = {**p, "end": last, "end_pending": True}
         filled.append(p)
     return filled
 

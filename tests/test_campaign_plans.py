@@ -1,0 +1,267 @@
+"""Other offices' plans, as their clerks would write them, read back event by event through
+`thidua calendar --json` and `thidua campaign show|check` (tests/data/plans/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+
+import holidays
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from bot.cli.main import app
+from bot.core import models as m
+from bot.core.campaign_loader import bundled_path, load_campaign
+from bot.core.db import session_scope
+from schedules.outbox.plan import pushes
+
+PLANS = Path(__file__).parent / "data" / "plans"
+RETRO = PLANS / "ubnd-tinh-2020.toml"
+SCHOOL = PLANS / "mam-non-2021-2022.toml"
+WEEKDAYS_VI = ["Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"]
+
+
+def cli(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def calendar(path: Path, *more: str) -> list[dict]:
+    return json.loads(cli("calendar", "--campaign", str(path), "--json", *more))
+
+
+def by_kind(events: list[dict], kind: str) -> list[tuple]:
+    return [
+        (e["ref"], e["date"], e["at"][:10], e["before_issue"]) for e in events if e["kind"] == kind
+    ]
+
+
+# --- a retroactive plan: three overlapping phases without deadlines --------------------------
+
+
+def test_retroactive_plan_lists_but_never_pushes_what_precedes_its_issue_date():
+    events = calendar(RETRO)
+    assert by_kind(events, "phase_start") == [
+        ("phase-1", "2020-01-01", "2019-12-31", True),  # Wednesday 1/1 is a holiday
+        ("phase-2", "2020-05-01", "2020-04-29", False),  # 30/4 and 1/5 are holidays
+        ("phase-3", "2020-10-01", "2020-10-01", False),
+    ]
+    assert by_kind(events, "anniversary") == [
+        ("thanh-lap-dang", "2020-02-03", "2020-02-03", True),
+        ("1-5", "2020-05-01", "2020-04-29", False),
+        ("30-4", "2020-04-30", "2020-04-29", False),
+        ("sinh-nhat-bac", "2020-05-19", "2020-05-19", False),
+        ("quoc-khanh", "2020-09-02", "2020-09-01", False),
+    ]
+    before = {e["key"] for e in events if e["before_issue"]}
+    assert all(e["at"] < "2020-02-14" for e in events if e["before_issue"])
+    assert all(e["at"] >= "2020-02-14" for e in events if not e["before_issue"])
+    sent = {p.key for p in pushes(load_campaign(RETRO))}
+    assert before and not (before & sent)
+
+
+def test_phases_without_deadlines_push_no_deadline_and_never_say_one():
+    events = calendar(RETRO)
+    assert not [e for e in events if e["kind"] in ("deadline", "deadline_reminder")]
+    start = next(e for e in events if e["kind"] == "phase_start" and e["phase"] == 2)
+    assert start["text"].startswith("Bắt đầu Đợt hai (01/05/2020 – 02/09/2020).")
+    assert "tổng kết trước" not in start["text"]
+    shown = json.loads(cli("campaign", "show", "--campaign", str(RETRO), "--json"))
+    assert [p["deadline"] for p in shown["phases"]] == [None, None, None]
+    assert "không có hạn tổng kết" in cli("campaign", "show", "--campaign", str(RETRO))
+
+
+def test_occasions_without_founding_years_and_with_stated_ordinals():
+    events = [e for e in calendar(RETRO) if e["kind"] == "anniversary"]
+    named = {e["ref"]: (e["ordinal"], e["name"]) for e in events}
+    assert named["30-4"] == (None, "Ngày giải phóng miền Nam, thống nhất đất nước")
+    assert named["1-5"] == (None, "Ngày Quốc tế Lao động")
+    assert named["quoc-khanh"] == (75, "75 năm Ngày Quốc khánh")
+    # The plan says 131 (the founding date gives 130): the plan's word is printed, check warns.
+    assert named["sinh-nhat-bac"] == (131, "131 năm Ngày sinh Chủ tịch Hồ Chí Minh")
+    labour = next(e for e in events if e["ref"] == "1-5")
+    assert "năm" not in labour["text"].split("(")[0]
+    assert "Thứ Sáu, 01/05/2020" in labour["text"]
+
+
+def test_check_warns_with_lines_in_vietnamese():
+    out = cli("campaign", "check", str(RETRO))
+    lines = RETRO.read_text(encoding="utf-8").splitlines()
+    warnings = [w for w in out.splitlines() if "cảnh báo" in w]
+    assert len(warnings) == 4, out
+    found = {}
+    for w in warnings:
+        match = re.match(rf"{re.escape(str(RETRO))}:(\d+): cảnh báo: (.*)", w)
+        assert match, w
+        found[match.group(2)] = lines[int(match.group(1)) - 1]
+    overlap = "đợt 2 bắt đầu ngày 01/05/2020, trước khi đợt 1 kết thúc (31/05/2020)"
+    assert found[overlap] == "start = 2020-05-01"
+    assert found["không có đợt nào từ 03/09/2020 đến 30/09/2020"] == "start = 2020-10-01"
+    ordinal = next(k for k in found if "131 năm" in k)
+    assert "130 năm" in ordinal and found[ordinal] == "ordinal = 131"
+    early = next(k for k in found if "trước ngày ban hành" in k)
+    assert "03/02/2020" in early and found[early] == "[[phases.anniversaries]]"
+
+
+# --- a school-year plan, Tết, a dateless event, deadlines after the phase ---------------------
+
+
+def test_school_year_dates_each_anniversary_inside_the_span():
+    events = calendar(SCHOOL)
+    assert by_kind(events, "anniversary") == [
+        ("nha-giao", "2021-11-20", "2021-11-19", False),
+        ("tet", "2022-02-01", "2022-01-28", False),  # lunar 1/1 Nhâm Dần; the Tết week is off
+        ("thanh-lap-dang", "2022-02-03", "2022-01-28", False),
+    ]
+    ordinals = {e["ref"]: e["ordinal"] for e in events if e["kind"] == "anniversary"}
+    assert ordinals == {"nha-giao": 39, "tet": None, "thanh-lap-dang": 92}
+    party = next(e for e in events if e["ref"] == "thanh-lap-dang" and e["kind"] == "anniversary")
+    assert (
+        "92 năm Ngày thành lập Đảng Cộng sản Việt Nam (03/02/1930 – 03/02/2022)" in party["text"]
+    )
+
+
+def test_dateless_event_is_listed_never_pushed_and_its_phase_has_no_deadline_yet():
+    events = calendar(SCHOOL)
+    undated = [e for e in events if e["kind"] == "undated"]
+    assert [(e["ref"], e["date"], e["at"], e["phase"]) for e in undated] == [
+        ("dai-hoi", None, None, 2)
+    ]
+    # Phase 1 ends on 15/01/2022: "P15D" is 30/01 (a Sunday), pushed on Friday 28/01.
+    deadlines = [(e["phase"], e["date"], e["at"][:10]) for e in events if e["kind"] == "deadline"]
+    assert deadlines == [(1, "2022-01-30", "2022-01-28")]
+    assert "dai-hoi" not in {p.event.ref for p in pushes(load_campaign(SCHOOL)) if p.event}
+
+
+def test_event_set_dates_the_event_audited_and_the_phase_follows(database):
+    cli("init", "--campaign", str(SCHOOL))
+    cli("event", "set", "dai-hoi", "2022-03-18")
+    events = json.loads(cli("calendar", "--json"))
+    assert not [e for e in events if e["kind"] == "undated"]
+    assert by_kind(events, "anniversary")[-1] == ("dai-hoi", "2022-03-18", "2022-03-18", False)
+    # Đợt 2 ends at the Đại hội; its deadline is 15 days later: 02/04/2022 (Saturday).
+    deadline2 = next(e for e in events if e["kind"] == "deadline" and e["phase"] == 2)
+    assert (deadline2["date"], deadline2["at"][:10]) == ("2022-04-02", "2022-04-01")
+    assert deadline2["text"].startswith("Thứ Bảy, 02/04/2022 là hạn tổng kết Đợt 2 (còn 1 ngày).")
+    with session_scope() as session:
+        audit = session.exec(select(m.AuditEvent).where(m.AuditEvent.action == "event.set")).one()
+        phase2 = session.exec(select(m.Phase).where(m.Phase.number == 2)).one()
+    assert audit.subject == "dai-hoi" and audit.detail["day"] == "2022-03-18"
+    assert (phase2.end, phase2.deadline) == (dt.date(2022, 3, 18), dt.date(2022, 4, 2))
+
+
+def test_event_set_refuses_an_unknown_event(database):
+    cli("init", "--campaign", str(SCHOOL))
+    result = CliRunner().invoke(app, ["event", "set", "khong-co", "2022-03-18"])
+    assert result.exit_code == 1 and "khong-co" in result.stderr
+
+
+def test_calendar_year_shifts_a_school_year_span():
+    events = calendar(SCHOOL, "--year", "2022")
+    assert by_kind(events, "anniversary") == [
+        ("nha-giao", "2022-11-20", "2022-11-18", False),
+        ("tet", "2023-01-22", "2023-01-19", False),  # lunar 1/1 Quý Mão; 20–26/01 off
+        ("thanh-lap-dang", "2023-02-03", "2023-02-03", False),
+    ]
+    ordinals = {e["ref"]: e["ordinal"] for e in events if e["kind"] == "anniversary"}
+    assert ordinals == {"nha-giao": 40, "tet": None, "thanh-lap-dang": 93}
+
+
+# --- targets as plans write them ---------------------------------------------------------------
+
+
+def test_targets_combined_decimal_per_unit_and_per_phase():
+    shown = json.loads(cli("campaign", "show", "--campaign", str(SCHOOL), "--json"))
+    both, kpi, per_unit = shown["targets"]
+    assert (both["count"], both["percent"]) == (3, 100)
+    assert kpi["percent"] == 99.82 and kpi["text"] == "Tỷ lệ trẻ chuyên cần đạt 99,82 %"
+    assert (per_unit["phase"], per_unit["units"]) == (1, {"LA": 2, "CHOI": 1})
+    text = cli("campaign", "show", "--campaign", str(SCHOOL))
+    assert "cho đợt 1" in text and "LA: 2" in text
+
+
+# --- defaults and the starter file ---------------------------------------------------------------
+
+
+def test_optional_fields_have_their_defaults():
+    c = load_campaign(RETRO)
+    assert c.plan.title == c.theme and c.plan.signer is None
+    assert [a.code for a in c.areas] == ["chung"]
+    assert {"LDTT", "CSTD-CS", "TTLDTT", "HTXSNV"} <= set(c.titles_by_code)
+
+
+def test_campaign_new_writes_a_file_that_checks(tmp_path):
+    path = tmp_path / "moi.toml"
+    cli("campaign", "new", str(path), "--code", "so-moi-2025", "--year", "2025")
+    text = path.read_text(encoding="utf-8")
+    assert "(bắt buộc)" in text and "docs/campaign-file.md" in text
+    assert "hợp lệ (so-moi-2025, 2025)" in cli("campaign", "check", str(path))
+    again = CliRunner().invoke(app, ["campaign", "new", str(path)])
+    assert again.exit_code == 1
+
+
+def test_campaign_schema_is_the_models_json_schema():
+    schema = json.loads(cli("campaign", "schema"))
+    assert set(schema["required"]) == {"code", "year", "theme", "plan", "phases"}
+    phase = schema["$defs"]["Phase"]["properties"]
+    assert "deadline" in phase and "ends_with" in phase
+
+
+# --- work days -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("year", [2022, 2023, 2024])
+def test_no_push_on_a_weekend_or_public_holiday_and_texts_name_the_day(year):
+    off = holidays.country_holidays("VN", years=[year - 1, year])
+    for e in calendar(bundled_path(), "--year", str(year)):
+        sent = dt.date.fromisoformat(e["at"][:10])
+        assert sent.weekday() < 5 and sent not in off, e["key"]
+        day = dt.date.fromisoformat(e["date"])
+        assert e["days_ahead"] == (day - sent).days
+        if e["kind"] in ("deadline", "deadline_reminder"):
+            assert f"{WEEKDAYS_VI[day.weekday()]}, {day:%d/%m/%Y}" in e["text"], e["text"]
+            if e["days_ahead"]:
+                assert f"Còn {e['days_ahead']} ngày" in e["text"] or (
+                    f"còn {e['days_ahead']} ngày" in e["text"]
+                ), e["text"]
+
+
+def test_deadline_on_a_saturday_is_named_and_counted_from_friday():
+    events = calendar(bundled_path())
+    deadline2 = next(e for e in events if e["kind"] == "deadline" and e["phase"] == 2)
+    assert deadline2["at"].startswith("2022-12-30")
+    assert deadline2["text"].startswith(
+        "Thứ Bảy, 31/12/2022 là hạn tổng kết Đợt thi đua thứ hai (còn 1 ngày)."
+    )
+
+
+def test_days_off_from_the_file_move_pushes(tmp_path):
+    text = RETRO.read_text(encoding="utf-8") + "\n[push]\ndays_off = [2020-10-01]\n"
+    path = tmp_path / "nghi.toml"
+    path.write_text(text, encoding="utf-8")
+    start3 = next(e for e in calendar(path) if e["ref"] == "phase-3")
+    assert start3["at"].startswith("2020-09-30")
+
+
+# --- no English in Vietnamese output ---------------------------------------------------------
+
+ENGLISH = re.compile(
+    r"\b(years?|deadline|phase|warning|before|after|issue[d]?|undated|anniversary|reminder|"
+    r"launch|start|Theme|Targets|Units|the|of|and|not|pushed)\b"
+)
+
+
+@pytest.mark.parametrize("plan", [RETRO, SCHOOL])
+def test_no_english_word_in_vietnamese_show_check_calendar(plan):
+    outputs = [
+        cli("campaign", "show", "--campaign", str(plan)),
+        cli("campaign", "check", str(plan)).replace(str(plan), ""),
+        cli("calendar", "--campaign", str(plan)),
+    ]
+    for out in outputs:
+        assert not ENGLISH.findall(out), (ENGLISH.findall(out), out)
