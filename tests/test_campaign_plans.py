@@ -265,3 +265,65 @@ def test_no_english_word_in_vietnamese_show_check_calendar(plan):
     ]
     for out in outputs:
         assert not ENGLISH.findall(out), (ENGLISH.findall(out), out)
+
+
+# --- progress per unit and per đợt; a phase without a deadline in the summary ------------------
+
+
+def _load(path: Path) -> None:
+    from bot.core.db import migrate
+    from bot.core.store import load_into_store
+
+    migrate()
+    with session_scope() as session:
+        load_into_store(session=session, campaign=load_campaign(path), source=str(path))
+
+
+def test_summary_shows_each_units_progress_against_its_allocation(database, monkeypatch):
+    from bot.core.nominations import record_nomination
+    from bot.core.store import active_campaign
+
+    monkeypatch.setenv("THIDUA_NOW", "2021-12-10T09:00:00+07:00")
+    _load(SCHOOL)
+    now = dt.datetime(2021, 12, 10, 2, tzinfo=dt.UTC)
+    with session_scope() as session:
+        row, _c = active_campaign(session=session)
+        units = {u.code: u for u in session.exec(select(m.Unit))}
+        head = m.Person(full_name="Cô Hạnh", unit_id=units["LA"].id, role="head", created_at=now)
+        session.add(head)
+        session.flush()
+        for name, phase in (("Cô An", 1), ("Cô Bình", 1), ("Cô Cúc", 2)):
+            record_nomination(
+                session=session,
+                campaign=row,
+                proposer=head,
+                unit_id=units["LA"].id,
+                audience="individual",
+                nominee_name=name,
+                title_code="GK",
+                basis="Hoàn thành xuất sắc nhiệm vụ",
+                now=now,
+                phase=phase,
+            )
+    data = json.loads(cli("summary", "--phase", "1", "--json"))
+    per_unit = next(t for t in data["targets"] if t["by_unit"])
+    assert (per_unit["phase"], per_unit["goal"], per_unit["achieved"]) == (1, 3, 2)
+    assert [(u["code"], u["allocated"], u["achieved"]) for u in per_unit["by_unit"]] == [
+        ("LA", 2, 2),
+        ("CHOI", 1, 0),
+    ]
+    kpi = next(t for t in data["targets"] if t["text"].startswith("Tỷ lệ trẻ"))
+    assert kpi["percent"] == 99.82
+    text = cli("summary", "--phase", "1")
+    assert "(đợt 1)" in text and "Tổ Lá: 2/2" in text and "Tổ Chồi: 0/1" in text
+    assert "99,82 %" in text
+
+
+def test_summary_of_a_phase_without_deadline_says_so(database, monkeypatch):
+    monkeypatch.setenv("THIDUA_NOW", "2020-03-10T09:00:00+07:00")
+    _load(RETRO)
+    data = json.loads(cli("summary", "--json"))
+    assert data["phase"]["deadline"] is None and data["phase"]["days_left"] is None
+    text = cli("summary")
+    assert "Đợt này không có hạn tổng kết" in text
+    assert "hạn tổng kết:" not in text.lower()

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -114,7 +115,7 @@ def format_long_day(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"
 
 
-def format_number(value: float) -> str:
+def format_number(value: float | Decimal) -> str:
     return format_decimal(value, locale=_current.get())
 
 

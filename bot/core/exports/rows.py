@@ -18,7 +18,7 @@ from sqlmodel.sql.expression import Select
 from bot.core import models as m
 from bot.core.campaign import Campaign
 from bot.core.clock import LOCAL
-from bot.core.i18n import _
+from bot.core.i18n import _, format_number
 from bot.core.summary import Summary, audience_labels, compile_summary, status_labels
 
 BATCH = 2000
@@ -119,22 +119,36 @@ def targets_table(summary: Summary) -> Table:
     rows = []
     for t in summary.targets:
         goal = t.target
+        parts = []
+        if t.goal is not None:
+            parts.append(f"{t.goal}–{goal.count_max}" if goal.count_max else str(t.goal))
         if goal.percent is not None:
-            target = f"{goal.percent} %"
-        else:
-            target = f"{goal.count}–{goal.count_max}" if goal.count_max else str(goal.count)
+            parts.append(f"{format_number(goal.percent)} %")
         rows.append(
             (
                 audiences.get(t.audience, t.audience),
                 goal.text,
                 t.label,
-                target,
+                "; ".join(parts),
                 t.achieved,
                 t.achieved_percent,
                 t.base if goal.percent is not None else None,
                 _("Yes") if t.met else _("No"),
             )
         )
+        for share in t.by_unit:  # each unit against its own allocation
+            rows.append(
+                (
+                    audiences.get(t.audience, t.audience),
+                    f"  {share.unit.code}: {share.unit.name}",
+                    t.label,
+                    str(share.allocated),
+                    share.achieved,
+                    None,
+                    None,
+                    _("Yes") if share.achieved >= share.allocated else _("No"),
+                )
+            )
     return Table("targets", _("Targets"), columns, rows)
 
 
