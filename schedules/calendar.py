@@ -279,4 +279,6 @@ __all__ = [
     "is_day_off",
     "push_time",
     "undated",
+    "work_day_on_or_after",
+    "work_day_on_or_before",
 ]

@@ -272,11 +272,15 @@ class PushSettings(_Model):
     launch: dt.date | None = None
     reminder_lead_days: list[int] = [14, 7, 3, 1, 0]
     anniversary_lead_days: list[int] = [7]
+    personal_lead_days: list[int] = Field(
+        [7, 1],
+        description="Deadline reminders that also go to people who filed nothing in the phase",
+    )
     days_off: list[dt.date] = Field(
         [], description="Extra days without pushes, besides weekends and public holidays"
     )
 
-    @field_validator("reminder_lead_days", "anniversary_lead_days")
+    @field_validator("reminder_lead_days", "anniversary_lead_days", "personal_lead_days")
     @classmethod
     def _non_negative(cls, days: list[int]) -> list[int]:
         if any(d < 0 for d in days):

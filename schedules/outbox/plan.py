@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from bot.core.campaign import Campaign
 from bot.core.clock import LOCAL
 from bot.core.settings import Settings
-from schedules.calendar import Event, events
+from schedules.calendar import Event, events, work_day_on_or_after
 
 #: Channels a push can go to (a runner sends them); console identities are never pushed.
 PUSH_CHANNELS = ("telegram", "zalo")
@@ -66,6 +66,13 @@ def pushes(campaign: Campaign) -> list[Push]:
         if e.kind == "deadline":
             key = f"push:{e.campaign}:digest.{e.ref}:{e.date.isoformat()}"
             found.append(Push(key, "digest", e.at, e.date, campaign, e, e.phase))
+            # The work day after the deadline: the late list to the office, a last nudge.
+            after = work_day_on_or_after(
+                e.date + dt.timedelta(days=1), tuple(campaign.push.days_off)
+            )
+            at = dt.datetime.combine(after, campaign.push.office_hour, tzinfo=LOCAL)
+            key = f"push:{e.campaign}:escalation.{e.ref}:{e.date.isoformat()}"
+            found.append(Push(key, "escalation", at, e.date, campaign, e, e.phase))
     return found
 
 
