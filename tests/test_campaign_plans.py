@@ -327,3 +327,32 @@ def test_summary_of_a_phase_without_deadline_says_so(database, monkeypatch):
     text = cli("summary")
     assert "Đợt này không có hạn tổng kết" in text
     assert "hạn tổng kết:" not in text.lower()
+
+
+# --- several campaigns in one database ---------------------------------------------------------
+
+
+def test_a_second_campaign_becomes_active_and_the_first_stays_reachable(database, monkeypatch):
+    monkeypatch.setenv("THIDUA_NOW", "2020-03-10T09:00:00+07:00")
+    cli("init", "--campaign", str(RETRO))
+    cli("init", "--campaign", str(SCHOOL))
+    assert json.loads(cli("summary", "--json"))["campaign"] == "mam-non-hoa-sen-2021"
+    earlier = json.loads(cli("summary", "--campaign", "ubnd-tinh-2020", "--json"))
+    assert earlier["campaign"] == "ubnd-tinh-2020" and earlier["phase"]["number"] == 1
+    wrong = CliRunner().invoke(app, ["summary", "--campaign", "khong-co"])
+    assert wrong.exit_code == 1 and "ubnd-tinh-2020, mam-non-hoa-sen-2021" in wrong.stderr
+
+
+def test_campaign_new_from_a_stored_campaign_moves_the_dates(database, tmp_path):
+    cli("init")
+    path = tmp_path / "2023.toml"
+    cli("campaign", "new", str(path), "--from", "cong-thuong-ha-tinh-2022", "--year", "2023")
+    c = load_campaign(path)
+    assert (c.code, c.year, c.plan.issued) == ("cong-thuong-ha-tinh-2023", 2023, "2023-03")
+    assert [(p.start, p.end, p.deadline) for p in c.phases] == [
+        (dt.date(2023, 1, 1), dt.date(2023, 6, 30), dt.date(2023, 7, 15)),
+        (dt.date(2023, 7, 1), dt.date(2023, 12, 31), dt.date(2023, 12, 31)),
+    ]
+    party = c.event("thanh-lap-dang")
+    assert party is not None and party.founded == dt.date(1930, 2, 3)
+    assert c.ordinal_of(party) == 93

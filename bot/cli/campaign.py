@@ -4,6 +4,7 @@ the campaign file."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -20,10 +21,17 @@ from bot.cli.common import (
 )
 from bot.core import clock
 from bot.core.campaign import Campaign
-from bot.core.campaign_loader import campaign_warnings
+from bot.core.campaign_loader import bundled_path, campaign_warnings
 from bot.core.db import migrate, session_scope
 from bot.core.i18n import _, format_day, render
-from bot.core.store import UnknownEvent, active_campaign, load_into_store, set_event_date
+from bot.core.store import (
+    NoCampaign,
+    UnknownEvent,
+    active_campaign,
+    campaign_by_code,
+    load_into_store,
+    set_event_date,
+)
 from schedules.calendar import anniversary_name, events, undated
 
 app = typer.Typer()
@@ -75,15 +83,74 @@ def campaign_new(
     code: Annotated[str, typer.Option(help="The campaign's code.")] = "ke-hoach-thi-dua",
     year: Annotated[int | None, typer.Option(help="The campaign's year.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the file.")] = False,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="A stored campaign's code: its file with the dates moved."),
+    ] = None,
 ) -> None:
-    """Write a commented starter campaign file."""
+    """Write a commented starter campaign file, or next year's from a stored campaign."""
     if file.exists() and not force:
         raise fail(_("{path} exists; add --force to overwrite it.").format(path=file))
-    text = render("campaign_new.toml.j2", code=code, year=year or clock.today().year)
-    file.write_text(text + "\n", encoding="utf-8")
+    if source is not None:
+        text = _next_years_file(source, year)
+    else:
+        text = render("campaign_new.toml.j2", code=code, year=year or clock.today().year)
+    file.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
     typer.echo(
         _("Written: {path}. Fill it in, then: thidua campaign check {path}").format(path=file)
     )
+
+
+def _next_years_file(code: str, year: int | None) -> str:
+    """The stored campaign's own file with `year`, its code's year and every date moved by
+    whole years; founding dates stay. A starting point: texts that name the year are kept."""
+    ensure_ready()
+    with session_scope() as session:
+        try:
+            row, loaded = campaign_by_code(session=session, code=code)
+        except NoCampaign:
+            raise fail(_("No campaign “{code}” in the database.").format(code=code)) from None
+        origin = row.source
+    path = bundled_path() if origin in ("", "bundled") else Path(origin)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise fail(
+            _("Cannot read {path}, the file campaign {code} was loaded from.").format(
+                path=path, code=code
+            )
+        ) from None
+    return shift_years(text, (year or loaded.year + 1) - loaded.year, loaded.year)
+
+
+_DATE = re.compile(r"\b(\d{4})-(\d{2})(-\d{2})?\b")
+
+
+def shift_years(text: str, shift: int, year: int) -> str:
+    """Move every date of a campaign file by `shift` years, except `founded` ones."""
+
+    def move(match: re.Match[str]) -> str:
+        y, month, day = int(match.group(1)), match.group(2), match.group(3) or ""
+        if day == "-29" and month == "02":
+            day = "-28"
+        return f"{y + shift:04d}-{month}{day}"
+
+    lines = []
+    top = True  # before the first [table]: where the campaign's own code is
+    for line in text.splitlines():
+        key = line.split("=", 1)[0].strip()
+        top = top and not line.lstrip().startswith("[")
+        if key == "founded":
+            lines.append(line)
+        elif key == "year":
+            lines.append(re.sub(r"\d{4}", str(year + shift), line, count=1))
+        elif key == "code" and top:
+            lines.append(line.replace(str(year), str(year + shift)))
+        elif key.startswith("#"):
+            lines.append(line)
+        else:
+            lines.append(_DATE.sub(move, line))
+    return "\n".join(lines)
 
 
 def _loaded(campaign: Path | None) -> Campaign:

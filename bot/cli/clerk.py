@@ -7,17 +7,37 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlmodel import Session
 
 from bot.cli.common import JsonFlag, ensure_ready, fail, print_json
 from bot.core import clock
+from bot.core import models as m
 from bot.core.campaign import Campaign
 from bot.core.db import session_scope
 from bot.core.i18n import _
-from bot.core.store import active_campaign
+from bot.core.store import NoCampaign, active_campaign, campaign_by_code, stored_campaigns
 from bot.core.summary import compile_summary, find_unit, render_text
 
 app = typer.Typer()
 PhaseOpt = Annotated[int | None, typer.Option("--phase", help="Phase number (default: current).")]
+CodeOpt = Annotated[
+    str | None, typer.Option("--campaign", help="An earlier campaign's code (default: active).")
+]
+
+
+def _campaign(session: Session, code: str | None) -> tuple[m.Campaign, Campaign]:
+    """The active campaign, or a stored one by its code."""
+    if code is None:
+        return active_campaign(session=session)
+    try:
+        return campaign_by_code(session=session, code=code)
+    except NoCampaign:
+        known = ", ".join(r.code for r in stored_campaigns(session=session))
+        raise fail(
+            _("No campaign “{code}” in the database. Campaigns: {known}.").format(
+                code=code, known=known
+            )
+        ) from None
 
 
 class Format(StrEnum):
@@ -49,11 +69,12 @@ def summary(
     phase: PhaseOpt = None,
     unit: Annotated[str | None, typer.Option("--unit", help="One unit's code.")] = None,
     as_json: JsonFlag = False,
+    code: CodeOpt = None,
 ) -> None:
     """Where the campaign stands: units' phase reports, reports, nominations vs targets."""
     ensure_ready()
     with session_scope() as session:
-        row, campaign = active_campaign(session=session)
+        row, campaign = _campaign(session, code)
         _check_phase(campaign, phase)
         found = None
         if unit is not None:
@@ -82,6 +103,7 @@ def export(
     table: Annotated[
         CsvTable, typer.Option("--table", help="CSV only: which table.")
     ] = CsvTable.reports,
+    code: CodeOpt = None,
 ) -> None:
     """Write the compiled campaign to a file (DOCX: one phase, the current by default)."""
     # openpyxl and python-docx load only when something is exported, not for every command
@@ -90,7 +112,7 @@ def export(
 
     ensure_ready()
     with session_scope() as session:
-        row, campaign = active_campaign(session=session)
+        row, campaign = _campaign(session, code)
         _check_phase(campaign, phase)
         scope = Scope(
             session=session,

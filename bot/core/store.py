@@ -131,6 +131,18 @@ CAMPAIGN_TTL = 30.0
 _cached: dict[str, tuple[float, m.Campaign, Campaign]] = {}
 
 
+def campaign_by_code(*, session: Session, code: str) -> tuple[m.Campaign, Campaign]:
+    """Any stored campaign, active or earlier, by its code (NoCampaign if there is none)."""
+    row = session.exec(select(m.Campaign).where(m.Campaign.code == code)).first()
+    if row is None or row.id is None:
+        raise NoCampaign(code)
+    return row, _with_dates(session, row.id, Campaign.model_validate(row.data))
+
+
+def stored_campaigns(*, session: Session) -> list[m.Campaign]:
+    return list(session.exec(select(m.Campaign).order_by(col(m.Campaign.id))))
+
+
 def active_campaign(*, session: Session) -> tuple[m.Campaign, Campaign]:
     """The active campaign's row (read-only: id, code, year) and its parsed plan."""
     url = str(cast(Engine, session.get_bind()).url)  # sessions are bound to an engine
