@@ -81,7 +81,7 @@ class Undated:
     campaign: str
     ref: str
     name: str
-    phase: int
+    phase: int | None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -191,10 +191,13 @@ def events(campaign: Campaign, year: int | None = None) -> list[Event]:
     for phase in c.phases:
         _phase_events(found, phase)
         for anniversary in phase.anniversaries:
-            _anniversary_events(found, phase, anniversary)
+            _anniversary_events(found, phase.number, anniversary)
     for t in c.thematic:
         found.add("thematic_start", t.code, t.start, t.start, t.name)
-        found.add("thematic_deadline", t.code, t.deadline, t.deadline, t.name, days_before=0)
+        if t.deadline is not None:
+            found.add("thematic_deadline", t.code, t.deadline, t.deadline, t.name, days_before=0)
+        for anniversary in t.anniversaries:
+            _anniversary_events(found, None, anniversary)
     if c.push.launch:
         launch = c.push.launch
         # What already happened in the phase the launch falls in, named in the launch text.
@@ -215,8 +218,8 @@ def events(campaign: Campaign, year: int | None = None) -> list[Event]:
 def undated(campaign: Campaign) -> list[Undated]:
     """The events the plan names without a date yet."""
     return [
-        Undated(campaign.code, a.code, a.name, p.number)
-        for p, a in campaign.anniversaries()
+        Undated(campaign.code, a.code, a.name, owner.number if isinstance(owner, Phase) else None)
+        for owner, a in campaign.occasions()
         if campaign.day_of(a) is None
     ]
 
@@ -243,7 +246,7 @@ def _phase_events(found: _Found, phase: Phase) -> None:
     found.add("deadline", ref, deadline, deadline, phase.name, phase=n, days_before=0)
 
 
-def _anniversary_events(found: _Found, phase: Phase, anniversary: Anniversary) -> None:
+def _anniversary_events(found: _Found, phase: int | None, anniversary: Anniversary) -> None:
     """An anniversary's reminders before the day, and the day itself, with its ordinal year."""
     c = found.c
     on = c.day_of(anniversary)
@@ -251,7 +254,7 @@ def _anniversary_events(found: _Found, phase: Phase, anniversary: Anniversary) -
         return
     ordinal = c.ordinal_of(anniversary)
     name = anniversary_name(anniversary.name, ordinal)
-    code, n, founded = anniversary.code, phase.number, anniversary.founded
+    code, n, founded = anniversary.code, phase, anniversary.founded
     for lead in c.push.anniversary_lead_days:
         if lead > 0:
             before = on - dt.timedelta(days=lead)

@@ -117,13 +117,30 @@ def test_school_year_dates_each_anniversary_inside_the_span():
         ("nha-giao", "2021-11-20", "2021-11-19", False),
         ("tet", "2022-02-01", "2022-01-28", False),  # lunar 1/1 Nhâm Dần; the Tết week is off
         ("thanh-lap-dang", "2022-02-03", "2022-01-28", False),
+        ("8-3", "2022-03-08", "2022-03-08", False),  # the thematic campaign's own occasion
     ]
     ordinals = {e["ref"]: e["ordinal"] for e in events if e["kind"] == "anniversary"}
-    assert ordinals == {"nha-giao": 39, "tet": None, "thanh-lap-dang": 92}
+    assert ordinals == {"nha-giao": 39, "tet": None, "thanh-lap-dang": 92, "8-3": 112}
     party = next(e for e in events if e["ref"] == "thanh-lap-dang" and e["kind"] == "anniversary")
     assert (
         "92 năm Ngày thành lập Đảng Cộng sản Việt Nam (03/02/1930 – 03/02/2022)" in party["text"]
     )
+
+
+def test_thematic_campaign_with_its_theme_occasion_and_no_deadline():
+    events = calendar(SCHOOL)
+    start = next(e for e in events if e["kind"] == "thematic_start")
+    assert (start["ref"], start["date"], start["at"][:10]) == (
+        "chuyen-de-8-3",
+        "2022-02-21",
+        "2022-02-21",
+    )
+    assert not [e for e in events if e["kind"] == "thematic_deadline"]
+    women = next(e for e in events if e["ref"] == "8-3" and e["kind"] == "anniversary")
+    assert women["phase"] is None and women["name"] == "112 năm Ngày Quốc tế Phụ nữ"
+    shown = cli("campaign", "show", "--campaign", str(SCHOOL))
+    assert "Đợt thi đua chào mừng Ngày Quốc tế Phụ nữ: 21/02/2022 – 10/03/2022" in shown
+    assert "“Giỏi việc trường, đảm việc nhà”" in shown
 
 
 def test_dateless_event_is_listed_never_pushed_and_its_phase_has_no_deadline_yet():
@@ -167,9 +184,10 @@ def test_calendar_year_shifts_a_school_year_span():
         ("nha-giao", "2022-11-20", "2022-11-18", False),
         ("tet", "2023-01-22", "2023-01-19", False),  # lunar 1/1 Quý Mão; 20–26/01 off
         ("thanh-lap-dang", "2023-02-03", "2023-02-03", False),
+        ("8-3", "2023-03-08", "2023-03-08", False),
     ]
     ordinals = {e["ref"]: e["ordinal"] for e in events if e["kind"] == "anniversary"}
-    assert ordinals == {"nha-giao": 40, "tet": None, "thanh-lap-dang": 93}
+    assert ordinals == {"nha-giao": 40, "tet": None, "thanh-lap-dang": 93, "8-3": 113}
 
 
 # --- targets as plans write them ---------------------------------------------------------------
@@ -177,7 +195,8 @@ def test_calendar_year_shifts_a_school_year_span():
 
 def test_targets_combined_decimal_per_unit_and_per_phase():
     shown = json.loads(cli("campaign", "show", "--campaign", str(SCHOOL), "--json"))
-    both, kpi, per_unit = shown["targets"]
+    both, kpi, per_unit, thematic = shown["targets"]
+    assert (thematic["thematic"], thematic["count"]) == ("chuyen-de-8-3", 2)
     assert (both["count"], both["percent"]) == (3, 100)
     assert kpi["percent"] == 99.82 and kpi["text"] == "Tỷ lệ trẻ chuyên cần đạt 99,82 %"
     assert (per_unit["phase"], per_unit["units"]) == (1, {"LA": 2, "CHOI": 1})

@@ -20,7 +20,7 @@ from bot.cli.common import (
     print_json,
 )
 from bot.core import clock
-from bot.core.campaign import Campaign
+from bot.core.campaign import Campaign, Phase, Thematic
 from bot.core.campaign_loader import bundled_path, campaign_warnings
 from bot.core.db import migrate, session_scope
 from bot.core.i18n import _, format_day, render
@@ -171,7 +171,12 @@ def campaign_show(as_json: JsonFlag = False, campaign: CampaignOpt = None) -> No
     for phase, raw in zip(loaded.phases, data["phases"], strict=True):
         raw["deadline_rule"] = raw["deadline"]
         raw["deadline"] = phase.deadline.isoformat() if phase.deadline else None
-        for a, raw_a in zip(phase.anniversaries, raw["anniversaries"], strict=True):
+    owners: list[tuple[Phase | Thematic, dict]] = [
+        *zip(loaded.phases, data["phases"], strict=True),
+        *zip(loaded.thematic, data["thematic"], strict=True),
+    ]
+    for owner, raw in owners:
+        for a, raw_a in zip(owner.anniversaries, raw["anniversaries"], strict=True):
             on = loaded.day_of(a)
             raw_a["ordinal"] = loaded.ordinal_of(a)
             raw_a["date"] = on.isoformat() if on else None
@@ -206,11 +211,27 @@ def show_lines(c: Campaign) -> list[str]:
             on = c.day_of(a)
             when = format_day(on) if on else _("date to be announced")
             lines.append(f"  {when}  {anniversary_name(a.name, c.ordinal_of(a))}")
+    for th in c.thematic:
+        span = f"{th.name}: {format_day(th.start)} – {format_day(th.end)}"
+        if th.deadline:
+            lines.append(
+                _("{span}, sum up by {day}").format(span=span, day=format_day(th.deadline))
+            )
+        else:
+            lines.append(_("{span}, no summing-up deadline").format(span=span))
+        if th.theme:
+            lines.append(f"  {_('Theme')}: “{th.theme}”")
+        for a in th.anniversaries:
+            on = c.day_of(a)
+            when = format_day(on) if on else _("date to be announced")
+            lines.append(f"  {when}  {anniversary_name(a.name, c.ordinal_of(a))}")
     lines.append(f"{_('Targets')}:")
     for t in c.targets:
         lines.append(f"  - {t.text}")
         if t.phase is not None:
             lines.append("    " + _("for phase {n}").format(n=t.phase))
+        if t.thematic is not None:
+            lines.append("    " + _("for the thematic campaign {code}").format(code=t.thematic))
         for code, count in t.units.items():
             lines.append("    " + _("{unit}: {count}").format(unit=code, count=count))
     lines.append(f"{_('Units')}:")

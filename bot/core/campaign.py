@@ -201,10 +201,12 @@ class Thematic(_Model):
     name: str
     start: dt.date
     end: dt.date
-    deadline: dt.date
+    deadline: dt.date | None = Field(None, description="Summing-up deadline, if the plan sets one")
+    theme: str = ""
+    anniversaries: list[Anniversary] = []
 
     def open_for_reports(self, day: dt.date) -> bool:
-        return self.start <= day <= self.deadline
+        return self.start <= day <= (self.deadline or self.end)
 
 
 class Title(_Model):
@@ -232,6 +234,7 @@ class Target(_Model):
         default=None, gt=0, le=100, description='A percentage as written: 100, 99.82 or "99,82 %"'
     )
     phase: int | None = Field(None, description="The phase (đợt) the target is for; default all")
+    thematic: str | None = Field(None, description="Code of the thematic campaign it is for")
     units: dict[str, int] = Field({}, description="Each unit's own count, by unit code")
 
     @field_validator("percent", mode="before")
@@ -365,7 +368,13 @@ class Campaign(_Model):
         return [(p, a) for p in self.phases for a in p.anniversaries]
 
     def event(self, code: str) -> Anniversary | None:
-        return next((a for _p, a in self.anniversaries() if a.code == code), None)
+        return next((a for _owner, a in self.occasions() if a.code == code), None)
+
+    def occasions(self) -> list[tuple[Phase | Thematic, Anniversary]]:
+        """Every occasion with what it is listed under: a phase or a thematic campaign."""
+        found: list[tuple[Phase | Thematic, Anniversary]] = list(self.anniversaries())
+        found += [(t, a) for t in self.thematic for a in t.anniversaries]
+        return found
 
     def day_of(self, a: Anniversary) -> dt.date | None:
         """The occasion's day inside the campaign's span (None: not dated yet)."""
@@ -418,14 +427,14 @@ class Campaign(_Model):
         if not dates:
             return self
         raw = self.model_dump(mode="json", by_alias=True)
-        for phase in raw["phases"]:
-            for a in phase["anniversaries"]:
+        for owner in [*raw["phases"], *raw["thematic"]]:
+            for a in owner["anniversaries"]:
                 if a["code"] in dates:
                     for key in ("founded", "day", "lunar"):
                         a[key] = None
                     a["date"] = dates[a["code"]].isoformat()
-            if phase.get("ends_with") in dates:
-                phase["end"] = None
+            if owner.get("ends_with") in dates:
+                owner["end"] = None
         return Campaign.model_validate(raw)
 
     def for_year(self, year: int) -> Campaign:
@@ -461,7 +470,12 @@ class Campaign(_Model):
         ]
         thematic = [
             t.model_copy(
-                update={"start": move(t.start), "end": move(t.end), "deadline": move(t.deadline)}
+                update={
+                    "start": move(t.start),
+                    "end": move(t.end),
+                    "deadline": maybe(t.deadline),
+                    "anniversaries": [occasion(a) for a in t.anniversaries],
+                }
             )
             for t in self.thematic
         ]

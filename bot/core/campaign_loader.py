@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.core.campaign import Campaign
+from bot.core.campaign import Campaign, Phase, Thematic
 from bot.core.i18n import _, format_day
 
 BUNDLED = "cong-thuong-ha-tinh-2022.toml"
@@ -216,7 +216,7 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
                     _("thematic campaign “{code}” ends before it starts").format(code=t.code),
                 )
             )
-        if t.deadline < t.end:
+        if t.deadline is not None and t.deadline < t.end:
             found.append(
                 (
                     ("thematic", i, "deadline"),
@@ -225,7 +225,7 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
                     ),
                 )
             )
-    events = {a.code for _p, a in c.anniversaries()}
+    events = {a.code for _owner, a in c.occasions()}
     for i, p in enumerate(c.phases):
         if p.ends_with is not None and p.ends_with not in events:
             found.append(
@@ -240,12 +240,16 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
     unit_codes = {u.code for u in c.units}
     found += _duplicates(c.phases, "phases", "number", _("duplicate phase number {value}"))
     seen_events: set[str] = set()
-    for i, p in enumerate(c.phases):
-        for j, a in enumerate(p.anniversaries):
+    owners: list[tuple[str, int, Phase | Thematic]] = [
+        *(("phases", i, p) for i, p in enumerate(c.phases)),
+        *(("thematic", i, t) for i, t in enumerate(c.thematic)),
+    ]
+    for table, i, owner in owners:
+        for j, a in enumerate(owner.anniversaries):
             if a.code in seen_events:
                 found.append(
                     (
-                        ("phases", i, "anniversaries", j, "code"),
+                        (table, i, "anniversaries", j, "code"),
                         _("duplicate event code “{value}”").format(value=a.code),
                     )
                 )
@@ -274,6 +278,15 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
                 )
         if target.count is None and target.percent is None and not target.units:
             found.append((("targets", i), _("a target needs a count, a percent or units")))
+        if target.thematic is not None and target.thematic not in {t.code for t in c.thematic}:
+            found.append(
+                (
+                    ("targets", i, "thematic"),
+                    _("unknown thematic campaign “{code}” in a target").format(
+                        code=target.thematic
+                    ),
+                )
+            )
         if target.phase is not None and target.phase not in phases:
             found.append(
                 (
