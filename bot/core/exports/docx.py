@@ -225,7 +225,8 @@ def _phase_reports(doc: DocxDocument, summary: Summary) -> None:
             before=0,
         )
     late = summary.not_filed
-    if late:
+    deadline = summary.phase.deadline
+    if late and deadline is not None:
         para(
             doc,
             _(
@@ -233,8 +234,16 @@ def _phase_reports(doc: DocxDocument, summary: Summary) -> None:
             ).format(
                 n=len(late),
                 names="; ".join(u.unit.name for u in late),
-                day=format_day(summary.phase.deadline) if summary.phase.deadline else "–",
+                day=format_day(deadline),
                 left=summary.deadline_text(),
+            ),
+            indent=True,
+        )
+    elif late:
+        para(
+            doc,
+            _("Not filed yet: {n} units ({names}); the phase has no summing-up deadline.").format(
+                n=len(late), names="; ".join(u.unit.name for u in late)
             ),
             indent=True,
         )
