@@ -275,7 +275,7 @@ ENGLISH = re.compile(
 )
 
 
-@pytest.mark.parametrize("plan", [RETRO, SCHOOL])
+@pytest.mark.parametrize("plan", [RETRO, SCHOOL, bundled_path()])
 def test_no_english_word_in_vietnamese_show_check_calendar(plan):
     outputs = [
         cli("campaign", "show", "--campaign", str(plan)),
@@ -375,3 +375,18 @@ def test_campaign_new_from_a_stored_campaign_moves_the_dates(database, tmp_path)
     party = c.event("thanh-lap-dang")
     assert party is not None and party.founded == dt.date(1930, 2, 3)
     assert c.ordinal_of(party) == 93
+
+
+def test_the_bundled_plan_pushes_nothing_before_its_issue_date_and_its_launch_says_what_passed():
+    events = calendar(bundled_path())
+    early = [(e["kind"], e["ref"]) for e in events if e["before_issue"]]
+    assert early == [
+        ("phase_start", "phase-1"),  # 01/01/2022, pushed on 31/12/2021
+        ("anniversary_reminder", "thanh-lap-dang"),  # 27/01
+        ("anniversary", "thanh-lap-dang"),  # 03/02 (a Tết holiday): 28/01
+    ]
+    sent = {p.key for p in pushes(load_campaign())}
+    assert not sent & {e["key"] for e in events if e["before_issue"]}
+    launch = next(e for e in events if e["kind"] == "launch")
+    assert (launch["at"], launch["before_issue"]) == ("2022-03-01T08:00:00+07:00", False)
+    assert "Đã diễn ra trong đợt:\n• 03/02/2022: 92 năm Ngày thành lập Đảng" in launch["text"]

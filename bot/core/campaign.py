@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import tomllib
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from typing import Literal
 
@@ -503,15 +503,19 @@ class Campaign(_Model):
 GENERAL_AREA = "chung"
 
 
-def standard_titles() -> list[dict[str, object]]:
-    """The titles and awards most plans use (Luật Thi đua, khen thưởng), for a file without
-    its own catalog: bot/core/campaigns/standard-titles.toml."""
-    text = (
+@cache
+def _standard_titles_text() -> str:
+    return (
         resources.files("bot.core")
         .joinpath("campaigns", "standard-titles.toml")
         .read_text(encoding="utf-8")
     )
-    return list(tomllib.loads(text)["titles"])
+
+
+def standard_titles() -> list[dict[str, object]]:
+    """The titles and awards most plans use (Luật Thi đua, khen thưởng), for a file without
+    its own catalog: bot/core/campaigns/standard-titles.toml."""
+    return list(tomllib.loads(_standard_titles_text())["titles"])
 
 
 def _phase_ends(raw: dict) -> object:
