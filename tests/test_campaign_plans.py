@@ -390,3 +390,13 @@ def test_the_bundled_plan_pushes_nothing_before_its_issue_date_and_its_launch_sa
     launch = next(e for e in events if e["kind"] == "launch")
     assert (launch["at"], launch["before_issue"]) == ("2022-03-01T08:00:00+07:00", False)
     assert "Đã diễn ra trong đợt:\n• 03/02/2022: 92 năm Ngày thành lập Đảng" in launch["text"]
+
+
+def test_a_nudge_for_a_phase_without_deadline_invents_none():
+    from bot.core.unit_status import UnitRef
+    from schedules.outbox.messages import nudge_text
+
+    phase = load_campaign(RETRO).phase(1)
+    text = nudge_text(phase=phase, unit=UnitRef(1, "LA", "Tổ Lá"), today=dt.date(2020, 3, 10))
+    assert "không có hạn tổng kết; kết thúc ngày 31/05/2020" in text
+    assert "Hạn:" not in text
