@@ -12,7 +12,9 @@ def phase_choices(ctx: Ctx, answers: Answers) -> Choices:
     return [
         (
             str(p.number),
-            _("{name} (until {deadline})").format(name=p.name, deadline=format_day(p.deadline)),
+            _("{name} (until {deadline})").format(
+                name=p.name, deadline=format_day(p.last_report_day)
+            ),
         )
         for p in ctx.campaign.open_phases(ctx.today)
     ]

@@ -40,7 +40,7 @@ def closed_message(ctx: Ctx) -> str:
         )
     return _(
         "All phases of the campaign are closed for reports (the last deadline was {day})."
-    ).format(day=format_day(max(p.deadline for p in ctx.campaign.phases)))
+    ).format(day=format_day(max(p.last_report_day for p in ctx.campaign.phases)))
 
 
 def _check_phase_open(ctx: Ctx, answers: Answers) -> None:
@@ -48,7 +48,7 @@ def _check_phase_open(ctx: Ctx, answers: Answers) -> None:
     if phase.number not in ctx.open_phases():
         raise Invalid(
             _("{name} closed for reports on {day}. Choose Cancel; nothing was saved.").format(
-                name=phase.name, day=format_day(phase.deadline)
+                name=phase.name, day=format_day(phase.last_report_day)
             )
         )
 

@@ -199,14 +199,19 @@ def test_year_2023_recomputes_every_ordinal_and_date():
     )
 
 
-def test_campaign_check_warns_about_phan_dinh_phung(tmp_path):
+def test_campaign_check_warns_about_phan_dinh_phung_and_what_precedes_the_issue(tmp_path):
     from bot.core.campaign_loader import bundled_path
 
     out = cli("campaign", "check", str(bundled_path()))
     assert "Phan Đình Phùng" in out and "cảnh báo" in out
-    assert out.count("cảnh báo") == 1
+    # The plan is issued in March: 3/2 comes before it (it is listed, not pushed).
+    assert out.count("cảnh báo") == 2
+    assert "toml:92: cảnh báo: “Ngày thành lập Đảng Cộng sản Việt Nam” (03/02/2022)" in out
 
 
 def test_table_output_for_people():
     out = cli("calendar")
-    assert "03/02/2022 08:00" in out and "92 năm Ngày thành lập Đảng" in out
+    # 3/2/2022 is a day of the Tết holiday: the push would go on Friday 28/01, before the
+    # plan was issued, so it is listed and marked.
+    assert "28/01/2022 08:00" in out and "92 năm Ngày thành lập Đảng" in out
+    assert "trước ngày ban hành, không gửi" in out

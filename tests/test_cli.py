@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -59,6 +60,7 @@ def test_init_and_campaign_check_json(tmp_path):
         "phases": 2,
         "units": 7,
         "source": None,
+        "home_created": True,  # the test's data home was empty
     }
     bad = tmp_path / "bad.toml"
     bad.write_text('code = "x"\nyear = "hai nghìn"\n', encoding="utf-8")
@@ -169,7 +171,10 @@ def test_a_file_that_cannot_be_written(tmp_path, ready, debug):
     if debug:
         assert "Traceback" in done.stderr
     else:
-        assert done.stderr.strip() == (f"Không dùng được tệp {blocker}: đã có một tệp trùng tên.")
+        # (before it, the one log line naming the database: issue 17's data home)
+        last = done.stderr.strip().splitlines()[-1]
+        assert last == f"Không dùng được tệp {blocker}: đã có một tệp trùng tên."
+        assert "Traceback" not in done.stderr
 
 
 def test_export_picks_a_dated_name_and_says_it_in_json(tmp_path, ready, monkeypatch):
@@ -178,16 +183,17 @@ def test_export_picks_a_dated_name_and_says_it_in_json(tmp_path, ready, monkeypa
     result = run("export")
     assert result.exit_code == 0, result.output
     name = "cong-thuong-ha-tinh-2022-tong-hop-ca-nam-20220510.xlsx"
-    assert result.output == f"Đã ghi tệp: {name}\n"  # piped: no progress bar, one line
-    assert (tmp_path / name).stat().st_size > 0
+    exports = get_settings().exports_dir  # THIDUA_EXPORTS, in the data home by default
+    assert result.output == f"Đã ghi tệp: {Path(exports) / name}\n"  # piped: one line
+    assert (Path(exports) / name).stat().st_size > 0
     result = run("export", "--format", "docx", "--json")
     shown = json.loads(result.stdout)
-    assert shown["path"] == "cong-thuong-ha-tinh-2022-bao-cao-dot-1-20220510.docx"
+    assert Path(shown["path"]).name == "cong-thuong-ha-tinh-2022-bao-cao-dot-1-20220510.docx"
     assert shown["format"] == "docx" and shown["phase"] == 1 and shown["bytes"] > 0
     result = run("export", "--format", "csv", "--table", "units", "--delimiter", ";", "--json")
     shown = json.loads(result.stdout)
     assert shown["table"] == "units"
-    assert shown["path"] == "cong-thuong-ha-tinh-2022-don-vi-ca-nam-20220510.csv"
+    assert Path(shown["path"]).name == "cong-thuong-ha-tinh-2022-don-vi-ca-nam-20220510.csv"
     line = one_line_error(run("export", "--format", "csv", "--delimiter", ";;"), code=2)
     assert line == "--delimiter phải là một ký tự, ví dụ ; hoặc dấu tab."
 

@@ -115,14 +115,17 @@ async def test_everyone_pushes_reach_every_registered_person_once(
 
 
 async def test_deadline_reminder_nudges_heads_of_units_without_their_report(office, pushes):
+    """T-7, a personal lead day: heads of units that owe the report get a nudge; people who
+    filed nothing get the reminder; h2, who filed the unit's report, gets nothing."""
     push = push_of("deadline_reminder", phase=1, days_before=7)
     at(local(push, seconds=5))
     tg, zalo = FakeRunner("telegram"), FakeRunner("zalo")
     await pushes(tg, zalo)
-    await wait_until(lambda: tg.chats() == REACHED and zalo.chats() == {"d"})
+    await wait_until(lambda: tg.chats() == REACHED - {"h2"} and zalo.chats() == {"d"})
     everyone = push.event.text
-    assert "Còn 7 ngày đến hạn tổng kết Đợt thi đua thứ nhất (hạn 15/07/2022)" in everyone
-    for who in ("a", "h2", "c"):  # staff, the head of the unit that filed, the clerk
+    assert "Còn 7 ngày đến hạn tổng kết Đợt thi đua thứ nhất (hạn Thứ Sáu, 15/07/2022)" in everyone
+    assert tg.to("h2") == []
+    for who in ("a", "c"):  # staff and the clerk, who filed nothing
         assert tg.to(who) == [everyone]
     assert zalo.to("d") == [everyone]
     for who, unit in (("h1", "Phòng Quản lý Công nghiệp"), ("h3", "Phòng Quản lý Thương mại")):
@@ -132,7 +135,65 @@ async def test_deadline_reminder_nudges_heads_of_units_without_their_report(offi
     assert tg.to("h4") == tg.to("h3")  # both heads of the unit, one message each
     (english,) = tg.to("b")
     assert "7 days left to sum up" in english
-    assert len(rows(push_key=push.key)) == 8
+    assert len(rows(push_key=push.key)) == 7
+
+
+async def test_a_personal_reminder_skips_those_who_filed_and_days_not_named(office, pushes):
+    """T-14 is not a personal lead day: only the heads of units that owe the report."""
+    with session_scope() as session:
+        row, campaign = active_campaign(session=session)
+        record_report(
+            session=session,
+            campaign=row,
+            person=session.get(m.Person, office["a"].id),
+            phase=1,
+            area=campaign.areas[0].code,
+            title="Sáng kiến",
+            detail="Áp dụng tại phòng.",
+            now=row.loaded_at,
+        )
+
+    def reached(push: outbox.Push) -> set[str]:
+        return {
+            who
+            for who in office
+            for r in rows(push_key=push.key)
+            if r.key.startswith(outbox.outbox_key(push.key, office[who].id, ""))
+        }
+
+    push = push_of("deadline_reminder", phase=1, days_before=14)  # with phase 2's start
+    at(local(push, seconds=5))
+    p = await pushes(FakeRunner("telegram"), FakeRunner("zalo"))
+    await wait_until(lambda: runs().get(push.key) and runs()[push.key].status == "expanded")
+    assert reached(push) == {"h1", "h3", "h4"}
+    await p.stop()
+    one_day = push_of("deadline_reminder", phase=1, days_before=1)
+    at(local(one_day, seconds=5))
+    await pushes(FakeRunner("telegram"), FakeRunner("zalo"))
+    await wait_until(lambda: runs().get(one_day.key) and runs()[one_day.key].status == "expanded")
+    assert reached(one_day) == {"b", "c", "d", "h1", "h3", "h4"}  # not "a", who filed
+
+
+async def test_the_day_after_the_deadline_the_office_gets_the_late_list(office, pushes):
+    with session_scope() as session:
+        h1 = session.get(m.Person, office["h1"].id)
+        h1.phone = "0912 345 678"
+        session.add(h1)
+    push = push_of("escalation", phase=1)
+    assert push.at.isoformat() == "2022-07-18T08:00:00+07:00"  # Monday after Friday 15/07
+    at(local(push, seconds=5))
+    tg, zalo = FakeRunner("telegram"), FakeRunner("zalo")
+    await pushes(tg, zalo)
+    await wait_until(lambda: tg.chats() == {"c", "h1", "h3", "h4"} and zalo.chats() == {"d"})
+    (late,) = tg.to("c")
+    assert late.startswith("Hạn tổng kết Đợt thi đua thứ nhất là Thứ Sáu, 15/07/2022.")
+    assert "• Phòng Quản lý Công nghiệp: Lê Văn H1 (0912 345 678)" in late
+    assert "• Phòng Quản lý Thương mại: Hồ H3; Vũ H4" in late
+    assert "Thanh tra Sở: chưa có trưởng đơn vị đăng ký" in late
+    assert "Năng lượng" not in late  # QLNL filed
+    assert zalo.to("d") == [late]
+    (nudge,) = tg.to("h3")
+    assert "đơn vị chưa gửi báo cáo đợt" in nudge and "/baocao" in nudge
 
 
 async def test_deadline_day_sends_the_clerks_digest(office, pushes):
@@ -140,13 +201,13 @@ async def test_deadline_day_sends_the_clerks_digest(office, pushes):
     at(local(push, seconds=5))
     tg, zalo = FakeRunner("telegram"), FakeRunner("zalo")
     await pushes(tg, zalo)
-    await wait_until(lambda: len(tg.to("c")) == 2 and len(zalo.to("d")) == 2)
+    await wait_until(lambda: len(tg.to("c")) == 1 and len(zalo.to("d")) == 1)
     digest_key = push.key.replace(":deadline.", ":digest.")
     assert {r.key for r in rows(push_key=digest_key)} == {
         outbox.outbox_key(digest_key, office["c"].id, "telegram"),
         outbox.outbox_key(digest_key, office["d"].id, "zalo"),
     }
-    digest = next(t for t in tg.to("c") if t != push.event.text)
+    (digest,) = tg.to("c")  # the deadline day is no personal lead day: the digest only
     assert digest.startswith("Báo cáo tổng kết Đợt thi đua thứ nhất (hạn 15/07/2022): 1/7 đơn vị")
     missing, filed = digest.split("Chưa gửi:")[1].split("Đã gửi:")
     assert "Phòng Quản lý Thương mại (Hồ H3, Vũ H4)" in missing
@@ -154,10 +215,10 @@ async def test_deadline_day_sends_the_clerks_digest(office, pushes):
     assert "Thanh tra Sở (chưa có trưởng đơn vị đăng ký)" in missing
     assert "Phòng Quản lý Năng lượng" in filed and "Năng lượng" not in missing
     assert "/doncoc" in digest
-    assert zalo.to("d")[1] == digest
+    assert zalo.to("d") == [digest]
     (head,) = tg.to("h1")
     assert "Hạn: hôm nay, 15/07/2022." in head
-    assert tg.to("a") == [push.event.text]  # staff: no digest
+    assert tg.to("a") == []  # staff: no digest, and no reminder on the deadline day
 
 
 async def test_a_push_fires_on_time_and_a_second_run_adds_nothing(office, pushes, caplog):
@@ -241,7 +302,7 @@ async def test_never_after_the_day_it_announces(office, pushes, monkeypatch):
     at(local(reminder, hours=17))
     tg = FakeRunner("telegram")
     p = await pushes(tg, FakeRunner("zalo"))
-    await wait_until(lambda: tg.chats() == REACHED)
+    await wait_until(lambda: tg.chats() == REACHED - {"h2"})  # h2 filed
     assert runs()[reminder.key].status == "expanded"
     await p.stop()
     at(local(deadline, hours=17))

@@ -158,6 +158,15 @@ async def test_outbox_retry_from_another_process_lifts_a_pause_at_once(ready, mo
 async def test_global_and_per_chat_limits(ready, monkeypatch, pushes):
     """16 people at TELEGRAM_RATE=10: never more than 10 a second; the clerk's two messages
     (the deadline and the digest, due at once) a second apart."""
+    from bot.core.campaign_loader import load_campaign
+    from bot.core.store import load_into_store
+
+    bundled = load_campaign()  # the deadline day made a personal lead day: everyone gets it
+    every_day = bundled.push.model_copy(update={"personal_lead_days": [0]})
+    with session_scope() as session:
+        load_into_store(
+            session=session, campaign=bundled.model_copy(update={"push": every_day}), source="t"
+        )
     channel_env(monkeypatch, TELEGRAM_RATE="10")
     add_people(16, start=1)
     deadline = push_of("deadline", phase=1)

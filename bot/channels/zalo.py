@@ -108,6 +108,15 @@ class ZaloRunner:
             outage=outage,
         )
 
+    def pushes_allowed(self) -> bool:
+        """False while less than ZALO_PUSH_RESERVE of the month's quota is left: the rest is
+        kept for replies to people (the delivery worker then sends replies only)."""
+        quota = self._settings.zalo_monthly_quota
+        if quota is None:
+            return True
+        left = quota - state.sent_this_month()
+        return left > quota * self._settings.zalo_push_reserve
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, web_app: web.Application | None) -> None:

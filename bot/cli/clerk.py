@@ -7,14 +7,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from sqlmodel import Session
 
 from bot.cli.common import JsonFlag, ensure_ready, fail, print_json, progress
 from bot.core import clock
+from bot.core import models as m
 from bot.core.campaign import Campaign
 from bot.core.db import session_scope
 from bot.core.i18n import _
 from bot.core.settings import get_settings
-from bot.core.store import active_campaign
+from bot.core.store import NoCampaign, active_campaign, campaign_by_code, stored_campaigns
 from bot.core.summary import compile_summary, current_phase, find_unit, render_text
 
 if TYPE_CHECKING:
@@ -22,6 +24,24 @@ if TYPE_CHECKING:
 
 app = typer.Typer()
 PhaseOpt = Annotated[int | None, typer.Option("--phase", help="Phase number (default: current).")]
+CodeOpt = Annotated[
+    str | None, typer.Option("--campaign", help="An earlier campaign's code (default: active).")
+]
+
+
+def _campaign(session: Session, code: str | None) -> tuple[m.Campaign, Campaign]:
+    """The active campaign, or a stored one by its code."""
+    if code is None:
+        return active_campaign(session=session)
+    try:
+        return campaign_by_code(session=session, code=code)
+    except NoCampaign:
+        known = ", ".join(r.code for r in stored_campaigns(session=session))
+        raise fail(
+            _("No campaign “{code}” in the database. Campaigns: {known}.").format(
+                code=code, known=known
+            )
+        ) from None
 
 
 class Format(StrEnum):
@@ -60,11 +80,12 @@ def summary(
     phase: PhaseOpt = None,
     unit: Annotated[str | None, typer.Option("--unit", help="One unit's code.")] = None,
     as_json: JsonFlag = False,
+    code: CodeOpt = None,
 ) -> None:
     """Where the campaign stands: units' phase reports, reports, nominations vs targets."""
     ensure_ready()
     with session_scope() as session:
-        row, campaign = active_campaign(session=session)
+        row, campaign = _campaign(session, code)
         _check_phase(campaign, phase)
         found = None
         if unit is not None:
@@ -103,6 +124,7 @@ def export(
     ] = CsvTable.reports,
     delimiter: DelimiterOpt = ",",
     as_json: JsonFlag = False,
+    code: CodeOpt = None,
 ) -> None:
     """Write the compiled campaign to a file (DOCX: one phase, the current by default)."""
     from bot.core.exports.docx_template import TemplateFault
@@ -113,7 +135,7 @@ def export(
         raise fail(_("--delimiter must be one character, such as ; or a tab."), 2)
     ensure_ready()
     with session_scope() as session:
-        row, campaign = active_campaign(session=session)
+        row, campaign = _campaign(session, code)
         _check_phase(campaign, phase)
         today = clock.today()
         if fmt in ONE_PHASE and phase is None:

@@ -6,6 +6,8 @@ reports it, e.g. ("phases", 1, "deadline")) to the line it stands on.
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -15,9 +17,9 @@ from pathlib import Path
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.core.campaign import Campaign
-from bot.core.errors import os_reason, validation_message
-from bot.core.i18n import _
+from bot.core.campaign import Campaign, Phase, Thematic
+from bot.core.errors import os_reason
+from bot.core.i18n import _, format_day
 
 BUNDLED = "cong-thuong-ha-tinh-2022.toml"
 
@@ -88,21 +90,105 @@ def parse_campaign(text: str, name: str) -> Campaign:
     return campaign
 
 
-def warnings(campaign: Campaign) -> list[str]:
-    """Things that are allowed but worth a look (kept as the plan has them)."""
-    return [
-        _(
-            "anniversary “{name}” ({day}) is listed under phase {phase} "
-            "({start} – {end}) although its date falls outside it"
-        ).format(
-            name=a.name,
-            day=a.on(campaign.year).strftime("%d/%m/%Y"),
-            phase=p.number,
-            start=p.start.strftime("%d/%m/%Y"),
-            end=p.end.strftime("%d/%m/%Y"),
-        )
-        for p, a in campaign.misplaced_anniversaries()
-    ]
+def campaign_warnings(path: Path | str | None = None) -> list[Problem]:
+    """Things a file may say but that are worth a look, each with its `path:line`: kept as the
+    plan has them."""
+    source = Path(path) if path else bundled_path()
+    text = source.read_text(encoding="utf-8")
+    campaign = parse_campaign(text, str(source))
+    lines = _key_lines(text)
+    return [Problem(str(source), _line_of(lines, loc), msg) for loc, msg in warnings(campaign)]
+
+
+def warnings(c: Campaign) -> list[tuple[Loc, str]]:
+    """The checks that warn (one list, read top to bottom): overlapping or gapped phases,
+    occasions outside their phase, before the issue date, or with an ordinal the founding date
+    contradicts."""
+    found: list[tuple[Loc, str]] = []
+    index = {p.number: i for i, p in enumerate(c.phases)}
+    ordered = sorted(c.phases, key=lambda p: (p.start, p.number))
+    for before, after in itertools.pairwise(ordered):
+        loc: Loc = ("phases", index[after.number], "start")
+        if after.start <= before.end:
+            found.append(
+                (
+                    loc,
+                    _("phase {n} starts on {start}, before phase {m} ends ({end})").format(
+                        n=after.number,
+                        start=format_day(after.start),
+                        m=before.number,
+                        end=format_day(before.end),
+                    ),
+                )
+            )
+        elif after.start > before.end + dt.timedelta(days=1):
+            found.append(
+                (
+                    loc,
+                    _("no phase runs from {first} to {last}").format(
+                        first=format_day(before.end + dt.timedelta(days=1)),
+                        last=format_day(after.start - dt.timedelta(days=1)),
+                    ),
+                )
+            )
+    issued = c.push_from
+    for i, p in enumerate(c.phases):
+        for j, a in enumerate(p.anniversaries):
+            loc = ("phases", i, "anniversaries", j)
+            on = c.day_of(a)
+            if on is not None and not p.start <= on <= p.end:
+                found.append(
+                    (
+                        loc,
+                        _(
+                            "anniversary “{name}” ({day}) is listed under phase {phase} "
+                            "({start} – {end}) although its date falls outside it"
+                        ).format(
+                            name=a.name,
+                            day=format_day(on),
+                            phase=p.number,
+                            start=format_day(p.start),
+                            end=format_day(p.end),
+                        ),
+                    )
+                )
+            if on is not None and on < issued:
+                found.append(
+                    (
+                        loc,
+                        _(
+                            "“{name}” ({day}) comes before the plan's issue date ({issued}): "
+                            "it is not pushed"
+                        ).format(name=a.name, day=format_day(on), issued=format_day(issued)),
+                    )
+                )
+            computed = c.computed_ordinal(a)
+            if a.ordinal is not None and computed is not None and computed != a.ordinal:
+                found.append(
+                    (
+                        (*loc, "ordinal"),
+                        _(
+                            "“{name}”: the plan says {stated} years, the founding date gives "
+                            "{computed}"
+                        ).format(name=a.name, stated=a.ordinal, computed=computed),
+                    )
+                )
+        deadline = p.deadline
+        if deadline is not None and deadline < issued:
+            found.append(
+                (
+                    ("phases", i, "deadline"),
+                    _(
+                        "phase {n}: the deadline ({day}) comes before the plan's issue date "
+                        "({issued})"
+                    ).format(n=p.number, day=format_day(deadline), issued=format_day(issued)),
+                )
+            )
+    return found
+
+
+def audience_name(audience: str) -> str:
+    return _("individuals") if audience == "individual" else _("collectives")
 
 
 def _check(c: Campaign) -> list[tuple[Loc, str]]:
@@ -114,7 +200,7 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
             found.append(
                 (("phases", i, "end"), _("phase {n} ends before it starts").format(n=p.number))
             )
-        if p.deadline < p.end:
+        if p.deadline is not None and p.deadline < p.end:
             found.append(
                 (
                     ("phases", i, "deadline"),
@@ -129,7 +215,7 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
                     _("thematic campaign “{code}” ends before it starts").format(code=t.code),
                 )
             )
-        if t.deadline < t.end:
+        if t.deadline is not None and t.deadline < t.end:
             found.append(
                 (
                     ("thematic", i, "deadline"),
@@ -138,7 +224,35 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
                     ),
                 )
             )
+    events = {a.code for _owner, a in c.occasions()}
+    for i, p in enumerate(c.phases):
+        if p.ends_with is not None and p.ends_with not in events:
+            found.append(
+                (
+                    ("phases", i, "ends_with"),
+                    _("phase {n} ends with an unknown event “{code}”").format(
+                        n=p.number, code=p.ends_with
+                    ),
+                )
+            )
+    phases = {p.number for p in c.phases}
+    unit_codes = {u.code for u in c.units}
     found += _duplicates(c.phases, "phases", "number", _("duplicate phase number {value}"))
+    seen_events: set[str] = set()
+    owners: list[tuple[str, int, Phase | Thematic]] = [
+        *(("phases", i, p) for i, p in enumerate(c.phases)),
+        *(("thematic", i, t) for i, t in enumerate(c.thematic)),
+    ]
+    for table, i, owner in owners:
+        for j, a in enumerate(owner.anniversaries):
+            if a.code in seen_events:
+                found.append(
+                    (
+                        (table, i, "anniversaries", j, "code"),
+                        _("duplicate event code “{value}”").format(value=a.code),
+                    )
+                )
+            seen_events.add(a.code)
     found += _duplicates(c.units, "units", "code", _("duplicate unit code “{value}”"))
     found += _duplicates(c.titles, "titles", "code", _("duplicate title code “{value}”"))
     found += _duplicates(c.areas, "areas", "code", _("duplicate content area “{value}”"))
@@ -157,12 +271,36 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
                     (
                         ("targets", i, "titles", j),
                         _("title “{code}” is not for {audience}").format(
-                            code=code, audience=target.for_
+                            code=code, audience=audience_name(target.for_)
                         ),
                     )
                 )
-        if (target.count is None) == (target.percent is None):
-            found.append((("targets", i), _("a target needs either count or percent")))
+        if target.count is None and target.percent is None and not target.units:
+            found.append((("targets", i), _("a target needs a count, a percent or units")))
+        if target.thematic is not None and target.thematic not in {t.code for t in c.thematic}:
+            found.append(
+                (
+                    ("targets", i, "thematic"),
+                    _("unknown thematic campaign “{code}” in a target").format(
+                        code=target.thematic
+                    ),
+                )
+            )
+        if target.phase is not None and target.phase not in phases:
+            found.append(
+                (
+                    ("targets", i, "phase"),
+                    _("unknown phase {n} in a target").format(n=target.phase),
+                )
+            )
+        for code in target.units:
+            if code not in unit_codes:
+                found.append(
+                    (
+                        ("targets", i, "units", code),
+                        _("unknown unit “{code}” in a target").format(code=code),
+                    )
+                )
     for i, title in enumerate(c.titles):
         for code in title.requires:
             if code not in known:
@@ -187,15 +325,26 @@ def _duplicates(items: list, table: str, key: str, message: str) -> list[tuple[L
 
 
 def _describe(err: ErrorDetails) -> str:
+    """Pydantic's error in the user's language (its own English wording is never shown)."""
     field = ".".join(str(p) for p in err["loc"] if isinstance(p, str)) or "?"
     kind = err["type"]
+    if kind == "value_error":
+        return _("“{field}”: {error}").format(field=field, error=err.get("ctx", {}).get("error"))
     if kind == "missing":
         return _("missing field “{field}”").format(field=field)
     if kind.startswith("date_") or kind.startswith("time_"):
         return _("“{field}”: {value!r} is not a date").format(field=field, value=err.get("input"))
     if kind == "extra_forbidden":
         return _("unknown field “{field}”").format(field=field)
-    return _("“{field}”: {error}").format(field=field, error=validation_message(err))
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return _("“{field}”: {value!r} is out of range").format(
+            field=field, value=err.get("input")
+        )
+    if kind in ("too_short", "too_long"):
+        return _("“{field}”: too few or too many items").format(field=field)
+    return _("“{field}”: {value!r} is not a valid value").format(
+        field=field, value=err.get("input")
+    )
 
 
 def _line_of(lines: dict[Loc, int], loc: Loc) -> int:

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -89,6 +90,25 @@ def format_day(day: dt.date) -> str:
     return day.strftime("%d/%m/%Y")
 
 
+def weekday_name(day: dt.date) -> str:
+    """'Thứ Bảy' in Vietnamese, 'Saturday' in English (from the catalog, not the locale)."""
+    names = (
+        _("Monday"),
+        _("Tuesday"),
+        _("Wednesday"),
+        _("Thursday"),
+        _("Friday"),
+        _("Saturday"),
+        _("Sunday"),
+    )
+    return names[day.weekday()]
+
+
+def format_weekday(day: dt.date) -> str:
+    """'Thứ Bảy, 31/12/2022': a day with its weekday, as a push names the day it is about."""
+    return _("{weekday}, {day}").format(weekday=weekday_name(day), day=format_day(day))
+
+
 def format_long_day(day: dt.date) -> str:
     """'ngày 15 tháng 7 năm 2022' in Vietnamese; '15 July 2022' in English."""
     if _current.get() == "vi":
@@ -96,13 +116,14 @@ def format_long_day(day: dt.date) -> str:
     return f"{day.day} {day.strftime('%B')} {day.year}"
 
 
-def format_number(value: float) -> str:
+def format_number(value: float | Decimal) -> str:
     return format_decimal(value, locale=_current.get())
 
 
 def format_percent(points: float) -> str:
-    """27 -> '27%' (Babel's form for the current language)."""
-    return babel_percent(points / 100, locale=_current.get())
+    """27 -> '27%', 99.82 -> '99,82%' (Babel's form for the current language; a plan's
+    decimal KPI keeps its decimals)."""
+    return babel_percent(float(points) / 100, "#,##0.##%", locale=_current.get())
 
 
 @cache
@@ -122,6 +143,7 @@ def templates() -> Environment:
     )
     env.filters["day"] = format_day
     env.filters["long_day"] = format_long_day
+    env.filters["weekday_day"] = format_weekday
     env.filters["number"] = format_number
     env.filters["percent"] = format_percent
     return env

@@ -52,7 +52,17 @@ class Phase(SQLModel, table=True):
     name: str
     start: dt.date
     end: dt.date
-    deadline: dt.date
+    deadline: dt.date | None = None  # plans may set no summing-up deadline
+
+
+class EventDate(SQLModel, table=True):
+    """A date given later to an event the plan left undated (`thidua event set`)."""
+
+    __tablename__ = "event_date"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    code: str = Field(primary_key=True, max_length=64)
+    day: dt.date
+    set_at: dt.datetime = _when()
 
 
 class Unit(SQLModel, table=True):

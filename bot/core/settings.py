@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     zalo_base_url: str = Field("https://bot-api.zaloplatforms.com", alias="ZALO_BASE_URL")
     zalo_webhook_url: str | None = Field(None, alias="ZALO_WEBHOOK_URL")
     zalo_webhook_secret: SecretStr | None = Field(None, alias="ZALO_WEBHOOK_SECRET")
+    # The bot's monthly message quota on Zalo (unset: unknown, no reserve), and the share of it
+    # kept for replies to people: pushes stop while less than that is left this month.
+    zalo_monthly_quota: int | None = Field(None, alias="ZALO_MONTHLY_QUOTA", gt=0)
+    zalo_push_reserve: float = Field(0.2, alias="ZALO_PUSH_RESERVE", ge=0, lt=1)
 
     log_format: str = Field("text", alias="THIDUA_LOG_FORMAT", pattern=r"^(text|json)$")
     log_level: str = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import cast
 
@@ -44,20 +45,9 @@ def load_into_store(*, session: Session, campaign: Campaign, source: str) -> m.C
     row.active = True
     session.flush()
     assert row.id is not None  # the flush gave a new row its id
-    phases = {
-        p.number: p for p in session.exec(select(m.Phase).where(m.Phase.campaign_id == row.id))
-    }
-    for p in campaign.phases:
-        ph = phases.get(p.number) or m.Phase(
-            campaign_id=row.id,
-            number=p.number,
-            name=p.name,
-            start=p.start,
-            end=p.end,
-            deadline=p.deadline,
-        )
-        ph.name, ph.start, ph.end, ph.deadline = p.name, p.start, p.end, p.deadline
-        session.add(ph)
+    _store_phases(
+        session=session, campaign_id=row.id, campaign=_with_dates(session, row.id, campaign)
+    )
     for kind in RECEIPT_KINDS:
         if session.get(m.Counter, (row.id, kind)) is None:
             session.add(m.Counter(campaign_id=row.id, kind=kind, value=0))
@@ -73,6 +63,61 @@ def load_into_store(*, session: Session, campaign: Campaign, source: str) -> m.C
     return row
 
 
+class UnknownEvent(Exception):
+    """`thidua event set` named an event the active campaign does not have."""
+
+
+def set_event_date(*, session: Session, code: str, day: dt.date) -> Campaign:
+    """Give an event of the active campaign its date (audited); the pushes follow from it."""
+    row = active_campaign_row(session=session)
+    assert row.id is not None
+    campaign = Campaign.model_validate(row.data)
+    if campaign.event(code) is None:
+        raise UnknownEvent(code)
+    found = session.get(m.EventDate, (row.id, code))
+    before = found.day.isoformat() if found else None
+    if found is None:
+        found = m.EventDate(campaign_id=row.id, code=code, day=day, set_at=clock.now())
+    found.day, found.set_at = day, clock.now()
+    session.add(found)
+    session.flush()
+    dated = _with_dates(session, row.id, campaign)
+    _store_phases(session=session, campaign_id=row.id, campaign=dated)
+    row.loaded_at = clock.now()  # other processes re-read the campaign
+    session.add(row)
+    audit(
+        session=session,
+        action="event.set",
+        subject=code,
+        detail={"campaign": row.code, "day": day.isoformat(), "before": before},
+    )
+    _cached.clear()
+    return dated
+
+
+def _with_dates(session: Session, campaign_id: int, campaign: Campaign) -> Campaign:
+    rows = session.exec(select(m.EventDate).where(m.EventDate.campaign_id == campaign_id))
+    return campaign.with_event_dates({r.code: r.day for r in rows})
+
+
+def _store_phases(*, session: Session, campaign_id: int, campaign: Campaign) -> None:
+    phases = {
+        p.number: p
+        for p in session.exec(select(m.Phase).where(m.Phase.campaign_id == campaign_id))
+    }
+    for p in campaign.phases:
+        ph = phases.get(p.number) or m.Phase(
+            campaign_id=campaign_id,
+            number=p.number,
+            name=p.name,
+            start=p.start,
+            end=p.end,
+            deadline=p.deadline,
+        )
+        ph.name, ph.start, ph.end, ph.deadline = p.name, p.start, p.end, p.deadline
+        session.add(ph)
+
+
 def active_campaign_row(*, session: Session) -> m.Campaign:
     row = session.exec(select(m.Campaign).where(m.Campaign.active)).first()
     if row is None:
@@ -84,6 +129,18 @@ def active_campaign_row(*, session: Session) -> m.Campaign:
 # keeps it for a few seconds: a load by another process is seen within CAMPAIGN_TTL.
 CAMPAIGN_TTL = 30.0
 _cached: dict[str, tuple[float, m.Campaign, Campaign]] = {}
+
+
+def campaign_by_code(*, session: Session, code: str) -> tuple[m.Campaign, Campaign]:
+    """Any stored campaign, active or earlier, by its code (NoCampaign if there is none)."""
+    row = session.exec(select(m.Campaign).where(m.Campaign.code == code)).first()
+    if row is None or row.id is None:
+        raise NoCampaign(code)
+    return row, _with_dates(session, row.id, Campaign.model_validate(row.data))
+
+
+def stored_campaigns(*, session: Session) -> list[m.Campaign]:
+    return list(session.exec(select(m.Campaign).order_by(col(m.Campaign.id))))
 
 
 def active_campaign(*, session: Session) -> tuple[m.Campaign, Campaign]:
@@ -99,6 +156,8 @@ def active_campaign(*, session: Session) -> tuple[m.Campaign, Campaign]:
     parsed = (
         hit[2]
         if hit and (hit[1].id, hit[1].loaded_at) == (row.id, row.loaded_at)
+        else _with_dates(session, row.id, Campaign.model_validate(row.data))
+        if row.id is not None
         else Campaign.model_validate(row.data)
     )
     _cached[url] = (time.monotonic(), row, parsed)

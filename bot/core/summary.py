@@ -40,15 +40,36 @@ class AreaCount:
 
 
 @dataclass(frozen=True)
+class UnitShare:
+    """One unit's figure against its own allocation of a target."""
+
+    unit: UnitRef
+    allocated: int
+    achieved: int
+
+    def to_json(self) -> dict:
+        return {**self.unit.to_json(), "allocated": self.allocated, "achieved": self.achieved}
+
+
+@dataclass(frozen=True)
 class TargetLine:
     target: Target
     label: str  # the titles' names
     achieved: int  # nominations that count (endorsed or accepted)
     base: int  # people (individual) or non-office units (collective) for a percentage
+    by_unit: tuple[UnitShare, ...] = ()  # a target allocated per unit
 
     @property
     def audience(self) -> str:
         return self.target.for_
+
+    @property
+    def goal(self) -> int | None:
+        """The count to reach: the plan's, or the sum of the units' allocations."""
+        t = self.target
+        if t.count is not None:
+            return t.count
+        return sum(t.units.values()) if t.units else None
 
     @property
     def achieved_percent(self) -> int | None:
@@ -58,20 +79,33 @@ class TargetLine:
 
     @property
     def met(self) -> bool:
-        if self.target.percent is not None:
-            return (self.achieved_percent or 0) >= self.target.percent
-        return self.achieved >= (self.target.count or 0)
+        t = self.target
+        ok = True
+        if t.percent is not None:
+            ok = (self.achieved_percent or 0) >= t.percent
+        if self.goal is not None:
+            ok = ok and self.achieved >= self.goal
+        if self.by_unit:
+            ok = ok and all(u.achieved >= u.allocated for u in self.by_unit)
+        return ok
 
     def figure(self) -> str:
-        """'7/9', '1/1–2', or '84% (target 100%)'."""
+        """'7/9', '1/1–2', '84% (target 100%)', or both: '2/3; 84% (target 100%)'."""
         t = self.target
+        parts = []
+        if self.goal is not None:
+            goal = f"{self.goal}–{t.count_max}" if t.count_max else f"{self.goal}"
+            parts.append(f"{self.achieved}/{goal}")
         if t.percent is not None:
-            return _("{pct} (target {target})").format(  # Babel's percentages: "27%"
-                pct=format_percent(self.achieved_percent or 0),
-                target=format_percent(t.percent),
+            parts.append(
+                _("{pct} (target {target})").format(  # Babel's percentages: "27%"
+                    pct=format_percent(self.achieved_percent or 0),
+                    target=format_percent(float(t.percent)),
+                )
             )
-        goal = f"{t.count}–{t.count_max}" if t.count_max else f"{t.count}"
-        return f"{self.achieved}/{goal}"
+        if not parts:
+            parts.append(str(self.achieved))
+        return "; ".join(parts)
 
     def to_json(self) -> dict:
         t = self.target
@@ -82,12 +116,15 @@ class TargetLine:
             "label": self.label,
             "count": t.count,
             "count_max": t.count_max,
-            "percent": t.percent,
+            "percent": float(t.percent) if t.percent is not None else None,
+            "phase": t.phase,
+            "goal": self.goal,
             "achieved": self.achieved,
             "base": self.base if t.percent is not None else None,
             "achieved_percent": self.achieved_percent,
             "met": self.met,
             "figure": self.figure(),
+            "by_unit": [u.to_json() for u in self.by_unit],
         }
 
 
@@ -108,8 +145,10 @@ class Summary:
     people: int
 
     @property
-    def days_left(self) -> int:
-        return (self.phase.deadline - self.today).days
+    def days_left(self) -> int | None:
+        """Days to the summing-up deadline; None when the phase has none."""
+        deadline = self.phase.deadline
+        return None if deadline is None else (deadline - self.today).days
 
     @property
     def expected(self) -> list[UnitStatus]:
@@ -129,6 +168,8 @@ class Summary:
 
     def deadline_text(self) -> str:
         left = self.days_left
+        if left is None:
+            return _("no summing-up deadline")
         if left > 0:
             return _("{n} days left").format(n=left)
         if left == 0:
@@ -146,7 +187,7 @@ class Summary:
                 "name": p.name,
                 "start": p.start.isoformat(),
                 "end": p.end.isoformat(),
-                "deadline": p.deadline.isoformat(),
+                "deadline": p.deadline.isoformat() if p.deadline else None,
                 "days_left": self.days_left,
             },
             "unit": self.unit.to_json() if self.unit else None,
@@ -189,10 +230,10 @@ def current_phase(campaign: Campaign, today: dt.date) -> Phase:
     """The open phase (two open: the one due first); else the last closed; else the first."""
     open_now = [p for p in campaign.phases if p.open_for_reports(today)]
     if open_now:
-        return min(open_now, key=lambda p: p.deadline)
-    closed = [p for p in campaign.phases if p.deadline < today]
+        return min(open_now, key=lambda p: p.last_report_day)
+    closed = [p for p in campaign.phases if p.last_report_day < today]
     if closed:
-        return max(closed, key=lambda p: p.deadline)
+        return max(closed, key=lambda p: p.last_report_day)
     return min(campaign.phases, key=lambda p: p.start)
 
 
@@ -231,25 +272,56 @@ def _targets(
     *,
     people: int,
     collective_base: int,
+    units: dict[str, UnitRef],
 ) -> list[TargetLine]:
-    """The plan's targets against the `counting` nominations, by audience and title."""
-    counts: dict[tuple[str, str], int] = {}
-    nom_q = (
-        select(col(m.Nomination.audience), col(m.Nomination.title_code), func.count())
+    """The plan's targets against the `counting` nominations, by audience and title, per
+    unit for a target allocated per unit, and only the đợt's for a target of one đợt."""
+    counts: dict[tuple[int, int | None, str, str], int] = {}
+    nom_q = (  # five columns: past sqlmodel's typed select, so Core
+        sa.select(
+            col(m.Nomination.unit_id),
+            col(m.Nomination.phase),
+            col(m.Nomination.audience),
+            col(m.Nomination.title_code),
+            func.count(),
+        )
         .where(*counting)
-        .group_by(col(m.Nomination.audience), col(m.Nomination.title_code))
+        .group_by(
+            col(m.Nomination.unit_id),
+            col(m.Nomination.phase),
+            col(m.Nomination.audience),
+            col(m.Nomination.title_code),
+        )
     )
-    for audience, title_code, n in session.exec(nom_q):
-        counts[(audience, title_code)] = n
+    session.flush()  # Core below does not autoflush
+    for unit_id, phase, audience, title_code, n in session.connection().execute(nom_q):
+        counts[(unit_id, phase, audience, title_code)] = n
+
+    def achieved(t: Target, unit_id: int | None = None) -> int:
+        return sum(
+            n
+            for (uid, phase, audience, code), n in counts.items()
+            if audience == t.for_
+            and code in t.titles
+            and (t.phase is None or phase == t.phase)
+            and (unit_id is None or uid == unit_id)
+        )
+
     return [
         TargetLine(
             target=t,
             label=" / ".join(
                 campaign.titles_by_code[c].name if c in campaign.titles_by_code else c
                 for c in t.titles
-            ),
-            achieved=sum(counts.get((t.for_, code), 0) for code in t.titles),
+            )
+            or t.text,
+            achieved=achieved(t),
             base=people if t.for_ == "individual" else collective_base,
+            by_unit=tuple(
+                UnitShare(units[code], allocated, achieved(t, units[code].id))
+                for code, allocated in t.units.items()
+                if code in units
+            ),
         )
         for t in campaign.targets
     ]
@@ -294,6 +366,7 @@ def compile_summary(
         counting_nominations(cid, ph.number, uid),
         people=people,
         collective_base=sum(1 for s in status.values() if not s.unit.office),
+        units={s.unit.code: s.unit for s in status.values()},
     )
     pending_n = _pending_nominations(session, cid, uid)
     names = campaign.area_names

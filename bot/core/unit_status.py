@@ -197,6 +197,34 @@ def unreachable_people(
     return [(name, status[unit].unit) for name, unit in session.exec(named_q) if unit in status]
 
 
+def people_who_filed(*, session: Session, campaign_id: int, phase: int) -> set[int]:
+    """The people with a report in the phase (of any scope, not withdrawn): a personal
+    reminder is for the others only."""
+    query = (
+        select(col(m.Report.person_id))
+        .where(*_phase_reports(campaign_id, phase, None), col(m.Report.status) != "withdrawn")
+        .distinct()
+    )
+    return set(session.exec(query))
+
+
+def head_contacts(*, session: Session, unit_ids: set[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each unit's active heads as (name, phone or ""), for the clerk's late list."""
+    query = (
+        select(col(m.Person.unit_id), col(m.Person.full_name), col(m.Person.phone))
+        .where(
+            col(m.Person.role) == Role.HEAD,
+            col(m.Person.active),
+            col(m.Person.unit_id).in_(tuple(unit_ids)),
+        )
+        .order_by(col(m.Person.full_name))
+    )
+    found: dict[int, list[tuple[str, str]]] = {}
+    for unit, name, phone in session.exec(query):
+        found.setdefault(unit, []).append((name, phone or ""))
+    return found
+
+
 def unit_statuses(*, session: Session, campaign_id: int, phase: int) -> list[UnitStatus]:
     """Every active unit, by name, with its phase report filed or not, its personal reports and
     its active heads' names: what the deadline digest and the nudges are written from."""

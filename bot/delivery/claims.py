@@ -31,8 +31,9 @@ class Claimed:
     priority: int
 
 
-def claim(channel: str, limit: int, now: dt.datetime) -> list[Claimed]:
-    """Take up to `limit` due rows of `channel` for sending (highest priority, oldest first)."""
+def claim(channel: str, limit: int, now: dt.datetime, *, pushes: bool = True) -> list[Claimed]:
+    """Take up to `limit` due rows of `channel` for sending (highest priority, oldest first);
+    with `pushes=False` only replies to people (rows of no push)."""
     t = OUTBOX.c
     due = (
         sa.select(t.id)
@@ -42,6 +43,7 @@ def claim(channel: str, limit: int, now: dt.datetime) -> list[Claimed]:
             t.next_attempt_at <= now,
             t.priority < m.REPLY_LANE,  # replies are the reply lane's
         )
+        .where(sa.true() if pushes else t.push_key.is_(None))
         .order_by(t.priority.desc(), t.next_attempt_at, t.id)
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers anyway
@@ -137,14 +139,14 @@ def defer_channel(channel: str, until: dt.datetime, reason: str) -> int:
         ).rowcount
 
 
-def next_due(channel: str) -> dt.datetime | None:
+def next_due(channel: str, *, pushes: bool = True) -> dt.datetime | None:
     """When the next waiting row of `channel` is due (a retry, a deferred row)."""
     t = OUTBOX.c
     with engine().connect() as conn:
         return conn.execute(
-            sa.select(sa.func.min(t.next_attempt_at)).where(
-                t.channel == channel, t.status.in_(WAITING), t.priority < m.REPLY_LANE
-            )
+            sa.select(sa.func.min(t.next_attempt_at))
+            .where(t.channel == channel, t.status.in_(WAITING), t.priority < m.REPLY_LANE)
+            .where(sa.true() if pushes else t.push_key.is_(None))
         ).scalar()
 
 

@@ -33,6 +33,7 @@ import random
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from bot.channels.base import Paused, RetryAfter, Runner, SendError, Transient, Unreachable
@@ -98,6 +99,8 @@ class Worker:
     ) -> None:
         self.runner = runner
         self.channel = runner.name
+        # A runner may hold pushes back to keep messages for replies (Zalo's monthly quota).
+        self._pushes_allowed: Callable[[], bool] | None = getattr(runner, "pushes_allowed", None)
         self.rate = broadcast_rate(rate)
         self.window = max(4, int(self.rate * CLAIM_SECONDS))
         self.sending_timeout = sending_timeout
@@ -196,10 +199,13 @@ class Worker:
             return
         # After a pause, one message first: is the channel open again?
         limit = 1 if self._probe else self.window - held
-        rows = await self._call(claim, self.channel, limit, clock.now())
+        allowed = self._pushes_allowed
+        pushes = True if allowed is None else await self._call(allowed)
+        rows = await self._call(partial(claim, pushes=pushes), self.channel, limit, clock.now())
         if not rows:
             self._probe = False
-            due = await self._call(next_due, self.channel)  # a retry soon: look again then
+            # a retry soon: look again then
+            due = await self._call(partial(next_due, pushes=pushes), self.channel)
             soon = (due - clock.now()).total_seconds() if due is not None else self.idle_poll
             await self._wait(self._wake, min(self.idle_poll, max(0.05, soon)))
             return

@@ -12,14 +12,21 @@ from bot.core.campaign import Campaign, Phase
 from bot.core.clock import LOCAL
 from bot.core.i18n import language, render
 from bot.core.roles import OFFICE_ROLES, Role
-from bot.core.unit_status import UnitRef, UnitStatus, unit_statuses
+from bot.core.unit_status import (
+    UnitRef,
+    UnitStatus,
+    head_contacts,
+    people_who_filed,
+    unit_statuses,
+)
 from schedules.calendar import events
 from schedules.outbox.plan import DEADLINE_KINDS, Push
 from schedules.outbox.recipients import Recipient, recipients
 
 
 def days_left(phase: Phase, today: dt.date) -> int:
-    return (phase.deadline - today).days
+    """Days to the phase's deadline (to its end when it has none)."""
+    return (phase.last_report_day - today).days
 
 
 def nudge_text(*, phase: Phase, unit: UnitRef, today: dt.date, everyone: str | None = None) -> str:
@@ -88,25 +95,78 @@ def messages_for(
             (r, texts.get(r.lang, ("digest",), digest))
             for r in recipients(session=session, channels=channels, roles=OFFICE_ROLES)
         ]
+    if push.kind == "escalation":
+        return _escalation(push, session=session, campaign_id=campaign_id, channels=channels)
     everyone = recipients(session=session, channels=channels)
     if push.kind not in DEADLINE_KINDS:
         return [(r, texts.event(push, r.lang)) for r in everyone]
-    assert push.phase is not None
+    assert push.phase is not None and push.event is not None
     phase = push.campaign.phase(push.phase)
     missing = {
         s.unit.id: s.unit
         for s in unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase)
         if not s.filed
     }
+    # Heads of units that still owe the phase report get a nudge; anyone else only on the
+    # personal lead days, and only if they filed nothing in the phase.
+    personal = (push.event.days_before or 0) in push.campaign.push.personal_lead_days
+    filed = people_who_filed(session=session, campaign_id=campaign_id, phase=push.phase)
     found = []
     for r in everyone:
-        text = texts.event(push, r.lang)
         unit = missing.get(r.unit_id) if r.role == Role.HEAD else None
         if unit is not None:
             text = texts.get(
                 r.lang,
                 ("nudge", unit.id),
-                partial(nudge_text, phase=phase, unit=unit, today=today, everyone=text),
+                partial(
+                    nudge_text,
+                    phase=phase,
+                    unit=unit,
+                    today=today,
+                    everyone=texts.event(push, r.lang),
+                ),
             )
-        found.append((r, text))
+            found.append((r, text))
+        elif personal and r.person_id not in filed:
+            found.append((r, texts.event(push, r.lang)))
+    return found
+
+
+def _escalation(
+    push: Push, *, session: Session, campaign_id: int, channels: Iterable[str]
+) -> list[tuple[Recipient, str]]:
+    """The day after a deadline: the office gets the late units with their heads' names and
+    phones; each late unit's head one last nudge. Nothing when every unit has filed."""
+    assert push.phase is not None
+    phase = push.campaign.phase(push.phase)
+    late = [
+        s
+        for s in unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase)
+        if s.expected and not s.filed
+    ]
+    if not late:
+        return []
+    contacts = head_contacts(session=session, unit_ids={s.unit.id for s in late})
+    texts = _Texts()
+
+    def office_text() -> str:
+        return render(
+            "push/escalation.txt.j2",
+            phase=phase,
+            deadline=push.date,
+            late=[(s.unit, contacts.get(s.unit.id, [])) for s in late],
+        )
+
+    def head_text() -> str:
+        return render("push/last_nudge.txt.j2", phase=phase, deadline=push.date)
+
+    found = [
+        (r, texts.get(r.lang, ("escalation",), office_text))
+        for r in recipients(session=session, channels=channels, roles=OFFICE_ROLES)
+    ]
+    found += [
+        (r, texts.get(r.lang, ("last_nudge",), head_text))
+        for r in recipients(session=session, channels=channels, unit_ids={s.unit.id for s in late})
+        if r.role == Role.HEAD
+    ]
     return found

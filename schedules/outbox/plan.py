@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from bot.core.campaign import Campaign
 from bot.core.clock import LOCAL
 from bot.core.settings import Settings
-from schedules.calendar import Event, events
+from schedules.calendar import Event, events, work_day_on_or_after
 
 #: Channels a push can go to (a runner sends them); console identities are never pushed.
 PUSH_CHANNELS = ("telegram", "zalo")
 #: Kinds whose unit heads of units without a phase report get a nudge naming what is missing.
 DEADLINE_KINDS = frozenset({"deadline_reminder", "deadline"})
+#: Kinds that come before the day they announce.
+REMINDER_KINDS = frozenset({"deadline_reminder", "anniversary_reminder"})
 #: Kinds that announce a day: never sent after that day has ended, however late the bot is.
 DATED_KINDS = frozenset(
     {"deadline_reminder", "deadline", "anniversary_reminder", "anniversary", "thematic_deadline"}
@@ -46,19 +48,31 @@ def configured_channels(settings: Settings) -> tuple[str, ...]:
 def pushes(campaign: Campaign) -> list[Push]:
     """Every calendar event of the campaign as a push, plus a clerk's digest per phase deadline.
 
-    A deadline reminder that falls at the same minute as its deadline push (a Saturday deadline
-    moves both to Friday) is left out: people would get the same news twice at once.
+    Events dated before the plan's issue date are not pushed. A reminder that goes out at the
+    same time as a later reminder or the day's own push for the same deadline or anniversary (a
+    weekend or a holiday moved them together) is left out: people would get the same news twice.
     """
     found: list[Push] = []
-    calendar = events(campaign)
-    deadlines = {(e.phase, e.at) for e in calendar if e.kind == "deadline"}
+    calendar = [e for e in events(campaign) if not e.before_issue]
+    # The push with the fewest days to go wins each (ref, day, time) slot.
+    closest: dict[tuple[str, dt.date, dt.datetime], int] = {}
     for e in calendar:
-        if e.kind == "deadline_reminder" and (e.phase, e.at) in deadlines:
+        slot = (e.ref, e.date, e.at)
+        closest[slot] = min(closest.get(slot, 10**6), e.days_before or 0)
+    for e in calendar:
+        if e.kind in REMINDER_KINDS and (e.days_before or 0) > closest[(e.ref, e.date, e.at)]:
             continue
         found.append(Push(e.key, e.kind, e.at, e.date, campaign, e, e.phase))
         if e.kind == "deadline":
             key = f"push:{e.campaign}:digest.{e.ref}:{e.date.isoformat()}"
             found.append(Push(key, "digest", e.at, e.date, campaign, e, e.phase))
+            # The work day after the deadline: the late list to the office, a last nudge.
+            after = work_day_on_or_after(
+                e.date + dt.timedelta(days=1), tuple(campaign.push.days_off)
+            )
+            at = dt.datetime.combine(after, campaign.push.office_hour, tzinfo=LOCAL)
+            key = f"push:{e.campaign}:escalation.{e.ref}:{e.date.isoformat()}"
+            found.append(Push(key, "escalation", at, e.date, campaign, e, e.phase))
     return found
 
 

@@ -121,8 +121,8 @@ def context(scope: Scope, phase: int | None = None) -> dict[str, Any]:
         "individuals": sum(1 for n in nominees if n["audience"] == "individual"),
         "nominees": nominees,
         "recipients": [_("As above;"), _("Archive: VT, VP.")],
-        "signer_position": plan.signer.position.upper(),
-        "signer_name": plan.signer.name,
+        "signer_position": plan.signer.position.upper() if plan.signer else "",
+        "signer_name": plan.signer.name if plan.signer else "",
         "today": scope.today,
     }
 

@@ -229,7 +229,8 @@ def _phase_reports(doc: DocxDocument, summary: Summary) -> None:
             before=0,
         )
     late = summary.not_filed
-    if late:
+    deadline = summary.phase.deadline
+    if late and deadline is not None:
         para(
             doc,
             _(
@@ -237,8 +238,16 @@ def _phase_reports(doc: DocxDocument, summary: Summary) -> None:
             ).format(
                 n=len(late),
                 names="; ".join(u.unit.name for u in late),
-                day=format_day(summary.phase.deadline),
+                day=format_day(deadline),
                 left=summary.deadline_text(),
+            ),
+            indent=True,
+        )
+    elif late:
+        para(
+            doc,
+            _("Not filed yet: {n} units ({names}); the phase has no summing-up deadline.").format(
+                n=len(late), names="; ".join(u.unit.name for u in late)
             ),
             indent=True,
         )
@@ -371,11 +380,12 @@ def _signature(doc: DocxDocument, scope: Scope) -> None:
     top = right.paragraphs[0]
     top.alignment = ALIGN["center"]
     top.paragraph_format.space_before = Pt(12)
-    run = top.add_run(plan.signer.position.upper())
+    signer = plan.signer
+    run = top.add_run(signer.position.upper() if signer else "")
     run.font.size, run.bold = Pt(14), True
     for _i in range(4):
         para(right, align="center", before=0)
-    para(right, plan.signer.name, size=14, bold=True, align="center", before=12)
+    para(right, signer.name if signer else "", size=14, bold=True, align="center", before=12)
 
 
 def _annex(doc: DocxDocument, scope: Scope, summary: Summary) -> None:

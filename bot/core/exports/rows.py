@@ -127,13 +127,12 @@ def targets_table(summary: Summary) -> Table:
     rows = []
     for t in summary.targets:
         goal = t.target
-        # a count is a number, a range ("1–2") text, a percentage a percentage
+        # a count is a number, a range ("1–2") text, a percentage a percentage; a plan may
+        # give both
         target: int | str | None = None
-        share = None
-        if goal.percent is not None:
-            share = Percent(goal.percent)
-        else:
-            target = f"{goal.count}–{goal.count_max}" if goal.count_max else goal.count
+        if t.goal is not None:
+            target = f"{t.goal}–{goal.count_max}" if goal.count_max else t.goal
+        share = None if goal.percent is None else Percent(float(goal.percent))
         rows.append(
             (
                 audiences.get(t.audience, t.audience),
@@ -147,6 +146,20 @@ def targets_table(summary: Summary) -> Table:
                 _("Yes") if t.met else _("No"),
             )
         )
+        for part in t.by_unit:  # each unit against its own allocation
+            rows.append(
+                (
+                    audiences.get(t.audience, t.audience),
+                    f"  {part.unit.code}: {part.unit.name}",
+                    t.label,
+                    part.allocated,
+                    None,
+                    part.achieved,
+                    None,
+                    None,
+                    _("Yes") if part.achieved >= part.allocated else _("No"),
+                )
+            )
     return Table("targets", _("Targets"), columns, rows)
 
 
