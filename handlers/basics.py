@@ -8,7 +8,7 @@ from typing import cast
 from bot.core.i18n import LANGUAGES, _, language, render
 from bot.core.people import INVITE_ALPHABET, INVITE_LENGTH, Outcome, register
 from bot.core.roles import Role
-from handlers.context import Ctx
+from handlers.context import Ctx, both_names
 from handlers.engine import Answers, Flow, Step
 from handlers.types import Reply
 
@@ -93,13 +93,14 @@ def greeting(ctx: Ctx) -> str:
         theme=ctx.campaign.theme,
         year=ctx.campaign.year,
         commands=ctx.allowed_commands(),
+        names=both_names,
     )
 
 
 def help_text(ctx: Ctx) -> str:
     if not ctx.registered:
         return how_to_register()[0].text
-    return render("help.txt.j2", commands=ctx.allowed_commands())
+    return render("help.txt.j2", commands=ctx.allowed_commands(), names=both_names)
 
 
 def _set_language(ctx: Ctx, answers: Answers) -> list[Reply]:
@@ -121,6 +122,7 @@ LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 LANG = Flow(
     name="lang",
+    menu=True,
     steps=(
         Step(
             "lang",

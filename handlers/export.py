@@ -113,6 +113,7 @@ def file_name(code: str, fmt: str, phase: int | None, day: str) -> str:
 
 FLOW = Flow(
     name="export",
+    menu=True,
     begin=_begin,
     steps=(
         Step(

@@ -242,6 +242,7 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
 
 FLOW = Flow(
     name="my",
+    menu=True,
     editable=False,
     steps=(
         Step("item", "choice", _describe, choices=_items),

@@ -274,6 +274,7 @@ def notify_return(
 
 FLOW = Flow(
     name="review",
+    menu=True,
     editable=False,
     begin=_begin,
     steps=(

@@ -52,7 +52,7 @@ def test_register_report_my_edit_withdraw(ready):
         "“Đoàn kết, đổi mới, thi đua hoàn thành vượt mức các chỉ tiêu, nhiệm vụ năm 2022”"
         in chat.text
     )
-    assert "/report (/baocao)" in chat.text and "trợ lý tự động" in chat.text
+    assert "/baocao (/report)" in chat.text and "trợ lý tự động" in chat.text
 
     chat.say("/baocao")  # 10/05/2022: only phase 1 is open, so the phase is not asked
     assert "Nội dung thi đua nào?" in chat.text
@@ -394,4 +394,4 @@ def test_a_failed_turn_leaves_the_cached_campaign_usable(people, chat_as, monkey
     monkeypatch.setattr(basics, "help_text", real_help)
     assert "Số tiếp nhận: BC-2022-0001" in file_report(chat)
     monkeypatch.setattr(store, "CAMPAIGN_TTL", 0.0)  # the cache's refresh is due
-    assert "/report (/baocao)" in chat.say("/help")[0].text
+    assert "/baocao (/report)" in chat.say("/help")[0].text
