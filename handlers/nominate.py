@@ -173,14 +173,22 @@ FLOW = Flow(
         Step(
             "nominee",
             "choice",
-            lambda ctx, a: _("Choose the nominee:"),
+            lambda ctx, a: (
+                _("Choose the collective you nominate:")
+                if a.get("audience") == "collective"
+                else _("Choose the person you nominate:")
+            ),
             label=lambda: _("Nominee"),
             choices=_nominees,
         ),
         Step(
             "nominee_name",
             "text",
-            lambda ctx, a: _("Type the nominee's full name:"),
+            lambda ctx, a: (
+                _("Type the collective's name:")
+                if a.get("audience") == "collective"
+                else _("Type the person's full name:")
+            ),
             max_len=NAME_MAX,
             when=lambda ctx, a: a.get("nominee") == OTHER,
         ),

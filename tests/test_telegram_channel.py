@@ -123,7 +123,7 @@ async def test_full_report_by_buttons(runner, tg):
     assert ": Số hoá hồ sơ cấp phép\n" in lan.text
     assert lan.labels == ["Xác nhận", "Sửa một mục", "Hủy"]
     await lan.press("Xác nhận")
-    assert lan.text.startswith("Đã lưu. Số tiếp nhận: BC-2022-0001")
+    assert lan.text.startswith("Đã lưu. Số biên nhận: BC-2022-0001")
     assert len(tg.callback_answers) == 3
     with session_scope() as session:
         report = session.exec(select(m.Report)).one()

@@ -22,6 +22,8 @@ from bot.core.nominations import COUNTING
 from bot.core.unit_status import (
     UnitRef,
     UnitStatus,
+    expected_units,
+    owing,
     tally_people,
     tally_reports,
     unit_table,
@@ -113,15 +115,15 @@ class Summary:
 
     @property
     def expected(self) -> list[UnitStatus]:
-        return [u for u in self.units if u.expected]
+        return expected_units(self.units)
 
     @property
     def filed(self) -> list[UnitStatus]:
-        return [u for u in self.units if u.filed]
+        return [u for u in self.expected if u.filed]
 
     @property
     def not_filed(self) -> list[UnitStatus]:
-        return [u for u in self.expected if not u.filed]
+        return owing(self.units)
 
     @property
     def personal_total(self) -> int:

@@ -62,6 +62,18 @@ class UnitStatus:
         return self.filed_at.astimezone(LOCAL).date() if self.filed_at else None
 
 
+def expected_units(statuses: list[UnitStatus]) -> list[UnitStatus]:
+    """The units expected to file a phase report: every active unit but the office."""
+    return [s for s in statuses if s.expected]
+
+
+def owing(statuses: list[UnitStatus]) -> list[UnitStatus]:
+    """The one definition of "units that owe a report": expected to file the phase report
+    (active, not the office) and not filed yet. `/tonghop`, the deadline digest, the nudges,
+    `/remind` and the exports all read it."""
+    return [s for s in expected_units(statuses) if not s.filed]
+
+
 def unit_table(session: Session, *, unit_id: int | None, by: Mapped[Any]) -> dict[int, UnitStatus]:
     """Every active unit (or the one unit, active or not) in `by` order, none counted yet."""
     which = col(m.Unit.active) if unit_id is None else col(m.Unit.id) == unit_id

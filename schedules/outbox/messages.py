@@ -12,7 +12,7 @@ from bot.core.campaign import Campaign, Phase
 from bot.core.clock import LOCAL
 from bot.core.i18n import language, render
 from bot.core.roles import OFFICE_ROLES, Role
-from bot.core.unit_status import UnitRef, UnitStatus, unit_statuses
+from bot.core.unit_status import UnitRef, UnitStatus, expected_units, owing, unit_statuses
 from schedules.calendar import events
 from schedules.outbox.plan import DEADLINE_KINDS, Push
 from schedules.outbox.recipients import Recipient, recipients
@@ -37,8 +37,8 @@ def digest_text(*, phase: Phase, status: list[UnitStatus], today: dt.date) -> st
     return render(
         "push/digest.txt.j2",
         phase=phase,
-        filed=[s for s in status if s.filed],
-        missing=[s for s in status if not s.filed],
+        filed=[s for s in expected_units(status) if s.filed],
+        missing=owing(status),
         left=days_left(phase, today),
     )
 
@@ -95,8 +95,7 @@ def messages_for(
     phase = push.campaign.phase(push.phase)
     missing = {
         s.unit.id: s.unit
-        for s in unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase)
-        if not s.filed
+        for s in owing(unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase))
     }
     found = []
     for r in everyone:
