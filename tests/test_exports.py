@@ -56,7 +56,8 @@ def test_xlsx_sheets_cell_by_cell(desk, tmp_path):
     units = wb["Đơn vị"]
     assert [c.value for c in units[1]] == [
         "Mã", "Đơn vị", "Văn phòng", "Số người", "Không liên lạc được",
-        "Đợt 1: báo cáo tổng kết", "Đợt 1: số biên nhận", "Đợt 1: ngày gửi", "Đợt 1: báo cáo cá nhân",
+        "Đợt 1: báo cáo tổng kết", "Đợt 1: số biên nhận", "Đợt 1: ngày gửi",
+        "Đợt 1: báo cáo cá nhân",
     ]  # fmt: skip
     rows = {r[0]: r for r in units.iter_rows(min_row=2, values_only=True)}
     assert len(rows) == 8
