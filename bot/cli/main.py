@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import typer
 
 from bot.channels.console import serve
-from bot.cli import campaign, clerk, people, pushes
+from bot.cli import campaign, clerk, people, personnel, pushes
 from bot.cli.common import DEBUG, ensure_ready, setup, store_problem
 from handlers.router import handle
 
@@ -22,6 +22,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="thidua: emul
 app.callback()(setup)
 app.add_typer(campaign.app)  # init, campaign check|show, calendar
 app.add_typer(people.app)  # units, people, invite
+assert personnel.people_app is people.people_app  # people deactivate|move|role|…
 app.add_typer(clerk.app)  # summary, export
 app.add_typer(pushes.app)  # launch, outbox
 

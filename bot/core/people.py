@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from bot.core import models as m
 from bot.core.i18n import _, default_language
-from bot.core.roles import ROLES, Role
+from bot.core.roles import ROLES
 from bot.core.store import audit
 from bot.core.text import clean_text
 
@@ -46,11 +46,28 @@ _HEADERS = {
     "role": ("role", "vai_tro", "vai trò"),
     "phone": ("phone", "sdt", "so_dien_thoai", "số điện thoại", "điện thoại"),
     "office": ("office", "van_phong", "văn phòng"),
+    "email": ("email", "e-mail", "thư điện tử"),
+    "position": ("position", "chuc_vu", "chức vụ"),
+    "staff_no": (
+        "staff_no",
+        "staff number",
+        "staff_number",
+        "ma_can_bo",
+        "mã cán bộ",
+        "mã nhân viên",
+        "số hiệu",
+        "mã số",
+    ),
 }
 
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """Rows of a CSV or XLSX file as (row number, {column: value}), header normalised."""
+    return read_table(path)[1]
+
+
+def read_table(path: Path) -> tuple[set[str], list[tuple[int, dict[str, str]]]]:
+    """The columns a CSV or XLSX file has (normalised) and its rows, as `read_rows`."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
@@ -62,17 +79,20 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
         wb.close()
     else:
         text = path.read_text(encoding="utf-8-sig")
-        dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t") if text.strip() else None
+        try:
+            dialect = csv.Sniffer().sniff(text[:2048], delimiters=",;\t") if text.strip() else None
+        except csv.Error:  # one column: nothing to tell the delimiter by
+            dialect = None
         rows = list(csv.reader(io.StringIO(text), dialect or csv.excel))
     if not rows:
-        return []
+        return set(), []
     header = [_column(h) for h in rows[0]]
     out = []
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
         out.append((number, {h: clean_text(v) for h, v in zip(header, row, strict=False) if h}))
-    return out
+    return {h for h in header if h}, out
 
 
 def _column(header: str) -> str | None:
@@ -112,45 +132,6 @@ def import_units(*, session: Session, path: Path) -> int:
         unit.office = row.get("office", "").casefold() in ("1", "x", "yes", "true", "có")
         session.add(unit)
     audit(session=session, action="units.import", subject=path.name, detail={"rows": len(rows)})
-    return len(rows)
-
-
-def import_people(*, session: Session, path: Path, now: dt.datetime) -> int:
-    rows = read_rows(path)
-    units = {u.code: u for u in session.exec(select(m.Unit))}
-    problems: list[str] = []
-    for number, row in rows:
-        name, unit = row.get("name", ""), row.get("unit", "").upper()
-        role, phone = row.get("role", Role.STAFF).casefold() or Role.STAFF, row.get("phone", "")
-        if not name or len(name) > NAME_MAX:
-            problems.append(_("row {n}: the name is missing or too long").format(n=number))
-        if unit not in units:
-            problems.append(_("row {n}: unknown unit code “{code}”").format(n=number, code=unit))
-        if role not in ROLES:
-            problems.append(
-                _("row {n}: unknown role “{role}” (staff, head, clerk, admin)").format(
-                    n=number, role=role
-                )
-            )
-        if phone and not re.fullmatch(r"\+?[0-9 .]{8,15}", phone):
-            problems.append(
-                _("row {n}: “{phone}” is not a phone number").format(n=number, phone=phone)
-            )
-    if problems or not rows:
-        raise ImportError_(problems or [_("the file has no rows")])
-    for _number, row in rows:
-        unit_id = units[row["unit"].upper()].id
-        assert unit_id is not None  # a stored unit
-        session.add(
-            m.Person(
-                full_name=row["name"],
-                unit_id=unit_id,
-                role=row.get("role", Role.STAFF).casefold() or Role.STAFF,
-                phone=row.get("phone") or None,
-                created_at=now,
-            )
-        )
-    audit(session=session, action="people.import", subject=path.name, detail={"rows": len(rows)})
     return len(rows)
 
 
