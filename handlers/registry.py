@@ -14,6 +14,7 @@ from bot.core.i18n import _
 from bot.core.roles import EVERYONE, OFFICE_ROLES, UNIT_LEADS
 from bot.core.text import fold
 from handlers import (
+    away,
     basics,
     broadcast,
     engine,
@@ -84,6 +85,14 @@ COMMANDS: list[Command] = [
         summary.describe,
         words=("tổng hợp", "summary"),
     ),
+    Command(
+        "away",
+        "vang",
+        EVERYONE,
+        flow(away.FLOW),
+        away.describe,
+        words=("vắng", "vắng mặt", "away"),
+    ),
     Command("export", "xuat", OFFICE, flow(export.FLOW), export.describe, words=("xuất",)),
     Command("review", "duyet", OFFICE, flow(review.FLOW), review.describe, words=("duyệt",)),
     Command(
@@ -130,6 +139,7 @@ FLOWS: dict[str, Flow] = {
         report.FLOW,
         nominate.FLOW,
         my.FLOW,
+        away.FLOW,
         export.FLOW,
         review.FLOW,
         remind.FLOW,

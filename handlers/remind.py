@@ -51,6 +51,7 @@ def plan(ctx: Ctx, number: int) -> Plan:
         channels=outbox.configured_channels(get_settings()),
         unit_ids=[s.unit.id for s in missing],
         roles=[Role.HEAD],
+        present_on=ctx.today,  # a head away (/vang) is not nudged
     )
     by_unit: dict[int, list[outbox.Recipient]] = defaultdict(list)
     for head in heads:

@@ -98,6 +98,16 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
         )
         engine.drop_state(ctx, state)
         state = None
+    if ctx.person is not None and not ctx.person.active:  # deactivated: records kept, no commands
+        engine.drop_state(ctx, state)
+        return [
+            Reply(
+                _(
+                    "Your account is no longer active, so I cannot take commands from it. "
+                    "If this is a mistake, please tell the office."
+                )
+            )
+        ]
     if inc.command is not None:
         found = registry.BY_NAME.get(inc.command) or registry.by_words(inc.command)
         return notes + _command(ctx, state, found, f"/{inc.command}", inc.args)

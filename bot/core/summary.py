@@ -10,7 +10,7 @@ The chat text, the chart, the JSON of `thidua summary` and the exports all read 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -22,6 +22,7 @@ from bot.core.nominations import COUNTING
 from bot.core.unit_status import (
     UnitRef,
     UnitStatus,
+    away_people,
     expected_units,
     owing,
     tally_people,
@@ -108,6 +109,7 @@ class Summary:
     pending_reports: int
     pending_nominations: int
     people: int
+    away: list[tuple[str, UnitRef, dt.date]] = field(default_factory=list)  # (name, unit, until)
 
     @property
     def days_left(self) -> int:
@@ -181,6 +183,9 @@ class Summary:
                 "reports": self.pending_reports,
                 "nominations": self.pending_nominations,
             },
+            "away": [
+                {"name": n, "unit": u.to_json(), "until": d.isoformat()} for n, u, d in self.away
+            ],
         }
 
 
@@ -313,6 +318,7 @@ def compile_summary(
         pending_reports=pending_r,
         pending_nominations=pending_n,
         people=people,
+        away=away_people(session, unit_id=uid, status=status, today=today),
     )
 
 

@@ -209,6 +209,26 @@ def unreachable_people(
     return [(name, status[unit].unit) for name, unit in session.exec(named_q) if unit in status]
 
 
+def away_people(
+    session: Session, *, unit_id: int | None, status: dict[int, UnitStatus], today: dt.date
+) -> list[tuple[str, UnitRef, dt.date]]:
+    """The active people away (/vang) today, with the day they are back after, by unit and
+    name (at most LIST_MAX)."""
+    q = (
+        select(col(m.Person.full_name), col(m.Person.unit_id), col(m.Person.away_until))
+        .where(col(m.Person.active), col(m.Person.away_until) >= today)
+        .order_by(col(m.Person.unit_id), col(m.Person.full_name))
+        .limit(LIST_MAX)
+    )
+    if unit_id is not None:
+        q = q.where(col(m.Person.unit_id) == unit_id)
+    return [
+        (name, status[unit].unit, until)
+        for name, unit, until in session.exec(q)
+        if unit in status and until is not None
+    ]
+
+
 def unit_statuses(*, session: Session, campaign_id: int, phase: int) -> list[UnitStatus]:
     """Every active unit, by name, with its phase report filed or not, its personal reports and
     its active heads' names: what the deadline digest and the nudges are written from."""

@@ -86,9 +86,11 @@ def messages_for(
 
         return [
             (r, texts.get(r.lang, ("digest",), digest))
-            for r in recipients(session=session, channels=channels, roles=OFFICE_ROLES)
+            for r in recipients(
+                session=session, channels=channels, roles=OFFICE_ROLES, present_on=today
+            )
         ]
-    everyone = recipients(session=session, channels=channels)
+    everyone = recipients(session=session, channels=channels, present_on=today)
     if push.kind not in DEADLINE_KINDS:
         return [(r, texts.event(push, r.lang)) for r in everyone]
     assert push.phase is not None
