@@ -145,6 +145,7 @@ FLOWS: dict[str, Flow] = {
         remind.FLOW,
         broadcast.FLOW,
         basics.LANG,
+        basics.BIND,
     )
 }
 

@@ -112,6 +112,8 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
         found = registry.BY_NAME.get(inc.command) or registry.by_words(inc.command)
         return notes + _command(ctx, state, found, f"/{inc.command}", inc.args)
     if not ctx.registered:
+        if state is not None and state.flow == basics.BIND.name:  # "is that you?" at /start
+            return _answer(ctx, state, notes)
         if basics.looks_like_code(inc.text):
             return basics.start(ctx, inc.text or "")
         return basics.how_to_register()
@@ -120,18 +122,24 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
         command, shown, args = typed
         return notes + _command(ctx, state, command, shown, args)
     if state is not None:
-        if engine.is_cancel(ctx, state):
-            return notes + _cancel(ctx, state)
-        outcome = engine.answer(ctx, registry.FLOWS[state.flow], state)
-        if isinstance(outcome, engine.RunCommand):  # the person left the flow for a command
-            return notes + run_command(ctx, outcome.name, outcome.args)
-        return notes + outcome
+        return _answer(ctx, state, notes)
     if inc.choice is not None:
         return [Reply(_("That question has passed. /help lists what I can do."))]
     hint = _(
         "I did not understand that. Start with a command, e.g. /report; /help lists them all."
     )
     return [*notes, Reply(hint)]
+
+
+def _answer(ctx: Ctx, state: State, notes: list[Reply]) -> list[Reply]:
+    """The message as the answer to the pending question (or its Hủy, or a cancel word)."""
+    typed = _typed_command(ctx, state)
+    if engine.is_cancel(ctx, state) or (typed is not None and typed[0].name == "cancel"):
+        return notes + _cancel(ctx, state)
+    outcome = engine.answer(ctx, registry.FLOWS[state.flow], state)
+    if isinstance(outcome, engine.RunCommand):  # the person left the flow for a command
+        return notes + run_command(ctx, outcome.name, outcome.args)
+    return notes + outcome
 
 
 #: What cancels while a question is pending, compared by `tone_key` (any case, either
@@ -176,7 +184,7 @@ def _command(
     ctx: Ctx, state: State | None, command: registry.Command | None, shown: str, args: str
 ) -> list[Reply]:
     """Run a command (`shown`: its name as the person typed it, e.g. "/tonghop")."""
-    if not ctx.registered and (command is None or command.name != "start"):
+    if not ctx.registered and (command is None or command.name not in ("start", "cancel")):
         return basics.how_to_register()
     if command is None:
         text = _("There is no command {command}. /help lists what I can do.").format(command=shown)

@@ -18,7 +18,7 @@ from bot.core import models as m
 from bot.core.i18n import _, default_language
 from bot.core.roles import ROLES
 from bot.core.store import audit
-from bot.core.text import clean_text
+from bot.core.text import clean_text, name_key
 
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 INVITE_LENGTH = 10
@@ -248,6 +248,31 @@ def is_locked(*, session: Session, channel: str, chat_id: str, now: dt.datetime)
     return failures >= LOCKOUT_ATTEMPTS
 
 
+def bind_candidate(
+    *, session: Session, code: str, display_name: str, now: dt.datetime
+) -> m.Person | None:
+    """For a valid unit invite: the one active person of its unit not registered yet whose
+    name is the chat's display name (an imported roster row), whom registering may bind to."""
+    invite = session.exec(select(m.Invite).where(m.Invite.code == normalise_code(code))).first()
+    if invite is None or invite.person_id is not None or _invite_failure(invite, now):
+        return None
+    wanted = name_key(display_name)
+    if not wanted:
+        return None
+    found = [
+        p
+        for p in session.exec(
+            select(m.Person).where(
+                m.Person.unit_id == invite.unit_id,
+                col(m.Person.active),
+                col(m.Person.forgotten_at).is_(None),
+            )
+        )
+        if name_key(p.full_name) == wanted and not _has_identity(session, p)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def register(
     *,
     session: Session,
@@ -257,8 +282,10 @@ def register(
     display_name: str,
     code: str,
     now: dt.datetime,
+    bind_to: int | None = None,
 ) -> Registration:
-    """Bind a chat identity to an invite's unit and role (or to the invite's person)."""
+    """Bind a chat identity to an invite's unit and role (or to the invite's person; or, for
+    a unit invite, to `bind_to`: the person the chat said it is, see `bind_candidate`)."""
     known = identity_of(session=session, channel=channel, user_id=user_id)
     if known is not None:
         return _already(session, known)
@@ -273,6 +300,15 @@ def register(
         # Another chat took the code between our read and now: a race, not a wrong guess, so
         # it is not counted towards the lockout.
         return Registration(Outcome.USED)
+    if bind_to is not None and invite.person_id is None:
+        chosen = session.get(m.Person, bind_to)
+        if (
+            chosen is not None
+            and chosen.unit_id == invite.unit_id
+            and chosen.active
+            and not _has_identity(session, chosen)
+        ):
+            invite.person_id = chosen.id  # the unit code now names the person it bound
     person, outcome = _person_of(
         session, invite, display_name=display_name, user_id=user_id, now=now
     )
