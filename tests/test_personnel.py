@@ -14,10 +14,14 @@ from bot.cli.main import app
 from bot.core import clock
 from bot.core import models as m
 from bot.core.db import session_scope
+from bot.core.i18n import language
+from bot.core.personnel import unreachable
 from bot.core.reports import record_report
 from bot.core.settings import get_settings
 from bot.core.store import active_campaign
+from bot.core.unit_status import unit_statuses
 from schedules import outbox
+from schedules.outbox.messages import digest_text
 from tests.conftest import Chat, at
 from tests.pushes_helpers import channel_env
 
@@ -284,3 +288,24 @@ def test_export_and_forget(office, chat_as, tmp_path):
     chat = Chat("an", "telegram", "Trần Văn An")
     chat.say("/baocao")
     assert "/start" in chat.text  # no longer known: asked for an invite code
+
+
+def test_the_deadline_digest_names_whom_to_call(office):
+    with session_scope() as session:
+        unit = session.exec(select(m.Unit).where(m.Unit.code == "QLTM")).one()
+        session.add(m.Person(full_name="Chưa Đăng Ký", unit_id=unit.id, role="staff",
+                             phone="0912345678", created_at=clock.now()))  # fmt: skip
+        ident = session.exec(select(m.Identity).where(m.Identity.user_id == "binh")).one()
+        ident.reachable, ident.unreachable_reason = False, "blocked"
+        session.add(ident)
+    with session_scope() as session:
+        row, campaign = active_campaign(session=session)
+        calls = unreachable(session=session, now=clock.now())
+        status = unit_statuses(session=session, campaign_id=row.id, phase=1)
+        with language("vi"):
+            text = digest_text(
+                phase=campaign.phase(1), status=status, today=dt.date(2022, 7, 15), calls=calls
+            )
+    lines = text.split("Cần gọi điện (2)")[1].splitlines()
+    assert "• Chưa Đăng Ký (QLTM), 0912345678: chưa đăng ký" in lines
+    assert "• Phạm Thị Bình (QLCN): đã chặn bot hoặc không liên lạc được" in lines

@@ -25,6 +25,7 @@ from bot.core.personnel import (
     forget,
     move,
     reactivate,
+    spent_channels,
     unreachable,
 )
 
@@ -124,10 +125,7 @@ def people_unreachable(as_json: JsonFlag = False) -> None:
     ensure_ready()
     now = clock.now()
     with session_scope() as session:
-        spent = frozenset(
-            s.channel for s in session.exec(select(m.ChannelState)) if s.paused_until
-            and s.paused_until > now
-        )  # fmt: skip
+        spent = spent_channels(session=session, now=now)
         rows = [u.to_json(now) for u in unreachable(session=session, now=now, spent=spent)]
     if as_json:
         print_json(rows)

@@ -269,28 +269,47 @@ def unreachable(
         .where(col(m.Person.active), col(m.Person.forgotten_at).is_(None))
         .order_by(col(m.Unit.code), col(m.Person.full_name))
     ).all()
+    idents: dict[int, list[m.Identity]] = {}
+    for ident in session.exec(select(m.Identity)):
+        idents.setdefault(ident.person_id, []).append(ident)
+    invited: dict[int, dt.datetime] = {}
+    for pid, first in session.exec(
+        select(m.Invite.person_id, sa.func.min(m.Invite.created_at))
+        .where(col(m.Invite.person_id).is_not(None))
+        .group_by(col(m.Invite.person_id))
+    ):
+        if pid is not None and first is not None:
+            invited[pid] = _aware(first)
     for person, unit in rows:
-        idents = list(session.exec(select(m.Identity).where(m.Identity.person_id == person.id)))
-        if not idents:
-            invite = session.exec(
-                select(m.Invite)
-                .where(m.Invite.person_id == person.id)
-                .order_by(col(m.Invite.created_at))
-            ).first()
-            out.append(
-                Unreachable(
-                    person, unit, "never_registered", invite.created_at if invite else None
-                )
-            )
+        assert person.id is not None  # stored
+        own = idents.get(person.id, [])
+        if not own:
+            out.append(Unreachable(person, unit, "never_registered", invited.get(person.id)))
             continue
-        reachable = [i for i in idents if i.reachable]
+        reachable = [i for i in own if i.reachable]
         if not reachable:
-            reasons = sorted({i.unreachable_reason or "unreachable" for i in idents})
+            reasons = sorted({i.unreachable_reason or "unreachable" for i in own})
             out.append(Unreachable(person, unit, "blocked", None, ", ".join(reasons)))
         elif all(i.channel in spent for i in reachable):
             channels = ", ".join(sorted({i.channel for i in reachable}))
             out.append(Unreachable(person, unit, "quota", None, channels))
     return out
+
+
+def _aware(value: dt.datetime | str) -> dt.datetime:
+    """min() over a timestamp comes back as text on SQLite: aware UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def spent_channels(*, session: Session, now: dt.datetime) -> frozenset[str]:
+    """Channels paused (a monthly quota spent) now."""
+    return frozenset(
+        s.channel
+        for s in session.exec(select(m.ChannelState))
+        if s.paused_until is not None and s.paused_until > now
+    )
 
 
 # --- personal data ------------------------------------------------------------------------

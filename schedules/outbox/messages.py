@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 from sqlmodel import Session
@@ -11,11 +11,14 @@ from sqlmodel import Session
 from bot.core.campaign import Campaign, Phase
 from bot.core.clock import LOCAL
 from bot.core.i18n import language, render
+from bot.core.personnel import Unreachable, spent_channels, unreachable
 from bot.core.roles import OFFICE_ROLES, Role
 from bot.core.unit_status import UnitRef, UnitStatus, expected_units, owing, unit_statuses
 from schedules.calendar import events
 from schedules.outbox.plan import DEADLINE_KINDS, Push
 from schedules.outbox.recipients import Recipient, recipients
+
+CALLS_MAX = 30  # people named in the digest's call list (the count is always exact)
 
 
 def days_left(phase: Phase, today: dt.date) -> int:
@@ -33,13 +36,23 @@ def nudge_text(*, phase: Phase, unit: UnitRef, today: dt.date, everyone: str | N
     )
 
 
-def digest_text(*, phase: Phase, status: list[UnitStatus], today: dt.date) -> str:
+def digest_text(
+    *,
+    phase: Phase,
+    status: list[UnitStatus],
+    today: dt.date,
+    calls: Sequence[Unreachable] = (),
+) -> str:
+    """The clerk's deadline-day digest: units sent and not, and whom to call (`calls`)."""
     return render(
         "push/digest.txt.j2",
         phase=phase,
         filed=[s for s in expected_units(status) if s.filed],
         missing=owing(status),
         left=days_left(phase, today),
+        calls=calls[:CALLS_MAX],
+        more_calls=max(0, len(calls) - CALLS_MAX),
+        today=today,
     )
 
 
@@ -80,9 +93,11 @@ def messages_for(
         assert push.phase is not None
         phase = push.campaign.phase(push.phase)
         status = unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase)
+        spent = spent_channels(session=session, now=now)
+        calls = unreachable(session=session, now=now, spent=spent)
 
         def digest() -> str:
-            return digest_text(phase=phase, status=status, today=today)
+            return digest_text(phase=phase, status=status, today=today, calls=calls)
 
         return [
             (r, texts.get(r.lang, ("digest",), digest))
