@@ -24,6 +24,7 @@ from handlers import (
     remind,
     report,
     review,
+    staff,
     summary,
 )
 from handlers.context import Ctx, allowed
@@ -104,6 +105,7 @@ COMMANDS: list[Command] = [
         words=("đôn đốc",),
         also=("doncoc",),  # the alias's first, misspelt form: links in old messages use it
     ),
+    Command("staff", "nhansu", OFFICE, flow(staff.FLOW), staff.describe, words=("nhân sự",)),
     Command("broadcast", None, OFFICE, flow(broadcast.FLOW), broadcast.describe),
     Command(
         "lang",
@@ -144,6 +146,7 @@ FLOWS: dict[str, Flow] = {
         review.FLOW,
         remind.FLOW,
         broadcast.FLOW,
+        staff.FLOW,
         basics.LANG,
         basics.BIND,
     )

@@ -309,3 +309,49 @@ def test_the_deadline_digest_names_whom_to_call(office):
     lines = text.split("Cần gọi điện (2)")[1].splitlines()
     assert "• Chưa Đăng Ký (QLTM), 0912345678: chưa đăng ký" in lines
     assert "• Phạm Thị Bình (QLCN): đã chặn bot hoặc không liên lạc được" in lines
+
+
+# --- /nhansu in chat -----------------------------------------------------------------------
+
+
+def test_nhansu_deactivates_with_a_preview_and_a_confirmation(office, chat_as):
+    clerk = chat_as(office["clerk"])
+    clerk.say("/nhansu")
+    assert clerk.text == "Thay đổi gì?"
+    clerk.press("Có người nghỉ việc (ngừng hoạt động)")
+    clerk.say("Không Có Ai")
+    assert clerk.text.startswith("Không tìm thấy ai ứng với “Không Có Ai”.")
+    clerk.say("Đỗ Văn Thư")
+    assert clerk.text.startswith("Bạn không thể tự thay đổi")
+    clerk.say("trần văn an")
+    assert clerk.text.startswith("Ngừng hoạt động Trần Văn An (QLCN, cán bộ)?")
+    assert person(office["an"].id).active  # nothing before the confirmation
+    clerk.press("Xác nhận")
+    assert clerk.text == "Đã ngừng hoạt động: Trần Văn An."
+    assert not person(office["an"].id).active
+    assert audits("person.deactivate")[0].subject == f"chat:{office['clerk'].id}"
+
+
+def test_nhansu_moves_and_changes_a_role(office, chat_as):
+    clerk = chat_as(office["clerk"])
+    clerk.say("/nhansu")
+    clerk.press("Chuyển sang đơn vị khác")
+    clerk.say("Phạm Thị Bình")
+    assert "Phòng Quản lý Công nghiệp" not in clerk.labels  # not the unit she is in
+    clerk.press("Thanh tra Sở")
+    assert clerk.text.startswith("Chuyển Phạm Thị Bình (QLCN, cán bộ) sang Thanh tra Sở")
+    clerk.press("Xác nhận")
+    assert clerk.text == "Đã chuyển Phạm Thị Bình sang Thanh tra Sở."
+    clerk.say("nhân sự")
+    clerk.press("Đổi vai trò")
+    clerk.say(f"#{office['binh'].id}")
+    clerk.press("trưởng đơn vị")
+    clerk.press("Xác nhận")
+    assert clerk.text == "Phạm Thị Bình: cán bộ → trưởng đơn vị."
+    assert person(office["binh"].id).role == "head"
+
+
+def test_nhansu_is_for_the_office(office):
+    an = Chat("an", "telegram", "Trần Văn An")
+    an.say("/nhansu")
+    assert an.text.startswith("Xin lỗi, lệnh /nhansu không dành")

@@ -74,6 +74,7 @@ FLOWS = [
     ("clerk", "/duyet"),
     ("clerk", "/dondoc"),
     ("clerk", "/broadcast"),
+    ("clerk", "/nhansu"),
 ]
 
 
@@ -88,6 +89,7 @@ DEPTH = {
     "/duyet": 2,
     "/dondoc": 1,
     "/broadcast": 2,
+    "/nhansu": 2,
 }
 
 
