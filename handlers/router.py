@@ -184,7 +184,10 @@ def _command(
     ctx: Ctx, state: State | None, command: registry.Command | None, shown: str, args: str
 ) -> list[Reply]:
     """Run a command (`shown`: its name as the person typed it, e.g. "/tonghop")."""
-    if not ctx.registered and (command is None or command.name not in ("start", "cancel")):
+    at_start = command is not None and (
+        command.name == "start" or (command.name == "cancel" and state is not None)
+    )  # an unregistered chat may register, and cancel the "is that you?" of /start
+    if not ctx.registered and not at_start:
         return basics.how_to_register()
     if command is None:
         text = _("There is no command {command}. /help lists what I can do.").format(command=shown)

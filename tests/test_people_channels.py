@@ -119,3 +119,10 @@ def test_a_deactivated_persons_code_no_longer_works(ready):
     chat = Chat("t-9", name="Đi")
     chat.say(f"/start {code}")
     assert "hết hạn" in chat.text and bound(pid) == []
+
+
+def test_cancel_words_from_a_stranger_point_to_registration(ready):
+    chat = Chat("t-2", name="Ai Đó")
+    for text in ("/huy", "hủy", "báo cáo"):
+        chat.say(text)
+        assert "/start" in chat.text, text
