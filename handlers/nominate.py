@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlmodel import select
 
 from bot.core import models as m
 from bot.core import nominations
 from bot.core.i18n import _, render
 from bot.core.roles import OFFICE_ROLES, Role
+from bot.core.text import name_key
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
@@ -41,9 +44,15 @@ def _nominees(ctx: Ctx, answers: Answers) -> Choices:
         .where(m.Person.unit_id == unit_id, m.Person.active)
         .order_by(m.Person.full_name)
     )
-    return [(f"p{p.id}", p.full_name) for p in people] + [
-        (OTHER, _("Someone else (type the name)"))
-    ]
+    listed = list(people)
+    names = Counter(name_key(p.full_name) for p in listed)
+
+    def label(p: m.Person) -> str:  # namesakes in one unit: tell them apart
+        if names[name_key(p.full_name)] == 1:
+            return p.full_name
+        return f"{p.full_name} ({p.position or p.staff_no or f'#{p.id}'})"
+
+    return [(f"p{p.id}", label(p)) for p in listed] + [(OTHER, _("Someone else (type the name)"))]
 
 
 def _titles(ctx: Ctx, answers: Answers) -> Choices:

@@ -118,3 +118,17 @@ def test_summary_digest_and_nudges_count_the_same_units(desk, chat_as):
     clerk = chat_as(desk.clerk)
     clerk.say("/tonghop")
     assert f"đã gửi 1/{expected}." in clerk.text
+
+
+def test_namesakes_in_one_unit_are_told_apart_in_the_nominee_list(desk, chat_as):
+    with session_scope() as session:
+        unit = session.exec(select(m.Unit).where(m.Unit.code == "QLCN")).one()
+        for position in ("Chuyên viên", "Phó trưởng phòng"):
+            session.add(m.Person(full_name="Trần Thị Giống", unit_id=unit.id, role="staff",
+                                 position=position, created_at=clock.now()))  # fmt: skip
+    chat = chat_as(desk.head)
+    chat.say("/denghi")
+    chat.press("Cá nhân")
+    assert "Trần Thị Giống (Chuyên viên)" in chat.labels
+    assert "Trần Thị Giống (Phó trưởng phòng)" in chat.labels
+    assert "Nguyễn Thị Bình" in chat.labels  # a unique name is shown as it is
