@@ -88,7 +88,7 @@ def test_clerk_sees_every_figure(desk, chat_as):
         "- Phạm Văn Cường (QLCN)",
         "- Phan Thị Không Máy (TTKC)",
     ]
-    assert got[-2] == "Chi tiết từng đơn vị: /tonghop <mã đơn vị>, ví dụ /tonghop TTRA."
+    assert got[-3:-1] == ["Chi tiết từng đơn vị: /tonghop <mã đơn vị>, ví dụ /tonghop TTRA.", ""]
     assert got[-1] == (  # the office's call list, in the same message
         "Cần gọi điện: 1 người chưa đăng ký, 1 người đã chặn bot hoặc không liên lạc được, "
         "0 người chỉ dùng kênh đã hết hạn mức tin nhắn. Danh sách: thidua people unreachable."
