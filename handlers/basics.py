@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from typing import cast
 
+from bot.core import models as m
 from bot.core.i18n import LANGUAGES, _, language, render
-from bot.core.people import INVITE_ALPHABET, INVITE_LENGTH, Outcome, register
+from bot.core.people import INVITE_ALPHABET, INVITE_LENGTH, Outcome, bind_candidate, register
 from bot.core.roles import Role
-from handlers.context import Ctx
+from handlers import engine
+from handlers.context import Ctx, both_names
 from handlers.engine import Answers, Flow, Step
 from handlers.types import Reply
 
@@ -46,6 +48,18 @@ def start(ctx: Ctx, args: str) -> list[Reply]:
         return [Reply(greeting(ctx))]
     if not args:
         return how_to_register()
+    if not ctx.registered and _candidate(ctx, args) is not None:
+        return engine.start(ctx, BIND, args)  # "are you …?" first
+    return _register(ctx, args)
+
+
+def _candidate(ctx: Ctx, code: str) -> m.Person | None:
+    return bind_candidate(
+        session=ctx.session, code=code, display_name=ctx.incoming.display_name, now=ctx.now
+    )
+
+
+def _register(ctx: Ctx, args: str, bind_to: int | None = None) -> list[Reply]:
     inc = ctx.incoming
     result = register(
         session=ctx.session,
@@ -55,6 +69,7 @@ def start(ctx: Ctx, args: str) -> list[Reply]:
         display_name=inc.display_name,
         code=args,
         now=ctx.now,
+        bind_to=bind_to,
     )
     if result.outcome in (Outcome.REGISTERED, Outcome.LINKED, Outcome.ALREADY):
         assert result.person is not None  # these outcomes come with the person
@@ -93,13 +108,14 @@ def greeting(ctx: Ctx) -> str:
         theme=ctx.campaign.theme,
         year=ctx.campaign.year,
         commands=ctx.allowed_commands(),
+        names=both_names,
     )
 
 
 def help_text(ctx: Ctx) -> str:
     if not ctx.registered:
         return how_to_register()[0].text
-    return render("help.txt.j2", commands=ctx.allowed_commands())
+    return render("help.txt.j2", commands=ctx.allowed_commands(), names=both_names)
 
 
 def _set_language(ctx: Ctx, answers: Answers) -> list[Reply]:
@@ -117,10 +133,52 @@ def _set_language(ctx: Ctx, answers: Answers) -> list[Reply]:
         ]
 
 
+def _bind_begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
+    found = _candidate(ctx, args)
+    if found is None:
+        return _register(ctx, args)
+    return {"code": args, "candidate": found.id}
+
+
+def _bind_prompt(ctx: Ctx, answers: Answers) -> str:
+    found = ctx.session.get(m.Person, int(str(answers["candidate"])))
+    unit = ctx.session.get(m.Unit, found.unit_id) if found else None
+    return _("The office's staff list has {name} ({unit}). Is that you?").format(
+        name=found.full_name if found else "", unit=unit.name if unit else ""
+    )
+
+
+def _bind_finish(ctx: Ctx, answers: Answers) -> list[Reply]:
+    chosen = int(str(answers["candidate"])) if answers.get("me") == "yes" else None
+    return _register(ctx, str(answers["code"]), bind_to=chosen)
+
+
+#: Registering with a unit code when the staff list has someone of that unit by the chat's
+#: name: bind to them (no duplicate), or register as someone new. Named "start" so that it is
+#: titled as /start and a new /start begins again.
+BIND = Flow(
+    name="start",
+    menu=True,
+    begin=_bind_begin,
+    steps=(
+        Step(
+            "me",
+            "choice",
+            _bind_prompt,
+            choices=lambda ctx, a: [
+                ("yes", _("Yes, that is me")),
+                ("no", _("No, I am someone else")),
+            ],
+        ),
+    ),
+    finish=_bind_finish,
+)
+
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 LANG = Flow(
     name="lang",
+    menu=True,
     steps=(
         Step(
             "lang",

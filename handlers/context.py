@@ -38,6 +38,13 @@ def shown_name(command: Listed) -> str:
     return f"/{command.name}"
 
 
+def both_names(command: Listed) -> str:
+    """ "/baocao (/report)" in Vietnamese, "/report (/baocao)" in English: help and greetings."""
+    first = shown_name(command)
+    other = f"/{command.name}" if first != f"/{command.name}" else f"/{command.alias}"
+    return f"{first} ({other})" if command.alias else first
+
+
 @dataclass
 class Ctx:
     session: Session

@@ -20,12 +20,18 @@ from bot.core.text import clean_text
 from handlers import state as stored
 from handlers.context import Ctx, shown_name
 from handlers.state import Answers, State
-from handlers.types import File, Option, Reply
+from handlers.types import CANCEL_VALUE, File, Option, Reply
 
 Choices = list[tuple[str, str]]  # (value, label)
 
 CONFIRM, EDIT, ABANDON = "_confirm", "_edit", "_abandon"
 YES, NO, CHANGE, SKIP = "yes", "no", "edit", "skip"
+#: The value of the Hủy option every question carries (Telegram: a button; Zalo and the
+#: console: the line "0. Hủy"). The router cancels on it; the engine never sees it.
+CANCEL = CANCEL_VALUE
+#: Set in the answers once the person has answered a question, and once they have typed (or
+#: sent) something: see `worth_asking`.
+ANSWERED, TYPED = "_answered", "_typed"
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,8 @@ class Flow:
     # the text to confirm; None (or returning None): finish without confirming
     summary: Callable[[Ctx, Answers], str | None] | None = None
     editable: bool = True
+    #: A menu (/cuatoi, /lang): left silently for another command unless something was typed.
+    menu: bool = False
     begin: Callable[[Ctx, str], Answers | list[Reply]] = field(default=lambda ctx, args: {})
 
     def step(self, name: str) -> Step:
@@ -158,15 +166,37 @@ def ask(ctx: Ctx, flow: Flow, step: Step, state: State, prefix: str = "") -> Rep
         choices = step.choices(ctx, dict(state.answers))
     elif step.kind == "attachment":
         choices = [(SKIP, _("Skip"))]
-    options = _options(flow.name, step.name, state.token, choices)
+    options = _options(flow.name, step.name, state.token, choices, cancel=True)
     sent = step.file(ctx, dict(state.answers)) if step.file is not None else None
     if sent is not None and sent.mime.startswith("image/"):
         return Reply(text, options, image=sent)
     return Reply(text, options, document=sent)
 
 
-def _options(flow: str, step: str, token: str, choices: Choices) -> tuple[Option, ...]:
+def _options(
+    flow: str, step: str, token: str, choices: Choices, *, cancel: bool = False
+) -> tuple[Option, ...]:
+    """The options' buttons; with `cancel`, the Hủy option last (numbered 0 where typed)."""
+    if cancel:
+        choices = [*choices, (CANCEL, _("Cancel"))]
     return tuple(Option(label, f"flow:{flow}:{step}:{token}:{value}") for value, label in choices)
+
+
+def is_cancel(ctx: Ctx, state: State) -> bool:
+    """A press of this flow's Hủy (on any of its questions, old ones too), or "0" typed."""
+    inc = ctx.incoming
+    if inc.choice is not None:
+        parts = inc.choice.split(":", 4)
+        return len(parts) == 5 and parts[:2] == ["flow", state.flow] and parts[4] == CANCEL
+    return inc.attachment is None and (inc.text or "").strip() == "0"
+
+
+def worth_asking(flow: Flow, state: State) -> bool:
+    """Whether leaving the flow for another command should ask first: something was typed or
+    sent; in a flow that is not a menu, any answer given. Otherwise it is left silently."""
+    if state.answers.get(TYPED):
+        return True
+    return not flow.menu and (bool(state.answers.get(ANSWERED)) or state.step == CONFIRM)
 
 
 def _ask_confirm(
@@ -197,7 +227,7 @@ def _ask_edit(ctx: Ctx, flow: Flow, state: State, answers: Answers) -> list[Repl
     return [
         Reply(
             _("Which field do you want to change?"),
-            _options(flow.name, EDIT, state.token, _edit_choices(ctx, flow, answers)),
+            _options(flow.name, EDIT, state.token, _edit_choices(ctx, flow, answers), cancel=True),
         )
     ]
 
@@ -234,7 +264,7 @@ def ask_abandon(ctx: Ctx, state: State, pending: str, prefix: str = "") -> list[
     if prefix:
         text = f"{prefix}\n\n{text}"
     choices = [(YES, _("Yes, leave it")), (NO, _("No, continue"))]
-    return [Reply(text, _options(state.flow, ABANDON, state.token, choices))]
+    return [Reply(text, _options(state.flow, ABANDON, state.token, choices, cancel=True))]
 
 
 def flow_title(ctx: Ctx, name: str) -> str:
@@ -293,6 +323,9 @@ def answer(ctx: Ctx, flow: Flow, state: State) -> list[Reply] | RunCommand:
     except Invalid as problem:
         return reask(ctx, flow, state, str(problem))
     answers[step.name] = value
+    answers[ANSWERED] = True
+    if step.kind != "choice":
+        answers[TYPED] = True
     return _advance(ctx, flow, state, answers, after=step.name)
 
 

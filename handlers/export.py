@@ -213,6 +213,7 @@ def describe() -> str:
 
 FLOW = Flow(
     name="export",
+    menu=True,
     begin=_begin,
     steps=(
         Step(

@@ -302,6 +302,7 @@ def _tell(ctx: Ctx, row: m.Nomination, reason: str) -> str:
 
 FLOW = Flow(
     name="my",
+    menu=True,
     editable=False,
     steps=(
         Step("item", "choice", _describe, choices=_items),

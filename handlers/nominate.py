@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlmodel import select
 
 from bot.core import models as m
@@ -9,6 +11,7 @@ from bot.core import nominations
 from bot.core.i18n import _, language, render
 from bot.core.people import reachable_identity
 from bot.core.roles import OFFICE_ROLES, Role
+from bot.core.text import name_key
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
@@ -43,9 +46,15 @@ def _nominees(ctx: Ctx, answers: Answers) -> Choices:
         .where(m.Person.unit_id == unit_id, m.Person.active)
         .order_by(m.Person.full_name)
     )
-    return [(f"p{p.id}", p.full_name) for p in people] + [
-        (OTHER, _("Someone else (type the name)"))
-    ]
+    listed = list(people)
+    names = Counter(name_key(p.full_name) for p in listed)
+
+    def label(p: m.Person) -> str:  # namesakes in one unit: tell them apart
+        if names[name_key(p.full_name)] == 1:
+            return p.full_name
+        return f"{p.full_name} ({p.position or p.staff_no or f'#{p.id}'})"
+
+    return [(f"p{p.id}", label(p)) for p in listed] + [(OTHER, _("Someone else (type the name)"))]
 
 
 def _titles(ctx: Ctx, answers: Answers) -> Choices:
@@ -218,14 +227,22 @@ FLOW = Flow(
         Step(
             "nominee",
             "choice",
-            lambda ctx, a: _("Choose the nominee:"),
+            lambda ctx, a: (
+                _("Choose the collective you nominate:")
+                if a.get("audience") == "collective"
+                else _("Choose the person you nominate:")
+            ),
             label=lambda: _("Nominee"),
             choices=_nominees,
         ),
         Step(
             "nominee_name",
             "text",
-            lambda ctx, a: _("Type the nominee's full name:"),
+            lambda ctx, a: (
+                _("Type the collective's name:")
+                if a.get("audience") == "collective"
+                else _("Type the person's full name:")
+            ),
             max_len=NAME_MAX,
             when=lambda ctx, a: a.get("nominee") == OTHER,
         ),

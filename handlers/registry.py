@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from bot.core.i18n import _
 from bot.core.roles import EVERYONE, OFFICE_ROLES, UNIT_LEADS
+from bot.core.text import fold
 from handlers import (
+    away,
     basics,
     broadcast,
     engine,
@@ -22,6 +24,7 @@ from handlers import (
     remind,
     report,
     review,
+    staff,
     summary,
 )
 from handlers.context import Ctx, allowed
@@ -38,23 +41,79 @@ class Command:
     roles: frozenset[str]
     run: Callable[[Ctx, str], list[Reply]]
     describe: Callable[[], str]
+    #: What a person may type without the slash for this command, in either language (matched
+    #: folded: any case, with or without diacritics, either tone-mark placement).
+    words: tuple[str, ...] = ()
+    #: Older or other spellings that still work (not shown in menus).
+    also: tuple[str, ...] = ()
 
 
 def flow(of: Flow) -> Callable[[Ctx, str], list[Reply]]:
     return lambda ctx, args: engine.start(ctx, of, args)
 
 
+# Matching data, not text shown: the words are compared folded, never displayed.
 COMMANDS: list[Command] = [
-    Command("report", "baocao", EVERYONE, flow(report.FLOW), lambda: _("report an achievement")),
-    Command("nominate", "denghi", EVERYONE, flow(nominate.FLOW), lambda: _("propose an award")),
-    Command("my", "cuatoi", EVERYONE, flow(my.FLOW), lambda: _("your reports and nominations")),
-    Command("summary", "tonghop", UNIT_LEADS, summary.run, summary.describe),
-    Command("export", "xuat", OFFICE, flow(export.FLOW), export.describe),
-    Command("review", "duyet", OFFICE, flow(review.FLOW), review.describe),
-    Command("remind", "doncoc", OFFICE, flow(remind.FLOW), remind.describe),
+    Command(
+        "report",
+        "baocao",
+        EVERYONE,
+        flow(report.FLOW),
+        lambda: _("report an achievement"),
+        words=("báo cáo", "báo cáo thành tích", "report"),
+    ),
+    Command(
+        "nominate",
+        "denghi",
+        EVERYONE,
+        flow(nominate.FLOW),
+        lambda: _("propose an award"),
+        words=("đề nghị", "đề nghị khen thưởng", "nominate"),
+    ),
+    Command(
+        "my",
+        "cuatoi",
+        EVERYONE,
+        flow(my.FLOW),
+        lambda: _("your reports and nominations"),
+        words=("của tôi",),
+    ),
+    Command(
+        "summary",
+        "tonghop",
+        UNIT_LEADS,
+        summary.run,
+        summary.describe,
+        words=("tổng hợp", "summary"),
+    ),
+    Command(
+        "away",
+        "vang",
+        EVERYONE,
+        flow(away.FLOW),
+        away.describe,
+        words=("vắng", "vắng mặt", "away"),
+    ),
+    Command("export", "xuat", OFFICE, flow(export.FLOW), export.describe, words=("xuất",)),
+    Command("review", "duyet", OFFICE, flow(review.FLOW), review.describe, words=("duyệt",)),
+    Command(
+        "remind",
+        "dondoc",
+        OFFICE,
+        flow(remind.FLOW),
+        remind.describe,
+        words=("đôn đốc",),
+        also=("doncoc",),  # the alias's first, misspelt form: links in old messages use it
+    ),
+    Command("staff", "nhansu", OFFICE, flow(staff.FLOW), staff.describe, words=("nhân sự",)),
     Command("broadcast", None, OFFICE, flow(broadcast.FLOW), broadcast.describe),
     Command(
-        "lang", None, EVERYONE, flow(basics.LANG), lambda: _("language: Tiếng Việt / English")
+        "lang",
+        None,
+        EVERYONE,
+        flow(basics.LANG),
+        lambda: _("language: Tiếng Việt / English"),
+        words=("ngôn ngữ", "language"),
     ),
     Command(
         "help",
@@ -62,8 +121,16 @@ COMMANDS: list[Command] = [
         EVERYONE,
         lambda ctx, args: [Reply(basics.help_text(ctx))],
         lambda: _("what I can do"),
+        words=("hướng dẫn", "trợ giúp", "help"),
     ),
-    Command("cancel", "huy", EVERYONE, lambda ctx, args: [], lambda: _("stop what is going on")),
+    Command(
+        "cancel",
+        "huy",
+        EVERYONE,
+        lambda ctx, args: [],
+        lambda: _("stop what is going on"),
+        words=("hủy", "hủy bỏ", "cancel"),
+    ),
     Command("start", None, EVERYONE, basics.start, lambda: _("register with an invite code")),
 ]
 
@@ -74,24 +141,41 @@ FLOWS: dict[str, Flow] = {
         report.FLOW,
         nominate.FLOW,
         my.FLOW,
+        away.FLOW,
         export.FLOW,
         review.FLOW,
         remind.FLOW,
         broadcast.FLOW,
+        staff.FLOW,
         basics.LANG,
+        basics.BIND,
     )
 }
 
 BY_NAME: dict[str, Command] = {}
+#: Each command by its names and words folded (see `bot.core.text.fold`), spaces removed.
+BY_WORDS: dict[str, Command] = {}
 
 
 def index() -> None:
-    """Build the name and alias lookup."""
+    """Build the name and alias lookup, and the folded one for words typed without a slash."""
     BY_NAME.clear()
+    BY_WORDS.clear()
     for command in COMMANDS:
-        BY_NAME[command.name] = command
-        if command.alias:
-            BY_NAME[command.alias] = command
+        names = [command.name, *([command.alias] if command.alias else []), *command.also]
+        for name in names:
+            BY_NAME[name] = command
+        for word in (*names, *command.words):
+            BY_WORDS.setdefault(_squash(word), command)
+
+
+def _squash(text: str) -> str:
+    return fold(text).replace(" ", "")
+
+
+def by_words(text: str) -> Command | None:
+    """The command these words name ("báo cáo", "Tong hop", "/huỷ"), if any."""
+    return BY_WORDS.get(_squash(text.removeprefix("/"))) if len(text) <= 40 else None
 
 
 def allowed_commands(role: str | None) -> list[Command]:

@@ -1,4 +1,4 @@
-"""`/remind` (`/doncoc`): nudge now the heads of the units that have not sent their phase report.
+"""`/remind` (`/dondoc`): nudge now the heads of the units that have not sent their phase report.
 
 The clerk sees who will get what, confirms, and the nudges go through the outbox under a push
 key of their own (`push:<campaign>:remind.<id>:<date>`), so a second Confirm adds nothing.
@@ -15,7 +15,7 @@ from bot.core.i18n import _, language, render
 from bot.core.roles import Role
 from bot.core.settings import get_settings
 from bot.core.store import audit
-from bot.core.unit_status import UnitStatus, unit_statuses
+from bot.core.unit_status import UnitStatus, owing, unit_statuses
 from handlers.context import Ctx
 from handlers.engine import Answers, Flow, Step
 from handlers.questions import only_open_phase, phase_choices
@@ -45,12 +45,13 @@ def plan(ctx: Ctx, number: int) -> Plan:
     assert ctx.campaign_row.id is not None  # a stored row
     phase = ctx.campaign.phase(number)
     status = unit_statuses(session=ctx.session, campaign_id=ctx.campaign_row.id, phase=number)
-    missing = [s for s in status if not s.filed]
+    missing = owing(status)
     heads = outbox.recipients(
         session=ctx.session,
         channels=outbox.configured_channels(get_settings()),
         unit_ids=[s.unit.id for s in missing],
         roles=[Role.HEAD],
+        present_on=ctx.today,  # a head away (/vang) is not nudged
     )
     by_unit: dict[int, list[outbox.Recipient]] = defaultdict(list)
     for head in heads:

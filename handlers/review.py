@@ -390,6 +390,7 @@ def notify_return(
 
 FLOW = Flow(
     name="review",
+    menu=True,
     editable=False,
     begin=_begin,
     steps=(

@@ -20,8 +20,9 @@ from bot.core.db import session_scope
 from bot.core.i18n import _, language
 from bot.core.people import who
 from bot.core.store import NoCampaign, active_campaign
+from bot.core.text import tone_key
 from handlers import basics, engine, registry
-from handlers.context import Ctx
+from handlers.context import Ctx, shown_name
 from handlers.state import State, is_expired
 from handlers.types import Incoming, Reply
 
@@ -126,12 +127,29 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
         )
         engine.drop_state(ctx, state)
         state = None
+    if ctx.person is not None and not ctx.person.active:  # deactivated: records kept, no commands
+        engine.drop_state(ctx, state)
+        return [
+            Reply(
+                _(
+                    "Your account is no longer active, so I cannot take commands from it. "
+                    "If this is a mistake, please tell the office."
+                )
+            )
+        ]
     if inc.command is not None:
-        return notes + _command(ctx, state, inc.command, inc.args)
+        found = registry.BY_NAME.get(inc.command) or registry.by_words(inc.command)
+        return notes + _command(ctx, state, found, f"/{inc.command}", inc.args)
     if not ctx.registered:
+        if state is not None and state.flow == basics.BIND.name:  # "is that you?" at /start
+            return _answer(ctx, state, notes)
         if basics.looks_like_code(inc.text):
             return basics.start(ctx, inc.text or "")
         return basics.how_to_register()
+    typed = _typed_command(ctx, state)
+    if typed is not None:
+        command, shown, args = typed
+        return notes + _command(ctx, state, command, shown, args)
     if inc.text is None and inc.choice is None and inc.attachment is None:
         text = _(
             "Only text messages can be read here (and photos as evidence). Please "
@@ -139,10 +157,7 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
         )  # a sticker, a voice note: nothing in it we can read
         return notes + (_reask(ctx, state, text) if state else [Reply(text)])
     if state is not None:
-        outcome = engine.answer(ctx, registry.FLOWS[state.flow], state)
-        if isinstance(outcome, engine.RunCommand):  # the person left the flow for a command
-            return notes + run_command(ctx, outcome.name, outcome.args)
-        return notes + outcome
+        return _answer(ctx, state, notes)
     if inc.choice is not None:
         return [Reply(_("That question has passed. /help lists what I can do."))]
     hint = _(
@@ -151,24 +166,69 @@ def _dispatch(ctx: Ctx) -> list[Reply]:
     return [*notes, Reply(hint)]
 
 
-def _command(ctx: Ctx, state: State | None, name: str, args: str) -> list[Reply]:
-    command = registry.BY_NAME.get(name)
-    if not ctx.registered and name != "start":
+def _answer(ctx: Ctx, state: State, notes: list[Reply]) -> list[Reply]:
+    """The message as the answer to the pending question (or its Hủy, or a cancel word)."""
+    typed = _typed_command(ctx, state)
+    if engine.is_cancel(ctx, state) or (typed is not None and typed[0].name == "cancel"):
+        return notes + _cancel(ctx, state)
+    outcome = engine.answer(ctx, registry.FLOWS[state.flow], state)
+    if isinstance(outcome, engine.RunCommand):  # the person left the flow for a command
+        return notes + run_command(ctx, outcome.name, outcome.args)
+    return notes + outcome
+
+
+#: What cancels while a question is pending, compared by `tone_key` (any case, either
+#: tone-mark placement, NFC or NFD): the unaccented "huy" is not among them, since Huy is a
+#: name a person may well type as an answer. Matching data, never shown.
+_CANCEL_WORDS = frozenset(tone_key(w) for w in ("hủy", "hủy bỏ", "cancel"))
+
+
+def _typed_command(ctx: Ctx, state: State | None) -> tuple[registry.Command, str, str] | None:
+    """A command typed without the platform's command syntax: "/huỷ" (not ASCII), or a
+    command's words without the slash ("báo cáo", "Tong hop") when no question is pending;
+    while one is, only the cancel words. (command, its name as shown, arguments)"""
+    text = (ctx.incoming.text or "").strip()
+    if not text or ctx.incoming.attachment is not None:
+        return None
+    if text.startswith("/"):
+        head, _sep, args = text.partition(" ")
+        found = registry.by_words(head)
+        return None if found is None else (found, head, args.strip())
+    if state is not None:
+        if tone_key(text) in _CANCEL_WORDS:
+            return registry.BY_NAME["cancel"], text, ""
+        return None
+    found = registry.by_words(text)
+    return None if found is None else (found, shown_name(found), "")
+
+
+def _cancel(ctx: Ctx, state: State | None) -> list[Reply]:
+    if state is None:
+        return [Reply(_("Nothing to cancel."))]
+    engine.drop_state(ctx, state)
+    return [
+        Reply(
+            _("Cancelled: {flow}. Nothing was saved.").format(
+                flow=engine.flow_title(ctx, state.flow)
+            )
+        )
+    ]
+
+
+def _command(
+    ctx: Ctx, state: State | None, command: registry.Command | None, shown: str, args: str
+) -> list[Reply]:
+    """Run a command (`shown`: its name as the person typed it, e.g. "/tonghop")."""
+    at_start = command is not None and (
+        command.name == "start" or (command.name == "cancel" and state is not None)
+    )  # an unregistered chat may register, and cancel the "is that you?" of /start
+    if not ctx.registered and not at_start:
         return basics.how_to_register()
     if command is None:
-        text = _("There is no command /{name}. /help lists what I can do.").format(name=name)
+        text = _("There is no command {command}. /help lists what I can do.").format(command=shown)
         return _reask(ctx, state, text) if state else [Reply(text)]
     if command.name == "cancel":
-        if state is None:
-            return [Reply(_("Nothing to cancel."))]
-        engine.drop_state(ctx, state)
-        return [
-            Reply(
-                _("Cancelled: {flow}. Nothing was saved.").format(
-                    flow=engine.flow_title(ctx, state.flow)
-                )
-            )
-        ]
+        return _cancel(ctx, state)
     if command.name == "help":
         text = basics.help_text(ctx)
         return _reask(ctx, state, text) if state and ctx.registered else [Reply(text)]
@@ -177,18 +237,21 @@ def _command(ctx: Ctx, state: State | None, name: str, args: str) -> list[Reply]
             return _reask(ctx, state, basics.greeting(ctx))
         return basics.start(ctx, args)
     if state is not None and state.flow != command.name:
-        return engine.ask_abandon(ctx, state, f"/{name} {args}".strip())
-    return run_command(ctx, command.name, args)
+        if engine.worth_asking(registry.FLOWS[state.flow], state):
+            return engine.ask_abandon(ctx, state, f"{shown} {args}".strip())
+        engine.drop_state(ctx, state)  # nothing worth keeping: left silently
+    return run_command(ctx, shown.lstrip("/"), args)
 
 
 def run_command(ctx: Ctx, name: str, args: str) -> list[Reply]:
-    """Run a command for a registered person, if their role allows it."""
-    command = registry.BY_NAME[name]
+    """Run a command for a registered person, if their role allows it (`name` as typed)."""
+    command = registry.BY_NAME.get(name) or registry.by_words(name)
+    assert command is not None  # the router found it before
     if ctx.role not in command.roles:
         return [
             Reply(
-                _("Sorry, /{name} is not available to your role ({role}).").format(
-                    name=command.name, role=basics.role_label(ctx.role or "")
+                _("Sorry, {command} is not available to your role ({role}).").format(
+                    command=f"/{name}", role=basics.role_label(ctx.role or "")
                 )
             )
         ]

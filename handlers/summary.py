@@ -6,7 +6,10 @@ phase; `/summary QLCN` one unit; both may be given. Staff are refused by the rou
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot.core import models as m
+from bot.core import personnel
 from bot.core import summary as figures_of
 from bot.core.exports import chart
 from bot.core.i18n import _
@@ -95,6 +98,13 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
         replies = parts(text, headings)
     else:
         replies = [Reply(text, headings=headings)]
+    if ctx.role != Role.HEAD and unit is None:
+        for call in call_list(ctx):  # in the same message when it fits (Zalo counts each)
+            joined = f"{replies[-1].text}\n\n{call.text}"
+            if len(joined) <= limit:
+                replies[-1] = dataclasses.replace(replies[-1], text=joined)
+            else:
+                replies.append(call)
     if channel in IMAGE_CHANNELS:
         name = f"tong-hop-dot-{figures.phase.number}"
         if figures.unit is not None:
@@ -106,6 +116,26 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
             )
         )
     return replies
+
+
+def call_list(ctx: Ctx) -> list[Reply]:
+    """For the office: how many to call, by why, and where the names are."""
+    spent = personnel.spent_channels(session=ctx.session, now=ctx.now)
+    calls = personnel.unreachable(session=ctx.session, now=ctx.now, spent=spent)
+    if not calls:
+        return []
+    never = [c for c in calls if c.why == "never_registered"]
+    ages = [(ctx.now - c.since).days for c in never if c.since is not None]
+    text = _(
+        "To call: {never} never registered{oldest}, {blocked} blocked the bot or unreachable, "
+        "{quota} only on a channel whose quota is spent. The list: thidua people unreachable."
+    ).format(
+        never=len(never),
+        oldest=_(" (oldest invite {n} days)").format(n=max(ages)) if ages else "",
+        blocked=sum(1 for c in calls if c.why == "blocked"),
+        quota=sum(1 for c in calls if c.why == "quota"),
+    )
+    return [Reply(text)]
 
 
 def describe() -> str:

@@ -100,12 +100,21 @@ class Incoming:
         )
 
 
+#: The value of the cancel option a flow's question carries (see `Option.cancels`).
+CANCEL_VALUE = "_cancel"
+
+
 @dataclass(frozen=True)
 class Option:
     """A choice: `data` is namespaced (`flow:report:area:<token>:<value>`, ≤ 64 bytes)."""
 
     label: str
     data: str
+
+    @property
+    def cancels(self) -> bool:
+        """The Hủy option: text channels number it 0 and show it last."""
+        return self.data.endswith(":" + CANCEL_VALUE)
 
 
 @dataclass(frozen=True)

@@ -189,7 +189,13 @@ class Chat:
 
     @property
     def labels(self) -> list[str]:
-        return [o.label for r in self.last for o in r.options]
+        """The answers the last question offers (its Hủy option apart: see `cancel_offered`)."""
+        return [o.label for r in self.last for o in r.options if not o.cancels]
+
+    @property
+    def cancel_offered(self) -> bool:
+        """The last question offers its Hủy option (a button; "0. Hủy" where typed)."""
+        return any(o.cancels for r in self.last for o in r.options)
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def test_combining_marks_are_normalised_to_nfc(at_title):
     ("answer", "expected"),
     [
         ("7", "Vui lòng trả lời bằng một số từ 1 đến 3."),
-        ("0", "Vui lòng trả lời bằng một số từ 1 đến 3."),
+        ("4", "Vui lòng trả lời bằng một số từ 1 đến 3."),
         ("chuyên môn", "Vui lòng chọn một phương án (trả lời bằng số thứ tự)."),
     ],
 )

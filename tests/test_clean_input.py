@@ -58,7 +58,7 @@ def test_a_dirty_answer_is_saved_cleaned(people, chat_as, dirt):
     chat.say(f"Trình{dirt} UBND tỉnh")
     chat.press("Bỏ qua")
     chat.press("Xác nhận")
-    assert "Số tiếp nhận" in chat.text, chat.text
+    assert "Số biên nhận" in chat.text, chat.text
     (report,) = _stored(m.Report)
     assert "\x00" not in report.title + report.detail
     assert all(not 0xD800 <= ord(c) <= 0xDFFF for c in report.title + report.detail)

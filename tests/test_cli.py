@@ -95,10 +95,9 @@ def test_imports_json_and_one_line_errors(tmp_path, ready):
     assert json.loads(result.stdout) == {"file": str(units), "imported": 1}
     people = tmp_path / "people.csv"
     people.write_text("name,unit,role\nLê Văn A,KTAT,staff\nLê Văn B,KTAT,head\n", "utf-8")
-    assert json.loads(run("people", "import", str(people), "--json").stdout) == {
-        "file": str(people),
-        "imported": 2,
-    }
+    shown = json.loads(run("people", "import", str(people), "--json").stdout)
+    assert [p["name"] for p in shown["added"]] == ["Lê Văn A", "Lê Văn B"]  # the roster report
+    assert shown["changed"] == [] and shown["missing"] == []
 
     missing = tmp_path / "khong-co.csv"
     line = one_line_error(run("units", "import", str(missing)))
@@ -115,7 +114,8 @@ def test_imports_json_and_one_line_errors(tmp_path, ready):
     single = tmp_path / "one-column.csv"
     single.write_text("họ tên\nLê Văn C\n", encoding="utf-8")
     line = one_line_error(run("people", "import", str(single)))
-    assert line.endswith("dòng tiêu đề thiếu cột “đơn vị” (các cột có: “họ tên”)")
+    # the roster names the missing column once, and which columns it takes
+    assert line.startswith(f"{single}: tệp không có cột “Đơn vị” (bắt buộc: họ tên, đơn vị;")
 
 
 def test_launch_and_outbox_retry_json(ready, monkeypatch):

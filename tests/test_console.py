@@ -41,7 +41,7 @@ def test_run_without_tokens_lands_in_a_working_conversation(database):
     assert "Chưa đặt TELEGRAM_BOT_TOKEN hay ZALO_BOT_TOKEN" in out
     assert "1. Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn" in out
     assert "1. Xác nhận\n2. Sửa một mục\n3. Hủy" in out
-    assert "Đã lưu. Số tiếp nhận: BC-2022-0001" in out
+    assert "Đã lưu. Số biên nhận: BC-2022-0001" in out
 
 
 def test_chat_registers_and_resumes_after_a_restart(ready):
@@ -66,7 +66,7 @@ def test_chat_registers_and_resumes_after_a_restart(ready):
         "chat", "--user", "lan", stdin="Nội dung sau khi khởi động lại\n1\n1\n", now=now
     )
     assert "Tiêu đề: Tiêu đề trước khi khởi động lại" in second
-    assert "Số tiếp nhận: BC-2022-0001" in second
+    assert "Số biên nhận: BC-2022-0001" in second
     with session_scope() as session:
         (report,) = session.exec(select(m.Report)).all()
         assert report.area == "cai-cach-hanh-chinh"

@@ -52,7 +52,7 @@ def test_register_report_my_edit_withdraw(ready):
         "“Đoàn kết, đổi mới, thi đua hoàn thành vượt mức các chỉ tiêu, nhiệm vụ năm 2022”"
         in chat.text
     )
-    assert "/report (/baocao)" in chat.text and "trợ lý tự động" in chat.text
+    assert "/baocao (/report)" in chat.text and "trợ lý tự động" in chat.text
 
     chat.say("/baocao")  # 10/05/2022: only phase 1 is open, so the phase is not asked
     assert "Nội dung thi đua nào?" in chat.text
@@ -69,7 +69,7 @@ def test_register_report_my_edit_withdraw(ready):
     assert "Đợt thi đua: Đợt thi đua thứ nhất" in chat.text
     assert rows(m.Report) == []  # nothing before the confirmation
     chat.press("Xác nhận")
-    assert "Số tiếp nhận: BC-2022-0001 (ngày 10/05/2022)" in chat.text
+    assert "Số biên nhận: BC-2022-0001 (ngày 10/05/2022)" in chat.text
     (report,) = rows(m.Report)
     assert (report.phase, report.area, report.title, report.status) == (
         1,
@@ -202,7 +202,7 @@ def test_head_nominates_and_it_counts(people, chat_as):
     chat.say("Sáng kiến số hóa hồ sơ, QĐ số 12/QĐ-SCT ngày 01/03/2022")
     assert "Kế hoạch yêu cầu có cả Lao động tiên tiến" in chat.text
     chat.press("Xác nhận")
-    assert "Số tiếp nhận: DN-2022-0001" in chat.text
+    assert "Số biên nhận: DN-2022-0001" in chat.text
     (n,) = rows(m.Nomination)
     assert (n.status, n.nominee_person_id, n.title_code, n.audience) == (
         "endorsed",
@@ -222,7 +222,7 @@ def test_staff_proposes_and_the_head_endorses(people, chat_as):
     staff.press("Phòng Quản lý Công nghiệp")
     staff.press("Tập thể lao động tiên tiến")
     staff.say("Hoàn thành 100% chỉ tiêu.")
-    assert "cần trưởng đơn vị đề nghị" in staff.text
+    assert "trưởng đơn vị xác nhận thì mới được tính" in staff.text
     staff.press("Xác nhận")
     assert "Trưởng đơn vị sẽ xem xét" in staff.text
     assert rows(m.Nomination)[0].status == "proposed"
@@ -230,9 +230,9 @@ def test_staff_proposes_and_the_head_endorses(people, chat_as):
     head.say("/cuatoi")
     label = next(x for x in head.labels if x.startswith("DN-2022-0001"))
     head.press(label)
-    head.press("Đơn vị đề nghị")
+    head.press("Đơn vị xác nhận")
     head.press("Xác nhận")
-    assert "Đơn vị đã đề nghị DN-2022-0001." in head.text
+    assert "Đơn vị đã xác nhận DN-2022-0001." in head.text
     (n,) = rows(m.Nomination)
     assert n.status == "endorsed" and n.endorsed_by == head_id(head)
 
@@ -392,6 +392,6 @@ def test_a_failed_turn_leaves_the_cached_campaign_usable(people, chat_as, monkey
     monkeypatch.setattr(basics, "help_text", broken)
     assert chat.say("/help")[0].text.startswith("Xin lỗi")
     monkeypatch.setattr(basics, "help_text", real_help)
-    assert "Số tiếp nhận: BC-2022-0001" in file_report(chat)
+    assert "Số biên nhận: BC-2022-0001" in file_report(chat)
     monkeypatch.setattr(store, "CAMPAIGN_TTL", 0.0)  # the cache's refresh is due
-    assert "/report (/baocao)" in chat.say("/help")[0].text
+    assert "/baocao (/report)" in chat.say("/help")[0].text

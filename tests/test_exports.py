@@ -56,16 +56,17 @@ def test_xlsx_sheets_cell_by_cell(desk, tmp_path):
     units = wb["Đơn vị"]
     assert [c.value for c in units[1]] == [
         "Mã", "Đơn vị", "Văn phòng", "Số người", "Không liên lạc được",
-        "Đợt 1: báo cáo đợt", "Đợt 1: số biên nhận", "Đợt 1: ngày nộp", "Đợt 1: báo cáo cá nhân",
+        "Đợt 1: báo cáo tổng kết", "Đợt 1: số biên nhận", "Đợt 1: ngày gửi",
+        "Đợt 1: báo cáo cá nhân",
     ]  # fmt: skip
     rows = {r[0]: r for r in units.iter_rows(min_row=2, values_only=True)}
     assert len(rows) == 8
     assert rows["QLCN"] == (
         "QLCN", "Phòng Quản lý Công nghiệp", None, 4, 1,
-        "Đã nộp", "BC-2022-0007", day("10/05/2022"), 3,
+        "Đã gửi", "BC-2022-0007", day("10/05/2022"), 3,
     )  # fmt: skip
     assert rows["VP"] == ("VP", "Văn phòng Sở", "Có", 2, 0, None, None, None, 0)
-    assert rows["HTML"] == ("HTML", HTML_NAME, None, 1, 0, "Chưa nộp", None, None, 1)
+    assert rows["HTML"] == ("HTML", HTML_NAME, None, 1, 0, "Chưa gửi", None, None, 1)
     assert "dd/mm/yyyy" in {units[f"H{r}"].number_format.lower() for r in range(2, 10)}
     assert 40 <= units.column_dimensions["B"].width < 41  # Excel adds its padding
 
@@ -91,7 +92,7 @@ def test_xlsx_sheets_cell_by_cell(desk, tmp_path):
     unit_row = next(
         r for r in reports.iter_rows(min_row=2, values_only=True) if r[0] == "BC-2022-0007"
     )
-    assert unit_row[5] == "Báo cáo đợt của đơn vị"
+    assert unit_row[5] == "Báo cáo tổng kết đợt của đơn vị"
 
     noms = wb["Đề nghị"]
     assert noms.max_row == 1 + 8  # 9 recorded, 1 withdrawn
@@ -127,9 +128,9 @@ def test_xlsx_for_one_phase_and_for_an_empty_store(people, tmp_path):
         assert ws.auto_filter.ref.startswith("A1:")
     assert wb["Báo cáo"].max_row == 1 and wb["Đề nghị"].max_row == 1
     assert wb["Báo cáo"].auto_filter.ref.startswith("A1:N")
-    assert wb["Đơn vị"]["F1"].value == "Đợt 2: báo cáo đợt"
+    assert wb["Đơn vị"]["F1"].value == "Đợt 2: báo cáo tổng kết"
     assert [r[5] for r in wb["Đơn vị"].iter_rows(min_row=2, values_only=True)] == [
-        None, "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp", "Chưa nộp",
+        None, "Chưa gửi", "Chưa gửi", "Chưa gửi", "Chưa gửi", "Chưa gửi", "Chưa gửi",
     ]  # fmt: skip
 
 
@@ -213,8 +214,8 @@ def test_docx_is_an_administrative_document(desk, tmp_path):
         "I. KẾT QUẢ THEO NỘI DUNG THI ĐUA",
         "Các đơn vị, cá nhân đã gửi 5 báo cáo thành tích cá nhân:",
         "1. Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn: 3 báo cáo.",
-        "II. TÌNH HÌNH BÁO CÁO ĐỢT CỦA CÁC ĐƠN VỊ",
-        "Đã nộp báo cáo: 1/7 đơn vị:",
+        "II. TÌNH HÌNH GỬI BÁO CÁO TỔNG KẾT ĐỢT CỦA CÁC ĐƠN VỊ",
+        "Đã gửi báo cáo: 1/7 đơn vị:",
         "- Phòng Quản lý Công nghiệp (BC-2022-0007, ngày 10/05/2022);",
         "III. KẾT QUẢ ĐỀ NGHỊ KHEN THƯỞNG SO VỚI CHỈ TIÊU",
         "1. Đối với tập thể:",
@@ -229,7 +230,7 @@ def test_docx_is_an_administrative_document(desk, tmp_path):
         "Trên đây là báo cáo kết quả đợt thi đua thứ nhất năm 2022 của Sở Công Thương./.",
     ):
         assert line in body.splitlines(), line
-    assert "Chưa nộp báo cáo: 6 đơn vị (Thanh tra Sở;" in body
+    assert "Chưa gửi báo cáo: 6 đơn vị (Thanh tra Sở;" in body
     assert "hạn tổng kết đợt là ngày 15/07/2022 (còn 66 ngày)." in body
     assert HTML_NAME in body  # in the table of reports by unit
 
@@ -269,7 +270,7 @@ def test_docx_for_a_phase_with_nothing(people, tmp_path):
     body = "\n".join(texts(doc))
     assert "Kết quả phong trào thi đua đợt 1 năm 2022" in body  # the current phase
     assert "Các đơn vị, cá nhân đã gửi 0 báo cáo thành tích cá nhân:" in body
-    assert "Đã nộp báo cáo: 0/6 đơn vị." in body
+    assert "Đã gửi báo cáo: 0/6 đơn vị." in body
     assert "Chưa có đề nghị nào được xác nhận." in body
     assert "Hà Tĩnh, ngày … tháng … năm 2022" in body
 
@@ -292,7 +293,7 @@ def test_csv_has_a_bom_and_reads_back(desk, tmp_path):
     raw = export(tmp_path, "--format", "csv", "--table", "units")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     assert [r for r in rows if r[0] == "HTML"] == [
-        ["HTML", HTML_NAME, "", "1", "0", "Chưa nộp", "", "", "1"]
+        ["HTML", HTML_NAME, "", "1", "0", "Chưa gửi", "", "", "1"]
     ]
 
 

@@ -1,4 +1,4 @@
-"""`/remind` (`/doncoc`), `/broadcast`, `thidua launch`, `thidua outbox [--json]` and
+"""`/remind` (`/dondoc`), `/broadcast`, `thidua launch`, `thidua outbox [--json]` and
 `thidua outbox retry [--failed]`, through the chat seam and the command line."""
 
 from __future__ import annotations

@@ -35,9 +35,9 @@ def test_clerk_sees_every_figure(desk, chat_as):
     got = lines(chat.text)
     assert got[0] == "TỔNG HỢP PHONG TRÀO THI ĐUA: Đợt thi đua thứ nhất (01/01/2022 – 30/06/2022)"
     assert "Số liệu đến ngày 10/05/2022. Hạn tổng kết: 15/07/2022 (còn 66 ngày)." in got
-    assert "Báo cáo đợt của các đơn vị: đã nộp 1/7." in got
+    assert "Báo cáo tổng kết đợt của các đơn vị: đã gửi 1/7." in got
     assert "+ Phòng Quản lý Công nghiệp (QLCN): BC-2022-0007, 10/05/2022" in got
-    start = got.index("Chưa nộp (6), còn 66 ngày:")
+    start = got.index("Chưa gửi (6), còn 66 ngày:")
     assert got[start + 1 : start + 7] == [
         "- Thanh tra Sở (TTRA)",
         "- Phòng Kế hoạch - Tài chính - Tổng hợp (KHTC)",
@@ -88,7 +88,11 @@ def test_clerk_sees_every_figure(desk, chat_as):
         "- Phạm Văn Cường (QLCN)",
         "- Phan Thị Không Máy (TTKC)",
     ]
-    assert got[-1] == "Chi tiết từng đơn vị: /tonghop <mã đơn vị>, ví dụ /tonghop TTRA."
+    assert got[-3:-1] == ["Chi tiết từng đơn vị: /tonghop <mã đơn vị>, ví dụ /tonghop TTRA.", ""]
+    assert got[-1] == (  # the office's call list, in the same message
+        "Cần gọi điện: 1 người chưa đăng ký, 1 người đã chặn bot hoặc không liên lạc được, "
+        "0 người chỉ dùng kênh đã hết hạn mức tin nhắn. Danh sách: thidua people unreachable."
+    )
 
 
 def test_admin_and_the_alias_get_the_same(desk, chat_as):
@@ -101,7 +105,7 @@ def test_head_sees_only_their_unit(desk, chat_as):
     chat.say("/tonghop")
     got = lines(chat.text)
     assert "Đơn vị: Phòng Quản lý Công nghiệp (QLCN)" in got
-    assert "Báo cáo đợt của đơn vị: đã nộp (BC-2022-0007, ngày 10/05/2022)." in got
+    assert "Báo cáo tổng kết đợt của đơn vị: đã gửi (BC-2022-0007, ngày 10/05/2022)." in got
     assert "Báo cáo thành tích cá nhân: 3" in got
     assert "- Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn: 2" in got
     assert "- Lao động tiên tiến: 50% (chỉ tiêu 100%)" in got  # 2 of the unit's 4
@@ -120,7 +124,8 @@ def test_staff_and_strangers_are_refused(desk, chat_as):
     chat = chat_as(desk.staff2)
     for command in ("/summary", "/tonghop", "/summary QLCN"):
         chat.say(command)
-        assert chat.text == "Xin lỗi, lệnh /summary không dành cho vai trò của bạn (cán bộ)."
+        name = command.split()[0]  # the command named as typed
+        assert chat.text == f"Xin lỗi, lệnh {name} không dành cho vai trò của bạn (cán bộ)."
     stranger = chat_as(type(desk.staff)(0, "nobody", "Ai đó", "QLCN", "staff"))
     stranger.say("/summary")
     assert "/start" in stranger.text and "TỔNG HỢP" not in stranger.text
@@ -131,7 +136,7 @@ def test_one_unit_for_the_clerk_keeps_html_characters(desk, chat_as):
     chat.say("/summary html")
     got = lines(chat.text)
     assert f"Đơn vị: {HTML_NAME} (HTML)" in got
-    assert "Báo cáo đợt của đơn vị: chưa nộp." in got
+    assert "Báo cáo tổng kết đợt của đơn vị: chưa gửi." in got
     assert "Báo cáo thành tích cá nhân: 1" in got
     chat.say("/summary XYZ")
     assert chat.text == "Không có đơn vị mã XYZ. /tonghop liệt kê các đơn vị."
@@ -142,7 +147,7 @@ def test_a_chosen_phase_and_a_phase_with_nothing(desk, chat_as):
     chat.say("/summary 2")
     got = lines(chat.text)
     assert got[0].endswith("Đợt thi đua thứ hai (01/07/2022 – 31/12/2022)")
-    assert "Báo cáo đợt của các đơn vị: đã nộp 0/7." in got
+    assert "Báo cáo tổng kết đợt của các đơn vị: đã gửi 0/7." in got
     assert "Báo cáo thành tích cá nhân: 1" in got
     assert "- Phòng Kế hoạch - Tài chính - Tổng hợp (KHTC): 1" in got
     chat.say("/summary 2 QLCN")
@@ -156,7 +161,7 @@ def test_an_empty_store(people, chat_as):
     chat = chat_as(clerk)
     chat.say("/summary")
     got = lines(chat.text)
-    assert "Báo cáo đợt của các đơn vị: đã nộp 0/6." in got
+    assert "Báo cáo tổng kết đợt của các đơn vị: đã gửi 0/6." in got
     assert "Báo cáo thành tích cá nhân: 0" in got
     assert "- Chiến sĩ thi đua cơ sở: 0/9" in got
     assert "- Lao động tiên tiến: 0% (chỉ tiêu 100%)" in got
@@ -206,7 +211,7 @@ def test_telegram_gets_a_chart_and_a_message_that_fits(desk, people, chat_as):
     assert len(texts) == 3  # one message per part: phase reports, reports, nominations
     assert sum(len(t.text) for t in texts) <= 4096
     assert "Tin nhắn đã được rút gọn. Chi tiết từng đơn vị: /tonghop <mã đơn vị>" in texts[-1].text
-    assert "Báo cáo đợt của các đơn vị: đã nộp 1/57." in texts[0].text
+    assert "Báo cáo tổng kết đợt của các đơn vị: đã gửi 1/57." in texts[0].text
     assert chart.image is not None and chart.image.mime == "image/png"
     assert chart.image.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert chart.image.filename == "tong-hop-dot-1.png"
@@ -314,7 +319,7 @@ def test_cli_unit_phase_and_text(desk, cli_clock):
     assert data["phase"]["number"] == 2 and data["personal_reports"] == 1
     result = cli("summary")
     assert result.exit_code == 0
-    assert "Báo cáo đợt của các đơn vị: đã nộp 1/7." in result.stdout
+    assert "Báo cáo tổng kết đợt của các đơn vị: đã gửi 1/7." in result.stdout
     assert f"- {HTML_NAME} (HTML): 1" in result.stdout
     result = cli("summary", "--unit", "NOPE")
     assert result.exit_code == 1 and "NOPE" in result.stderr

@@ -114,15 +114,16 @@ async def test_full_report_by_buttons(runner, tg):
         "Nội dung thi đua nào?\n\n→ Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn"
     )
     assert lan.text.startswith("Tiêu đề ngắn")
+    assert lan.labels == ["Hủy"]  # a typed question has its Hủy button too
     await lan.say("Số hoá hồ sơ cấp phép")
     await lan.say("Số hoá 1.200 hồ sơ trong quý II.")
-    assert lan.labels == ["Bỏ qua"]
+    assert lan.labels == ["Bỏ qua", "Hủy"]
     await lan.press("Bỏ qua")
     assert lan.text.startswith("Vui lòng kiểm tra báo cáo:")
     assert ": Số hoá hồ sơ cấp phép\n" in lan.text
     assert lan.labels == ["Xác nhận", "Sửa một mục", "Hủy"]
     await lan.press("Xác nhận")
-    assert lan.text.startswith("Đã lưu. Số tiếp nhận: BC-2022-0001")
+    assert lan.text.startswith("Đã lưu. Số biên nhận: BC-2022-0001")
     assert len(tg.callback_answers) == 3
     with session_scope() as session:
         report = session.exec(select(m.Report)).one()
@@ -326,10 +327,17 @@ async def test_command_menus_per_language_and_role(ready, tg, settings, people, 
     await running.stop()
     vi = tg.commands()
     en = tg.commands(language_code="en")
-    assert [c["command"] for c in vi] == ["report", "nominate", "my", "lang", "help", "cancel"]
+    # Vietnamese names in the Vietnamese (default) menu, English ones in the English menu
+    assert [c["command"] for c in vi] == [
+        "baocao", "denghi", "cuatoi", "vang", "lang", "huongdan", "huy"
+    ]  # fmt: skip
+    assert [c["command"] for c in en] == [
+        "report", "nominate", "my", "away", "lang", "help", "cancel"
+    ]  # fmt: skip
+    assert tg.commands(language_code="vi") == vi  # Vietnamese clients, and every other one
     assert vi[0]["description"] == "báo cáo thành tích"
     assert en[0]["description"] == "report an achievement"
-    assert [c["command"] for c in tg.commands({"type": "chat", "chat_id": 7001})][-1] == "summary"
+    assert [c["command"] for c in tg.commands({"type": "chat", "chat_id": 7001})][-1] == "tonghop"
     assert tg.commands({"type": "chat", "chat_id": 7002}) == []
 
 
@@ -340,8 +348,8 @@ async def test_menus_follow_a_registration_and_lang_while_running(runner, tg):
     chat = {"type": "chat", "chat_id": clerk.id}
     await eventually(lambda: tg.commands(chat))
     menu = tg.commands(chat)
-    assert {"summary", "export", "review", "remind", "broadcast"} <= {c["command"] for c in menu}
-    assert menu[0] == {"command": "report", "description": "báo cáo thành tích"}
+    assert {"tonghop", "xuat", "duyet", "dondoc", "broadcast"} <= {c["command"] for c in menu}
+    assert menu[0] == {"command": "baocao", "description": "báo cáo thành tích"}
 
     lan = await registered(tg, user_id=7102)
     staff_chat = {"type": "chat", "chat_id": lan.id}
@@ -351,6 +359,7 @@ async def test_menus_follow_a_registration_and_lang_while_running(runner, tg):
     await lan.press("English")
     assert lan.text == "Language set: English."
     await eventually(lambda: tg.commands(staff_chat)[0]["description"] == "report an achievement")
+    assert tg.commands(staff_chat)[0]["command"] == "report"  # English names in English
     assert tg.commands(chat)[0]["description"] == "báo cáo thành tích"  # the clerk's is as it was
 
     calls = len(tg.calls_to("setMyCommands"))

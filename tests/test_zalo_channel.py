@@ -679,3 +679,30 @@ async def test_thidua_run_builds_the_zalo_runner(monkeypatch: pytest.MonkeyPatch
     (runner,) = build_runners(get_settings(), respond)
     assert isinstance(runner, ZaloRunner) and runner.name == "zalo"
     await runner.stop()  # never started: closes its HTTP client
+
+
+async def test_personal_invite_and_the_cancel_line_on_zalo(zl: FakeZalo, runners: Runners) -> None:
+    """A personal code binds the Zalo chat to the imported person; every question shows
+    "0. Hủy", and 0 cancels."""
+    await runners.polling(zl)
+    with session_scope() as session:
+        unit = session.exec(select(m.Unit).where(m.Unit.code == "QLCN")).one()
+        person = m.Person(full_name="Võ Thị Thu", unit_id=unit.id, role="staff",
+                          created_at=clock.now())  # fmt: skip
+        session.add(person)
+        session.flush()
+        (invite,) = issue_invites(
+            session=session, unit=unit, role="staff", count=1, now=clock.now(), person=person
+        )
+        pid, code = person.id, invite.code
+    thu = User(zl, name="Thu")
+    assert "Xin chào Võ Thị Thu!" in await thu.say(f"/start {code}")
+    with session_scope() as session:
+        ident = session.exec(select(m.Identity).where(m.Identity.channel == "zalo")).one()
+    assert ident.person_id == pid
+    question = await thu.say("/baocao")
+    assert question.splitlines()[-1] == "0. Hủy"
+    title = await thu.say("1")
+    assert title.splitlines()[-1] == "0. Hủy"  # a typed question too
+    assert await thu.say("0") == "Đã hủy: báo cáo thành tích (/baocao). Chưa có gì được lưu."
+    assert _count(m.Conversation) == 0

@@ -209,10 +209,10 @@ class TelegramRunner:
         await self.bot.shutdown()
 
     async def set_commands(self) -> None:
-        """The command menu: vi by default, en for English clients, per chat for office roles."""
+        """The command menu: the default language's for any client and each language's for
+        clients in it (vi: /baocao …, en: /report …), per chat for office roles."""
         try:
-            for lang in LANGUAGES:
-                code = None if lang == DEFAULT_LANGUAGE else lang
+            for code, lang in [(None, DEFAULT_LANGUAGE), *((lang, lang) for lang in LANGUAGES)]:
                 await self.bot.set_my_commands(
                     command_menu(Role.STAFF, lang),
                     scope=BotCommandScopeDefault(),

@@ -24,6 +24,7 @@ from bot.core.redact import protect, redact
 from bot.core.roles import Role
 from bot.core.settings import Settings, get_settings
 from handlers import registry
+from handlers.context import shown_name
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,12 @@ def build_application(settings: Settings) -> Application:
 
 
 def command_menu(role: str | None, lang: str) -> list[BotCommand]:
+    """The menu in `lang`: Vietnamese names (/baocao) in Vietnamese, English ones in English."""
     with language(lang):
-        return [BotCommand(c.name, c.describe()) for c in registry.allowed_commands(role)]
+        return [
+            BotCommand(shown_name(c).removeprefix("/"), c.describe())
+            for c in registry.allowed_commands(role)
+        ]
 
 
 def privileged_chats() -> list[tuple[str, str, str]]:

@@ -61,7 +61,9 @@ def render_reply(reply: Reply) -> str:
     lines = [reply.text]
     if reply.options:
         lines.append("")
-        lines += [f"{n}. {option.label}" for n, option in enumerate(reply.options, start=1)]
+        numbered = [o for o in reply.options if not o.cancels]
+        lines += [f"{n}. {option.label}" for n, option in enumerate(numbered, start=1)]
+        lines += [f"0. {option.label}" for option in reply.options if option.cancels]
     if reply.document is not None:
         lines.append(f"[{reply.document.filename}]")
     if reply.image is not None:

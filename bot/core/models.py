@@ -82,6 +82,15 @@ class Person(SQLModel, table=True):
     lang: str = Field(default="vi", max_length=5)
     active: bool = True
     created_at: dt.datetime = _when()
+    # the roster's stable key and its other columns (bot/core/roster.py)
+    staff_no: str | None = Field(default=None, max_length=32, index=True)
+    email: str | None = Field(default=None, max_length=120)
+    position: str | None = Field(default=None, max_length=120)
+    # away (/vang): no reminders up to and including this local date
+    away_until: dt.date | None = None
+    away_reason: str | None = Field(default=None, max_length=200)
+    left_at: dt.datetime | None = _when(default=None)  # deactivated (records kept)
+    forgotten_at: dt.datetime | None = _when(default=None)  # identifying data removed
 
 
 class Identity(SQLModel, table=True):

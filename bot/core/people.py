@@ -18,9 +18,9 @@ from sqlmodel import Session, col, func, select
 from bot.core import models as m
 from bot.core.errors import os_reason
 from bot.core.i18n import _, default_language
-from bot.core.roles import ROLES, Role
+from bot.core.roles import ROLES
 from bot.core.store import audit
-from bot.core.text import clean_text
+from bot.core.text import clean_text, name_key
 
 INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 INVITE_LENGTH = 10
@@ -48,12 +48,31 @@ _HEADERS = {
     "role": ("role", "vai_tro", "vai trò"),
     "phone": ("phone", "sdt", "so_dien_thoai", "số điện thoại", "điện thoại"),
     "office": ("office", "van_phong", "văn phòng"),
+    "email": ("email", "e-mail", "thư điện tử"),
+    "position": ("position", "chuc_vu", "chức vụ"),
+    "staff_no": (
+        "staff_no",
+        "staff number",
+        "staff_number",
+        "ma_can_bo",
+        "mã cán bộ",
+        "mã nhân viên",
+        "số hiệu",
+        "mã số",
+    ),
 }
 
 
 def read_rows(path: Path, required: tuple[str, ...] = ()) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV or XLSX file as (row number, {column: value}), header normalised; a file
-    that cannot be read, or lacks a `required` column, is one problem naming why."""
+    """Rows of a CSV or XLSX file as (row number, {column: value}), header normalised."""
+    return read_table(path, required)[1]
+
+
+def read_table(
+    path: Path, required: tuple[str, ...] = ()
+) -> tuple[set[str], list[tuple[int, dict[str, str]]]]:
+    """The columns a CSV or XLSX file has (normalised) and its rows; a file that cannot be
+    read, or lacks a `required` column, is one problem naming why."""
     try:
         rows = _raw_rows(path)
     except (OSError, UnicodeDecodeError) as exc:
@@ -63,7 +82,7 @@ def read_rows(path: Path, required: tuple[str, ...] = ()) -> list[tuple[int, dic
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise ImportError_([_("not a CSV or XLSX file the import can read")]) from exc
     if not rows:
-        return []
+        return set(), []
     header = [_column(h) for h in rows[0]]
     missing = [key for key in required if key not in header]
     if missing:
@@ -81,7 +100,7 @@ def read_rows(path: Path, required: tuple[str, ...] = ()) -> list[tuple[int, dic
         if not any(cell.strip() for cell in row):
             continue
         out.append((number, {h: clean_text(v) for h, v in zip(header, row, strict=False) if h}))
-    return out
+    return {h for h in header if h}, out
 
 
 def _raw_rows(path: Path) -> list[list[str]]:
@@ -140,45 +159,6 @@ def import_units(*, session: Session, path: Path) -> int:
         unit.office = row.get("office", "").casefold() in ("1", "x", "yes", "true", "có")
         session.add(unit)
     audit(session=session, action="units.import", subject=path.name, detail={"rows": len(rows)})
-    return len(rows)
-
-
-def import_people(*, session: Session, path: Path, now: dt.datetime) -> int:
-    rows = read_rows(path, required=("name", "unit"))
-    units = {u.code: u for u in session.exec(select(m.Unit))}
-    problems: list[str] = []
-    for number, row in rows:
-        name, unit = row.get("name", ""), row.get("unit", "").upper()
-        role, phone = row.get("role", Role.STAFF).casefold() or Role.STAFF, row.get("phone", "")
-        if not name or len(name) > NAME_MAX:
-            problems.append(_("row {n}: the name is missing or too long").format(n=number))
-        if unit not in units:
-            problems.append(_("row {n}: unknown unit code “{code}”").format(n=number, code=unit))
-        if role not in ROLES:
-            problems.append(
-                _("row {n}: unknown role “{role}” (staff, head, clerk, admin)").format(
-                    n=number, role=role
-                )
-            )
-        if phone and not re.fullmatch(r"\+?[0-9 .]{8,15}", phone):
-            problems.append(
-                _("row {n}: “{phone}” is not a phone number").format(n=number, phone=phone)
-            )
-    if problems or not rows:
-        raise ImportError_(problems or [_("the file has no rows")])
-    for _number, row in rows:
-        unit_id = units[row["unit"].upper()].id
-        assert unit_id is not None  # a stored unit
-        session.add(
-            m.Person(
-                full_name=row["name"],
-                unit_id=unit_id,
-                role=row.get("role", Role.STAFF).casefold() or Role.STAFF,
-                phone=row.get("phone") or None,
-                created_at=now,
-            )
-        )
-    audit(session=session, action="people.import", subject=path.name, detail={"rows": len(rows)})
     return len(rows)
 
 
@@ -310,6 +290,31 @@ def is_locked(*, session: Session, channel: str, chat_id: str, now: dt.datetime)
     return failures >= LOCKOUT_ATTEMPTS
 
 
+def bind_candidate(
+    *, session: Session, code: str, display_name: str, now: dt.datetime
+) -> m.Person | None:
+    """For a valid unit invite: the one active person of its unit not registered yet whose
+    name is the chat's display name (an imported roster row), whom registering may bind to."""
+    invite = session.exec(select(m.Invite).where(m.Invite.code == normalise_code(code))).first()
+    if invite is None or invite.person_id is not None or _invite_failure(invite, now):
+        return None
+    wanted = name_key(display_name)
+    if not wanted:
+        return None
+    found = [
+        p
+        for p in session.exec(
+            select(m.Person).where(
+                m.Person.unit_id == invite.unit_id,
+                col(m.Person.active),
+                col(m.Person.forgotten_at).is_(None),
+            )
+        )
+        if name_key(p.full_name) == wanted and not _has_identity(session, p)
+    ]
+    return found[0] if len(found) == 1 else None
+
+
 def register(
     *,
     session: Session,
@@ -319,8 +324,10 @@ def register(
     display_name: str,
     code: str,
     now: dt.datetime,
+    bind_to: int | None = None,
 ) -> Registration:
-    """Bind a chat identity to an invite's unit and role (or to the invite's person)."""
+    """Bind a chat identity to an invite's unit and role (or to the invite's person; or, for
+    a unit invite, to `bind_to`: the person the chat said it is, see `bind_candidate`)."""
     known = identity_of(session=session, channel=channel, user_id=user_id)
     if known is not None:
         return _already(session, known)
@@ -335,6 +342,15 @@ def register(
         # Another chat took the code between our read and now: a race, not a wrong guess, so
         # it is not counted towards the lockout.
         return Registration(Outcome.USED)
+    if bind_to is not None and invite.person_id is None:
+        chosen = session.get(m.Person, bind_to)
+        if (
+            chosen is not None
+            and chosen.unit_id == invite.unit_id
+            and chosen.active
+            and not _has_identity(session, chosen)
+        ):
+            invite.person_id = chosen.id  # the unit code now names the person it bound
     person, outcome = _person_of(
         session, invite, display_name=display_name, user_id=user_id, now=now
     )

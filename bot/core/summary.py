@@ -10,7 +10,7 @@ The chat text, the chart, the JSON of `thidua summary` and the exports all read 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
@@ -22,6 +22,9 @@ from bot.core.nominations import COUNTING
 from bot.core.unit_status import (
     UnitRef,
     UnitStatus,
+    away_people,
+    expected_units,
+    owing,
     tally_people,
     tally_reports,
     unit_table,
@@ -143,6 +146,7 @@ class Summary:
     pending_reports: int
     pending_nominations: int
     people: int
+    away: list[tuple[str, UnitRef, dt.date]] = field(default_factory=list)  # (name, unit, until)
 
     @property
     def days_left(self) -> int | None:
@@ -152,15 +156,15 @@ class Summary:
 
     @property
     def expected(self) -> list[UnitStatus]:
-        return [u for u in self.units if u.expected]
+        return expected_units(self.units)
 
     @property
     def filed(self) -> list[UnitStatus]:
-        return [u for u in self.units if u.filed]
+        return [u for u in self.expected if u.filed]
 
     @property
     def not_filed(self) -> list[UnitStatus]:
-        return [u for u in self.expected if not u.filed]
+        return owing(self.units)
 
     @property
     def personal_total(self) -> int:
@@ -220,6 +224,9 @@ class Summary:
                 "reports": self.pending_reports,
                 "nominations": self.pending_nominations,
             },
+            "away": [
+                {"name": n, "unit": u.to_json(), "until": d.isoformat()} for n, u, d in self.away
+            ],
         }
 
 
@@ -384,6 +391,7 @@ def compile_summary(
         pending_reports=pending_r,
         pending_nominations=pending_n,
         people=people,
+        away=away_people(session, unit_id=uid, status=status, today=today),
     )
 
 

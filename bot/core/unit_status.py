@@ -62,6 +62,18 @@ class UnitStatus:
         return self.filed_at.astimezone(LOCAL).date() if self.filed_at else None
 
 
+def expected_units(statuses: list[UnitStatus]) -> list[UnitStatus]:
+    """The units expected to file a phase report: every active unit but the office."""
+    return [s for s in statuses if s.expected]
+
+
+def owing(statuses: list[UnitStatus]) -> list[UnitStatus]:
+    """The one definition of "units that owe a report": expected to file the phase report
+    (active, not the office) and not filed yet. `/tonghop`, the deadline digest, the nudges,
+    `/remind` and the exports all read it."""
+    return [s for s in expected_units(statuses) if not s.filed]
+
+
 def unit_table(session: Session, *, unit_id: int | None, by: Mapped[Any]) -> dict[int, UnitStatus]:
     """Every active unit (or the one unit, active or not) in `by` order, none counted yet."""
     which = col(m.Unit.active) if unit_id is None else col(m.Unit.id) == unit_id
@@ -223,6 +235,26 @@ def head_contacts(*, session: Session, unit_ids: set[int]) -> dict[int, list[tup
     for unit, name, phone in session.exec(query):
         found.setdefault(unit, []).append((name, phone or ""))
     return found
+
+
+def away_people(
+    session: Session, *, unit_id: int | None, status: dict[int, UnitStatus], today: dt.date
+) -> list[tuple[str, UnitRef, dt.date]]:
+    """The active people away (/vang) today, with the day they are back after, by unit and
+    name (at most LIST_MAX)."""
+    q = (
+        select(col(m.Person.full_name), col(m.Person.unit_id), col(m.Person.away_until))
+        .where(col(m.Person.active), col(m.Person.away_until) >= today)
+        .order_by(col(m.Person.unit_id), col(m.Person.full_name))
+        .limit(LIST_MAX)
+    )
+    if unit_id is not None:
+        q = q.where(col(m.Person.unit_id) == unit_id)
+    return [
+        (name, status[unit].unit, until)
+        for name, unit, until in session.exec(q)
+        if unit in status and until is not None
+    ]
 
 
 def unit_statuses(*, session: Session, campaign_id: int, phase: int) -> list[UnitStatus]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 
 from sqlmodel import Session
@@ -11,17 +11,22 @@ from sqlmodel import Session
 from bot.core.campaign import Campaign, Phase
 from bot.core.clock import LOCAL
 from bot.core.i18n import language, render
+from bot.core.personnel import Unreachable, spent_channels, unreachable
 from bot.core.roles import OFFICE_ROLES, Role
 from bot.core.unit_status import (
     UnitRef,
     UnitStatus,
+    expected_units,
     head_contacts,
+    owing,
     people_who_filed,
     unit_statuses,
 )
 from schedules.calendar import events
 from schedules.outbox.plan import DEADLINE_KINDS, Push
 from schedules.outbox.recipients import Recipient, recipients
+
+CALLS_MAX = 30  # people named in the digest's call list (the count is always exact)
 
 
 def days_left(phase: Phase, today: dt.date) -> int:
@@ -40,13 +45,23 @@ def nudge_text(*, phase: Phase, unit: UnitRef, today: dt.date, everyone: str | N
     )
 
 
-def digest_text(*, phase: Phase, status: list[UnitStatus], today: dt.date) -> str:
+def digest_text(
+    *,
+    phase: Phase,
+    status: list[UnitStatus],
+    today: dt.date,
+    calls: Sequence[Unreachable] = (),
+) -> str:
+    """The clerk's deadline-day digest: units sent and not, and whom to call (`calls`)."""
     return render(
         "push/digest.txt.j2",
         phase=phase,
-        filed=[s for s in status if s.filed],
-        missing=[s for s in status if not s.filed],
+        filed=[s for s in expected_units(status) if s.filed],
+        missing=owing(status),
         left=days_left(phase, today),
+        calls=calls[:CALLS_MAX],
+        more_calls=max(0, len(calls) - CALLS_MAX),
+        today=today,
     )
 
 
@@ -87,25 +102,28 @@ def messages_for(
         assert push.phase is not None
         phase = push.campaign.phase(push.phase)
         status = unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase)
+        spent = spent_channels(session=session, now=now)
+        calls = unreachable(session=session, now=now, spent=spent)
 
         def digest() -> str:
-            return digest_text(phase=phase, status=status, today=today)
+            return digest_text(phase=phase, status=status, today=today, calls=calls)
 
         return [
             (r, texts.get(r.lang, ("digest",), digest))
-            for r in recipients(session=session, channels=channels, roles=OFFICE_ROLES)
+            for r in recipients(
+                session=session, channels=channels, roles=OFFICE_ROLES, present_on=today
+            )
         ]
     if push.kind == "escalation":
         return _escalation(push, session=session, campaign_id=campaign_id, channels=channels)
-    everyone = recipients(session=session, channels=channels)
+    everyone = recipients(session=session, channels=channels, present_on=today)
     if push.kind not in DEADLINE_KINDS:
         return [(r, texts.event(push, r.lang)) for r in everyone]
     assert push.phase is not None and push.event is not None
     phase = push.campaign.phase(push.phase)
     missing = {
         s.unit.id: s.unit
-        for s in unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase)
-        if not s.filed
+        for s in owing(unit_statuses(session=session, campaign_id=campaign_id, phase=push.phase))
     }
     # Heads of units that still owe the phase report get a nudge; anyone else only on the
     # personal lead days, and only if they filed nothing in the phase.
