@@ -278,7 +278,7 @@ async def send_only(root: str, token: str, n: int) -> None:
 
     os.environ.update(TELEGRAM_BOT_TOKEN=token, TELEGRAM_BASE_URL=root)
     get_settings.cache_clear()
-    runner = TelegramRunner(get_settings(), lambda incoming: [])
+    runner = TelegramRunner(get_settings(), lambda session, incoming: [])
     await runner.application.initialize()
     chats = [str(c) for c in range(FIRST, FIRST + n)]
 

@@ -12,7 +12,7 @@ of the updates, stopped), so a change in the machine's load mid-run touches them
 
 (a) echo: an `Application` with one MessageHandler that answers `reply_text(text)`, PTB's
     defaults otherwise.
-(b) thidua: the real `TelegramRunner` with `handlers.router.handle` on a SQLite database in a
+(b) thidua: the real `TelegramRunner` with `handlers.router.respond` on a SQLite database in a
     temporary folder; every person runs /report to the end, again and again: /report, choose a
     content area, type a title, type the achievement, choose Skip, choose Confirm (six updates,
     each reading and writing the conversation state; Confirm saves a report). Choices are
@@ -136,13 +136,13 @@ async def thidua_bot(constant: bool = False) -> AsyncIterator[None]:
     """(b, c) The TelegramRunner on the real handlers; (d) with a handler that answers at once."""
     from bot.channels.telegram import TelegramRunner
     from bot.core.settings import get_settings
-    from handlers.router import handle
+    from handlers.router import respond
     from handlers.types import Incoming, Option, Reply
 
-    def at_once(incoming: Incoming) -> list[Reply]:
+    def at_once(session: object, incoming: Incoming) -> list[Reply]:
         return [Reply("Nội dung thi đua nào?", (Option("Chuyên môn", "flow:report:area:0:x"),))]
 
-    runner = TelegramRunner(get_settings(), at_once if constant else handle)
+    runner = TelegramRunner(get_settings(), at_once if constant else respond)
     await runner.start(None)
     try:
         yield

@@ -102,7 +102,8 @@ async def test_health_readiness_and_metrics_of_a_running_bot(ready, monkeypatch,
                     body = (await http.get("/metrics")).text
                     found = samples(body)
                     ok = value(found, "thidua_sends_total", channel="telegram", outcome="ok")
-                    if ok == sent:
+                    marked = value(found, "thidua_outbox_rows", channel="telegram", status="sent")
+                    if ok == sent and marked == 4:  # a reply is marked just after it is sent
                         break
                     await asyncio.sleep(0.1)
                 assert value(found, "thidua_turns_total", channel="telegram", command="help") == 1

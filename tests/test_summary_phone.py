@@ -24,8 +24,8 @@ def test_headings_and_the_units_that_owe_first(desk, chat_as):
     assert lines[0].startswith("TỔNG HỢP")
     assert len(text_reply.headings) == 4
     assert all(h in lines for h in text_reply.headings)
-    owing = next(i for i, line in enumerate(lines) if line.startswith("Chưa nộp"))
-    filed = lines.index("Đã nộp:")
+    owing = next(i for i, line in enumerate(lines) if line.startswith("Chưa gửi"))
+    filed = lines.index("Đã gửi:")
     assert owing < filed
     assert lines[filed + 1].startswith("+ Phòng Quản lý Công nghiệp (QLCN): BC-2022-0007")
     assert f"- {HTML_NAME} (HTML)" in lines[owing:filed]
