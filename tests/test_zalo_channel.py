@@ -706,3 +706,58 @@ async def test_personal_invite_and_the_cancel_line_on_zalo(zl: FakeZalo, runners
     assert title.splitlines()[-1] == "0. Hủy"  # a typed question too
     assert await thu.say("0") == "Đã hủy: báo cáo thành tích (/baocao). Chưa có gì được lưu."
     assert _count(m.Conversation) == 0
+
+
+async def test_a_photo_from_elsewhere_than_zalo_is_not_fetched(
+    zl: FakeZalo, runners: Runners, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.channels.zalo_inbound import platform_host
+
+    api = "https://bot-api.zaloplatforms.com"
+    assert platform_host("https://photo-stal-13.zdn.vn/a.jpg", api)
+    assert platform_host("https://s120-ava-talk.zadn.vn/x/y.jpg", api)
+    assert platform_host(f"{zl.root}/files/x", zl.root)  # the Bot API server's own host
+    assert not platform_host("https://zdn.vn.example.com/a.jpg", api)
+    assert not platform_host("http://169.254.169.254/latest/meta-data/", api)
+    assert not platform_host("file:///etc/passwd", api)
+    await runners.polling(zl)
+    lan = User(zl)
+    await lan.register()
+    await lan.say("/report")
+    await lan.say("các phong trào thi đua khác")
+    await lan.say("Hiến máu tình nguyện")
+    await lan.say("12 đồng chí tham gia.")
+    elsewhere = zl.host_file(b"\xff\xd8 photo", "image/jpeg").replace("127.0.0.1", "localhost")
+    before = len(zl.sent(lan.id))
+    await zl.send_image(lan.id, elsewhere, display_name="Lan")
+    await zl.wait_sent(lan.id, before + 1)
+    assert "BC-2022-0001" in await lan.say("Xác nhận")
+    with session_scope() as session:
+        report = session.exec(select(m.Report)).one()
+    assert report.evidence_ref == elsewhere and report.evidence_path is None
+    assert zl.files_served == []  # never asked for
+    assert any("not a Zalo address" in r.getMessage() for r in caplog.records)
+
+
+async def test_zalo_photos_have_a_daily_cap(
+    zl: FakeZalo, runners: Runners, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THIDUA_UPLOADS_PER_DAY", "1")
+    await runners.polling(zl)
+    lan = User(zl)
+    await lan.register()
+    for n in range(2):
+        await lan.say("/report")
+        await lan.say("các phong trào thi đua khác")
+        await lan.say(f"Việc số {n}")
+        await lan.say("Chi tiết.")
+        before = len(zl.sent(lan.id))
+        await zl.send_image(lan.id, zl.host_file(b"\xff\xd8 photo", "image/jpeg"))
+        await zl.wait_sent(lan.id, before + 1)
+        last = zl.sent(lan.id)[-1].text or ""
+        if n == 0:
+            assert "BC-2022-0001" in await lan.say("Xác nhận")
+    assert "Xác nhận" not in last  # the second photo was refused: today's cap is reached
+    with session_scope() as session:
+        (report,) = session.exec(select(m.Report)).all()
+    assert report.evidence_path is not None

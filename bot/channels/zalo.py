@@ -91,7 +91,7 @@ class ZaloRunner:
         self._apologised: set[str] = set()  # updates told of an outage, not yet journalled
         self._background: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._photos = Photos(settings.attachments_dir)
+        self._photos = Photos(settings)
         outage = Outage(CHANNEL)
         self.replies = ReplyLane(
             CHANNEL,

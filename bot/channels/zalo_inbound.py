@@ -1,10 +1,11 @@
 """Zalo updates → `Incoming`: texts, and photos downloaded into the attachment store.
 
-Only a registered person's photo, sent when a question asks for evidence, is fetched (no
-redirects followed), and stored as ``<THIDUA_ATTACHMENTS>/zalo/<user key>/<time>-<random>.<ext>``
-(the user key a hash of Zalo's id, so no platform string is in the path); its Zalo URL goes along
-as the attachment's `ref`. The download is best effort: a photo that cannot be fetched or
-stored still arrives, as evidence without a file.
+Only a registered person's photo, sent when a question asks for evidence, is fetched: from
+Zalo's own hosts only, with no redirect followed, at most THIDUA_UPLOADS_PER_DAY a day. It is
+stored as ``<THIDUA_ATTACHMENTS>/zalo/<user key>/<time>-<random>.<ext>`` (the user key a hash
+of Zalo's id, so no platform string is in the path); its Zalo URL goes along as the
+attachment's `ref`. The download is best effort: a photo that cannot be fetched or stored
+still arrives, as evidence without a file.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.channels.attachments import opaque_folder, room_for, stored_path
+from bot.channels.attachments import opaque_folder, room_for, stored_path, stored_today
 from bot.channels.zalo_state import CHANNEL
 from bot.channels.zalo_update import ZaloUpdate
 from bot.core import clock
+from bot.core.settings import Settings
 from handlers.types import Attachment, Incoming
 from handlers.uploads import evidence_expected
 
@@ -31,12 +33,36 @@ IMAGE_EVENT = "message.image.received"
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 
 
+#: Where Zalo serves users' photos (its CDNs); the Bot API server's own host is allowed too.
+ZALO_PHOTO_HOSTS = ("zdn.vn", "zadn.vn", "zaloapp.com", "zalo.me", "zaloplatforms.com")
+
+
+def platform_host(url: str, api_base: str) -> bool:
+    """Is `url` on one of Zalo's own hosts (or the Bot API server's, e.g. a local one)?"""
+    host = (urlsplit(url).hostname or "").lower()
+    if urlsplit(url).scheme not in ("http", "https") or not host:
+        return False
+    if host == (urlsplit(api_base).hostname or "").lower():
+        return True
+    return any(host == h or host.endswith("." + h) for h in ZALO_PHOTO_HOSTS)
+
+
 class Photos:
     """Downloads photos into `<attachments_dir>/zalo`; its HTTP client opens on first use."""
 
-    def __init__(self, attachments_dir: str) -> None:
-        self._dir = attachments_dir
+    def __init__(self, settings: Settings) -> None:
+        self._dir = settings.attachments_dir
+        self._api = settings.zalo_base_url
+        self._per_day = settings.uploads_per_day
         self._client: httpx.AsyncClient | None = None
+
+    def folder(self, user_id: str) -> Path:
+        return Path(self._dir) / CHANNEL / opaque_folder(user_id)
+
+    def full_today(self, user_id: str) -> bool:
+        """This person stored THIDUA_UPLOADS_PER_DAY files today already."""
+        today = clock.now().astimezone(clock.LOCAL).date()
+        return stored_today(self.folder(user_id), today) >= self._per_day
 
     async def aclose(self) -> None:
         if self._client is not None:
@@ -45,6 +71,9 @@ class Photos:
     async def download(self, update: ZaloUpdate) -> tuple[str | None, str]:
         """Store the photo under THIDUA_ATTACHMENTS/zalo; best effort: (None, "") on failure."""
         assert update.photo_url is not None
+        if not platform_host(update.photo_url, self._api):
+            log.warning("zalo: photo of %s not fetched: not a Zalo address", update.message_id)
+            return None, ""
         if self._client is None:
             # No redirects: the photo is fetched from the address Zalo gave, never from
             # wherever that address would send us.
@@ -64,7 +93,7 @@ class Photos:
             log.warning("zalo: photo of %s not downloaded (%s)", update.message_id, exc)
             return None, ""
         suffix = mimetypes.guess_extension(mime) or Path(urlsplit(update.photo_url).path).suffix
-        folder = Path(self._dir) / CHANNEL / opaque_folder(update.user_id)
+        folder = self.folder(update.user_id)
         path = stored_path(folder, f"photo{suffix or '.jpg'}", clock.now())
         if not room_for(folder, len(content)):
             return None, mime
@@ -83,13 +112,15 @@ async def to_incoming(update: ZaloUpdate, photos: Photos) -> Incoming | None:
         wanted = await asyncio.to_thread(
             evidence_expected, channel=CHANNEL, chat_id=update.chat_id, user_id=update.user_id
         )
-        path, mime = await photos.download(update) if wanted else (None, "")
+        full = wanted and photos.full_today(update.user_id)
+        path, mime = await photos.download(update) if wanted and not full else (None, "")
         attachment = Attachment(
             kind="photo",
             ref=update.photo_url,
             name=Path(path).name if path else "",
             mime=mime,
             path=path,
+            refused="too_many" if full else None,
         )
         return Incoming.parse(
             channel=CHANNEL,

@@ -129,6 +129,7 @@ class FakeZalo:
         self.allow_http_loopback = allow_http_loopback
         self.quota_exhausted = False
         self.calls: list[Call] = []
+        self.files_served: list[str] = []  # names of hosted files the bot fetched
         self.chat_actions: list[tuple[str, str]] = []
         self.webhook_url: str | None = None
         self.webhook_secret: str | None = None
@@ -254,6 +255,7 @@ class FakeZalo:
         return f"{self.root}/files/{name}"
 
     async def _serve_file(self, request: web.Request) -> web.Response:
+        self.files_served.append(request.match_info["name"])
         found = self._files.get(request.match_info["name"])
         if found is None:
             return web.Response(status=404)
