@@ -19,6 +19,7 @@ from bot.core import models as m
 from bot.core.db import engine_for, migrate, session_scope
 from bot.core.i18n import set_default_language
 from bot.core.settings import get_settings
+from bot.core.store import forget_cached_campaign
 
 PG_URL = os.environ.get("THIDUA_TEST_DATABASE_URL")
 QUIETED_LOGGERS = ("", "httpx", "httpcore", "apscheduler.executors", "alembic.runtime")
@@ -48,6 +49,7 @@ def database(tmp_path, monkeypatch) -> Iterator[str]:
     monkeypatch.setenv("THIDUA_HOME", str(tmp_path / "home"))  # never the real user folder
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
+    forget_cached_campaign()  # PostgreSQL keeps one URL for every test
     set_default_language("vi")
     clock.start_at(None)
     levels = {name: logging.getLogger(name).level for name in QUIETED_LOGGERS}

@@ -59,7 +59,7 @@ def load_into_store(*, session: Session, campaign: Campaign, source: str) -> m.C
     audit(
         session=session, action="campaign.load", subject=campaign.code, detail={"source": source}
     )
-    _cached.clear()
+    forget_cached_campaign()
     return row
 
 
@@ -141,6 +141,12 @@ def campaign_by_code(*, session: Session, code: str) -> tuple[m.Campaign, Campai
 
 def stored_campaigns(*, session: Session) -> list[m.Campaign]:
     return list(session.exec(select(m.Campaign).order_by(col(m.Campaign.id))))
+
+
+def forget_cached_campaign() -> None:
+    """Drop every process-wide cached campaign (a database that was emptied and refilled
+    under the same URL, as the tests' PostgreSQL is)."""
+    _cached.clear()
 
 
 def active_campaign(*, session: Session) -> tuple[m.Campaign, Campaign]:
