@@ -85,9 +85,9 @@ async def test_random_reports_through_the_zalo_adapter(ready, monkeypatch):
         texts = {u: zl.sent_texts(u) for u in users}
     with session_scope() as session:
         stored = session.exec(
-            select(m.Report, m.Identity).join(
-                m.Identity, m.Identity.person_id == m.Report.person_id
-            )
+            select(m.Report, m.Identity)
+            .join(m.Identity, m.Identity.person_id == m.Report.person_id)
+            .order_by(m.Report.id)  # filed in this order, each person's in turn
         ).all()
     assert len(stored) == PEOPLE * REPORTS
     for user in users:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlmodel import select
 from bot.channels.zalo import ZaloRunner
 from bot.core import clock
 from bot.core import models as m
-from bot.core.db import engine, is_sqlite, session_scope
+from bot.core.db import engine, session_scope
 from bot.core.settings import get_settings
 from handlers.router import respond
 from tests.fakes.telegram_api import FakeTelegram
@@ -26,7 +27,7 @@ from tests.telegram_helpers import Person, start_runner, telegram_settings
 SORRY = "cơ sở dữ liệu của bot đang gián đoạn"
 
 pytestmark = pytest.mark.skipif(
-    not is_sqlite(get_settings().database_url), reason="moves the SQLite file aside"
+    bool(os.environ.get("THIDUA_TEST_DATABASE_URL")), reason="moves the SQLite file aside"
 )
 
 
