@@ -232,34 +232,9 @@ def show_lines(c: Campaign) -> list[str]:
             issued=c.plan.issued_text,
         )
     )
-    for p in c.phases:
-        span = f"{p.name}: {format_day(p.start)} – {format_day(p.end)}"
-        if p.deadline:
-            lines.append(
-                _("{span}, sum up by {day}").format(span=span, day=format_day(p.deadline))
-            )
-        else:
-            lines.append(_("{span}, no summing-up deadline").format(span=span))
-        if p.theme:
-            lines.append(f"  {_('Theme')}: “{p.theme}”")
-        for a in p.anniversaries:
-            on = c.day_of(a)
-            when = format_day(on) if on else _("date to be announced")
-            lines.append(f"  {when}  {anniversary_name(a.name, c.ordinal_of(a))}")
-    for th in c.thematic:
-        span = f"{th.name}: {format_day(th.start)} – {format_day(th.end)}"
-        if th.deadline:
-            lines.append(
-                _("{span}, sum up by {day}").format(span=span, day=format_day(th.deadline))
-            )
-        else:
-            lines.append(_("{span}, no summing-up deadline").format(span=span))
-        if th.theme:
-            lines.append(f"  {_('Theme')}: “{th.theme}”")
-        for a in th.anniversaries:
-            on = c.day_of(a)
-            when = format_day(on) if on else _("date to be announced")
-            lines.append(f"  {when}  {anniversary_name(a.name, c.ordinal_of(a))}")
+    parts: list[Phase | Thematic] = [*c.phases, *c.thematic]  # they read alike
+    for part in parts:
+        lines += _part_lines(c, part)
     lines.append(f"{_('Targets')}:")
     for t in c.targets:
         lines.append(f"  - {t.text}")
@@ -299,6 +274,22 @@ def calendar(
     ]
     rows += [[_("no date yet"), kind_name("undated"), u.name] for u in later]
     print_table([_("Pushed at"), _("Kind"), _("Event")], rows)
+
+
+def _part_lines(c: Campaign, part: Phase | Thematic) -> list[str]:
+    """A phase's (or thematic campaign's) span, deadline, theme and anniversaries."""
+    span = f"{part.name}: {format_day(part.start)} – {format_day(part.end)}"
+    if part.deadline:
+        lines = [_("{span}, sum up by {day}").format(span=span, day=format_day(part.deadline))]
+    else:
+        lines = [_("{span}, no summing-up deadline").format(span=span)]
+    if part.theme:
+        lines.append(f"  {_('Theme')}: “{part.theme}”")
+    for a in part.anniversaries:
+        on = c.day_of(a)
+        when = format_day(on) if on else _("date to be announced")
+        lines.append(f"  {when}  {anniversary_name(a.name, c.ordinal_of(a))}")
+    return lines
 
 
 def kind_name(kind: str) -> str:
