@@ -17,6 +17,7 @@ from typing import TypeVar, cast
 
 from sqlmodel import col, func, select
 
+from bot.core import citations, eligibility
 from bot.core import models as m
 from bot.core.clock import LOCAL
 from bot.core.i18n import _, format_day, language, render
@@ -217,6 +218,11 @@ def _show(ctx: Ctx, answers: Answers) -> str:
         area=area,
         title=title,
     )
+    if isinstance(row, m.Nomination):
+        assert row.id is not None  # a stored row
+        cited = citations.cited(session=ctx.session, nomination_id=row.id)
+        text += "\n" + citations.cited_text(cited)
+        text += "\n\n" + eligibility.render_text(eligibility.precheck(ctx.session, row))
     return text + "\n\n" + _("Accept it, or return it with a reason?")
 
 
@@ -263,9 +269,14 @@ def _line(row: m.Report | m.Nomination) -> str:
 def _accept_all(ctx: Ctx, answers: Answers) -> list[Reply]:
     """Accept every item of the previewed list still waiting; the others are named."""
     assert ctx.person is not None  # flows run for registered people only
-    done = []
+    done, held = [], []
     for row in _waiting(ctx, answers):
         if not _reviewable(row):
+            continue
+        if isinstance(row, m.Nomination) and citations.conflicts(
+            session=ctx.session, campaign=ctx.campaign, nomination=row
+        ):
+            held.append(row.receipt)
             continue
         kind = "report" if isinstance(row, m.Report) else "nomination"
         row.status, row.review_note, row.updated_at = "accepted", None, ctx.now
@@ -280,13 +291,14 @@ def _accept_all(ctx: Ctx, answers: Answers) -> list[Reply]:
             detail={"bulk": True},
         )
         done.append(row.receipt)
-    return [
-        Reply(
-            _("Accepted {n}: {receipts}.").format(n=len(done), receipts=", ".join(done))
-            if done
-            else _("Nothing was changed: the items were reviewed meanwhile.")
-        )
-    ]
+    text = (
+        _("Accepted {n}: {receipts}.").format(n=len(done), receipts=", ".join(done))
+        if done
+        else _("Nothing was changed: the items were reviewed meanwhile.")
+    )
+    if held:
+        text += "\n" + citations.held_text(held)
+    return [Reply(text)]
 
 
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
@@ -303,6 +315,10 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
                 receipt=row.receipt, status=status_labels().get(row.status, row.status)
             )
         )
+    if action == ACCEPT and isinstance(row, m.Nomination):
+        conflict = citations.conflicts(session=ctx.session, campaign=ctx.campaign, nomination=row)
+        if conflict:
+            raise Invalid(conflict)
     kind = "report" if isinstance(row, m.Report) else "nomination"
     reason = str(answers.get("reason") or "") if action == RETURN else ""
     row.status = "accepted" if action == ACCEPT else "returned"

@@ -114,8 +114,12 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
             unit_id=unit.id if unit else None,
         )
     )
-    if registered:
-        replies.append(Reply(registered))
+    if registered:  # in the same message when it fits, as the call list
+        joined = f"{replies[-1].text}\n\n{registered}"
+        if len(joined) <= limit:
+            replies[-1] = dataclasses.replace(replies[-1], text=joined)
+        else:
+            replies.append(Reply(registered))
     if channel in IMAGE_CHANNELS:
         name = f"tong-hop-dot-{figures.phase.number}"
         if figures.unit is not None:

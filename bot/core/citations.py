@@ -95,6 +95,30 @@ def taken_text(campaign: Campaign, found: list[tuple[m.Report, m.Nomination]]) -
     return "\n".join(lines)
 
 
+def cited_text(reports: list[m.Report]) -> str:
+    return _("Reports cited: {receipts}").format(
+        receipts=", ".join(r.receipt for r in reports) or _("none")
+    )
+
+
+def conflicts(*, session: Session, campaign: Campaign, nomination: m.Nomination) -> str | None:
+    """Why `nomination` cannot be accepted (a cited report backs another accepted award)."""
+    assert nomination.id is not None  # a stored nomination
+    taken = taken_by(
+        session=session,
+        campaign_id=nomination.campaign_id,
+        report_ids=[r.id for r in cited(session=session, nomination_id=nomination.id) if r.id],
+        other_than=nomination.id,
+    )
+    return taken_text(campaign, taken) if taken else None
+
+
+def held_text(receipts: list[str]) -> str:
+    return _(
+        "Not accepted, as a report they cite backs another accepted award: {receipts}."
+    ).format(receipts=", ".join(receipts))
+
+
 def cite(*, session: Session, nomination: m.Nomination, reports: Iterable[m.Report]) -> None:
     assert nomination.id is not None  # a stored nomination
     for report in reports:

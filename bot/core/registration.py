@@ -156,14 +156,17 @@ class TallyLine:
 def tally(
     *, session: Session, campaign_id: int, campaign: Campaign, unit_id: int | None = None
 ) -> list[TallyLine]:
-    """Each registrable title that has registrations or a target of its own; with `unit_id`,
-    that unit's registrations against its own share of the targets when the file gives one."""
+    """Each registrable title that has registrations or a target of its own (nothing while
+    nobody has registered); with `unit_id`, that unit's registrations against its own share of
+    the targets when the file gives one."""
     counts: Counter[str] = Counter()
     for r in registrations(session=session, campaign_id=campaign_id, unit_id=unit_id):
         counts.update(set(r.titles))
     people = _count(session, m.Person, unit_id)
     units = _count(session, m.Unit, unit_id)
-    lines = []
+    lines: list[TallyLine] = []
+    if not counts:  # nobody has registered: nothing to set against the targets yet
+        return lines
     for title in campaign.titles:
         if not title.registrable:
             continue
