@@ -17,7 +17,6 @@ from bot.core import eligibility
 from bot.core import models as m
 from bot.core.db import session_scope
 from bot.core.nominations import record_nomination
-from bot.core.reports import record_report
 from bot.core.store import active_campaign, load_into_store
 from tests.conftest import Chat, at
 from tests.pushes_helpers import FakeRunner, channel_env, local, push_of, wait_until
@@ -657,6 +656,6 @@ def test_the_export_has_the_registrations_and_the_prechecks(office, tmp_path):
     wb = openpyxl.load_workbook(out)
     sheet = wb["Kiểm tra điều kiện"]
     values = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
-    assert ["DN-2022-0001", "Trần Văn Bình", "Lao động tiên tiến"] == values[0][:3]
+    assert values[0][:3] == ["DN-2022-0001", "Trần Văn Bình", "Lao động tiên tiến"]
     assert {v[4] for v in values} == {"chưa rõ"}
     assert "Đăng ký thi đua" in wb.sheetnames
