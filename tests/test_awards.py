@@ -381,7 +381,7 @@ def test_every_condition_unknown_before_anything_is_imported(staff):
     assert check(lda)["rating"] == ("unknown", "chưa nhập xếp loại")
     assert check(receipt)["title:LDTT:1"] == (
         "unknown",
-        f"đã đề nghị ({lda}), chưa được chấp nhận",
+        f"đã đề nghị ({lda}), chưa tiếp nhận",
     )
 
 
@@ -418,7 +418,7 @@ def test_ratings_and_initiatives_make_conditions_met_or_missing(staff, tmp_path)
         session.add(found)
     cs_an, cs_binh = nomination(staff["an"], "CSTD-CS"), nomination(staff["binh"], "CSTD-CS")
     assert check(cs_an)["initiative"] == ("met", "Số hóa hồ sơ")
-    assert check(cs_an)["title:LDTT:1"] == ("met", f"đã được chấp nhận ({an})")
+    assert check(cs_an)["title:LDTT:1"] == ("met", f"đã tiếp nhận ({an})")
     assert check(cs_binh)["initiative"] == ("missing", "không có trong danh sách đã nhập")
     # A rating import without the discipline column leaves discipline as it was.
     again = write_csv(
@@ -632,7 +632,7 @@ def test_one_achievement_one_award(office):
     clerk.press("Tiếp nhận")
     clerk.press("Xác nhận")
     assert (
-        "BC-2022-0001 đã là căn cứ của một đề nghị đã được chấp nhận: DN-2022-0001 "
+        "BC-2022-0001 đã là căn cứ của một đề nghị đã tiếp nhận: DN-2022-0001 "
         "(Trần Văn Bình, Lao động tiên tiến)." in clerk.text
     )
     assert "Một thành tích chỉ khen thưởng một lần" in clerk.text
