@@ -24,6 +24,7 @@ from bot.core.i18n import _, format_day, language, render
 from bot.core.store import audit
 from bot.core.summary import REVIEW_NOMINATIONS, status_labels
 from bot.core.unit_status import REVIEW_REPORTS
+from handlers import review_precheck
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import File, Reply
@@ -242,7 +243,19 @@ def _evidence(ctx: Ctx, answers: Answers) -> File | None:
 
 
 def _actions(ctx: Ctx, answers: Answers) -> Choices:
-    return [(ACCEPT, _("Accept")), (RETURN, _("Return with a reason")), (CLOSE, _("Close"))]
+    found = [(ACCEPT, _("Accept")), (RETURN, _("Return with a reason"))]
+    found += review_precheck.action(ctx, _item(ctx, answers))
+    return [*found, (CLOSE, _("Close"))]
+
+
+def _overriding(ctx: Ctx, answers: Answers) -> bool:
+    return answers.get("action") == review_precheck.ACTION
+
+
+def _nomination(ctx: Ctx, answers: Answers) -> m.Nomination:
+    row = _item(ctx, answers)
+    assert isinstance(row, m.Nomination)  # the action is offered for nominations only
+    return row
 
 
 def _summary(ctx: Ctx, answers: Answers) -> str | None:
@@ -252,6 +265,8 @@ def _summary(ctx: Ctx, answers: Answers) -> str | None:
     action = answers.get("action")
     if action == CLOSE:
         return None
+    if action == review_precheck.ACTION:
+        return review_precheck.summary(ctx, _nomination(ctx, answers), answers)
     row = _item(ctx, answers)
     name = _owner(ctx, row).full_name
     if action == ACCEPT:
@@ -307,6 +322,8 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     action = answers.get("action")
     if action == CLOSE:
         return [Reply(_("Closed."))]
+    if action == review_precheck.ACTION:
+        return review_precheck.finish(ctx, _nomination(ctx, answers), answers)
     assert ctx.person is not None  # flows run for registered people only
     row = _item(ctx, answers)
     if not _reviewable(row):  # someone else reviewed it, or the person withdrew it
@@ -433,6 +450,27 @@ FLOW = Flow(
             ).format(n=REASON_MAX),
             max_len=REASON_MAX,
             when=lambda ctx, a: a.get("action") == RETURN,
+        ),
+        Step(
+            "condition",
+            "choice",
+            review_precheck.prompt_condition,
+            choices=lambda ctx, a: review_precheck.conditions(ctx, _nomination(ctx, a)),
+            when=_overriding,
+        ),
+        Step(
+            "finding",
+            "choice",
+            review_precheck.prompt_finding,
+            choices=review_precheck.findings,
+            when=_overriding,
+        ),
+        Step(
+            "note",
+            "text",
+            review_precheck.prompt_note,
+            max_len=review_precheck.NOTE_MAX,
+            when=_overriding,
         ),
     ),
     summary=_summary,

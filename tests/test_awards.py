@@ -659,3 +659,31 @@ def test_the_export_has_the_registrations_and_the_prechecks(office, tmp_path):
     assert values[0][:3] == ["DN-2022-0001", "Trần Văn Bình", "Lao động tiên tiến"]
     assert {v[4] for v in values} == {"chưa rõ"}
     assert "Đăng ký thi đua" in wb.sheetnames
+
+
+def test_the_clerk_records_a_finding_in_chat(office):
+    nominate(office["head"], "Trần Văn Bình", "Lao động tiên tiến", reports="không")
+    office["head"].say("Hoàn thành tốt nhiệm vụ.")
+    office["head"].press("Xác nhận")
+    clerk = office["clerk"]
+    clerk.say("/duyet DN-2022-0001")
+    clerk.press("Ghi nhận kết quả kiểm tra điều kiện")
+    assert clerk.text == "Điều kiện nào?"
+    clerk.press("❔ Không bị kỷ luật năm 2022")
+    clerk.press("Đạt")
+    clerk.say("")
+    assert clerk.text.startswith("Câu trả lời đang trống. Vui lòng nhập lại.")
+    clerk.say("Xác nhận của Chi bộ ngày 05/05/2022")
+    assert clerk.text == (
+        "DN-2022-0001, ❔ Không bị kỷ luật năm 2022: Đạt?\n"
+        "Lý do: Xác nhận của Chi bộ ngày 05/05/2022"
+    )
+    clerk.press("Xác nhận")
+    assert "Đã ghi nhận cho DN-2022-0001." in clerk.text
+    assert (
+        "✅ Không bị kỷ luật năm 2022: chưa nhập (Văn phòng xác định: Xác nhận của Chi bộ ngày "
+        "05/05/2022)" in clerk.text
+    )
+    (event,) = audits("eligibility.override")
+    assert event.person_id is not None and event.detail["condition"] == "no_discipline"
+    assert rows(m.Nomination)[0].status == "endorsed"  # the finding is not a decision

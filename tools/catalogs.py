@@ -31,6 +31,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "awards": (
         "handlers/register_titles.py",
         "handlers/picks.py",
+        "handlers/review_precheck.py",
         "bot/core/registration.py",
         "bot/core/eligibility.py",
         "bot/core/ratings.py",
