@@ -687,3 +687,47 @@ def test_the_clerk_records_a_finding_in_chat(office):
     (event,) = audits("eligibility.override")
     assert event.person_id is not None and event.detail["condition"] == "no_discipline"
     assert rows(m.Nomination)[0].status == "endorsed"  # the finding is not a decision
+
+
+def test_the_window_and_the_conditions_move_to_another_year(database, tmp_path):
+    import datetime as dt
+
+    from bot.core.campaign_loader import load_campaign
+
+    assert cli("init").exit_code == 0
+    path = tmp_path / "2023.toml"
+    cli("campaign", "new", str(path), "--from", "cong-thuong-ha-tinh-2022", "--year", "2023")
+    c = load_campaign(path)
+    assert c.registration is not None
+    assert (c.registration.opens, c.registration.closes) == (
+        dt.date(2023, 3, 1),
+        dt.date(2023, 3, 31),
+    )
+    assert c.titles_by_code["CSTD-TINH"].conditions[0].years == 3
+
+
+def test_bad_conditions_and_windows_are_checked(tmp_path):
+    from bot.core.campaign_loader import bundled_path
+
+    bundled = bundled_path().read_text(encoding="utf-8")
+    cases = [
+        (
+            ('title = "CSTD-CS", years = 3', 'title = "CSTD-XX", years = 3'),
+            "điều kiện ghi danh hiệu không có “CSTD-XX”",
+        ),
+        (
+            (
+                '{ kind = "rating", at_least = "tot", basis = "hoàn thành tốt',
+                '{ kind = "rating", basis = "',
+            ),
+            "điều kiện rating cần có at_least",
+        ),
+        (("closes = 2022-03-31", "closes = 2022-02-01"), "closes trước opens"),
+        (('required = "warn"', 'required = "maybe"'), "registration.required"),
+    ]
+    for (old, new), problem in cases:
+        assert old in bundled, old
+        path = tmp_path / "plan.toml"
+        path.write_text(bundled.replace(old, new, 1), encoding="utf-8")
+        result = cli("campaign", "check", str(path))
+        assert result.exit_code == 1 and problem in result.output, (problem, result.output)

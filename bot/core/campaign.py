@@ -240,7 +240,11 @@ class Condition(_Model):
         }
         lacking = [f for f in needs.get(self.kind, ()) if getattr(self, f) is None]
         if lacking:
-            raise ValueError(f"a {self.kind} condition needs {', '.join(lacking)}")
+            raise ValueError(
+                _("a {kind} condition needs {fields}").format(
+                    kind=self.kind, fields=", ".join(lacking)
+                )
+            )
         return self
 
     @property
@@ -308,7 +312,7 @@ class RegistrationWindow(_Model):
     @model_validator(mode="after")
     def _in_order(self) -> RegistrationWindow:
         if self.closes < self.opens:
-            raise ValueError("closes is before opens")
+            raise ValueError(_("closes is before opens"))
         return self
 
     def open_on(self, day: dt.date) -> bool:

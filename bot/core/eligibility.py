@@ -124,8 +124,8 @@ def subject_of(nomination: m.Nomination) -> str | None:
 def precheck(session: Session, nomination: m.Nomination) -> Precheck:
     """Each condition of the nomination's title, checked against the store."""
     row = session.get(m.Campaign, nomination.campaign_id)
-    assert row is not None  # a nomination belongs to a stored campaign
-    campaign = Campaign.model_validate(row.data)
+    assert row is not None and row.id is not None  # a nomination belongs to a stored campaign
+    campaign = _parsed(row.id, row.loaded_at, row.data)
     title = campaign.titles_by_code.get(nomination.title_code)
     if title is None:
         return Precheck(nomination.title_code, ())
@@ -156,6 +156,19 @@ def precheck(session: Session, nomination: m.Nomination) -> Precheck:
             )
         checks.append(check)
     return Precheck(title.code, tuple(checks))
+
+
+_PARSED: dict[tuple[int, dt.datetime], Campaign] = {}
+
+
+def _parsed(campaign_id: int, loaded_at: dt.datetime, data: dict) -> Campaign:
+    """The stored plan, parsed once per load (an export pre-checks every nomination)."""
+    key = (campaign_id, loaded_at)
+    if key not in _PARSED:
+        if len(_PARSED) > 8:
+            _PARSED.clear()
+        _PARSED[key] = Campaign.model_validate(data)
+    return _PARSED[key]
 
 
 class UnknownCondition(Exception):
