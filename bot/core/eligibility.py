@@ -123,13 +123,16 @@ def subject_of(nomination: m.Nomination) -> str | None:
 
 def precheck(session: Session, nomination: m.Nomination) -> Precheck:
     """Each condition of the nomination's title, checked against the store."""
-    row = session.get(m.Campaign, nomination.campaign_id)
-    assert row is not None and row.id is not None  # a nomination belongs to a stored campaign
-    campaign = _parsed(row.id, row.loaded_at, row.data)
+    with session.no_autoflush:  # reads only; a draft nomination is never added
+        return _precheck(session, nomination)
+
+
+def _precheck(session: Session, nomination: m.Nomination) -> Precheck:
+    year, campaign = _campaign(session, nomination.campaign_id)
     title = campaign.titles_by_code.get(nomination.title_code)
     if title is None:
         return Precheck(nomination.title_code, ())
-    facts = _Facts(session, campaign, row.year, nomination)
+    facts = _Facts(session, campaign, year, nomination)
     overrides = (
         {
             o.condition: o
@@ -161,14 +164,18 @@ def precheck(session: Session, nomination: m.Nomination) -> Precheck:
 _PARSED: dict[tuple[int, dt.datetime], Campaign] = {}
 
 
-def _parsed(campaign_id: int, loaded_at: dt.datetime, data: dict) -> Campaign:
-    """The stored plan, parsed once per load (an export pre-checks every nomination)."""
+def _campaign(session: Session, campaign_id: int) -> tuple[int, Campaign]:
+    """(year, plan) of a stored campaign, the plan parsed once per load (an export pre-checks
+    every nomination; the plan's JSON is read only when it changed)."""
+    c = m.Campaign
+    year, loaded_at = session.exec(select(c.year, c.loaded_at).where(c.id == campaign_id)).one()
     key = (campaign_id, loaded_at)
     if key not in _PARSED:
+        data = session.exec(select(c.data).where(c.id == campaign_id)).one()
         if len(_PARSED) > 8:
             _PARSED.clear()
         _PARSED[key] = Campaign.model_validate(data)
-    return _PARSED[key]
+    return year, _PARSED[key]
 
 
 class UnknownCondition(Exception):
@@ -222,15 +229,48 @@ class _Facts:
         self.session, self.campaign, self.year = session, campaign, year
         self.nomination = nomination
         self.subject = subject_of(nomination)
+        self._records: dict[tuple[str, int], m.YearRecord] = {}
+        self._seen: set[str] = set()
+        self._nominated: dict[str, list[m.Nomination]] = {}
+        self._members: list[m.Person] | None = None
 
     def title_name(self, code: str) -> str:
         found: Title | None = self.campaign.titles_by_code.get(code)
         return found.name if found else code
 
     def record(self, subject: str, year: int) -> m.YearRecord | None:
-        return self.session.exec(
-            select(m.YearRecord).where(m.YearRecord.year == year, m.YearRecord.subject == subject)
-        ).first()
+        return self.records([subject]).get((subject, year))
+
+    def records(self, subjects: list[str]) -> dict[tuple[str, int], m.YearRecord]:
+        """Every imported year of `subjects`, read once per subject for this pre-check."""
+        wanted = [s for s in subjects if s not in self._seen]
+        if wanted:
+            found = self.session.exec(
+                select(m.YearRecord).where(col(m.YearRecord.subject).in_(wanted))
+            )
+            for r in found:
+                self._records[(r.subject, r.year)] = r
+            self._seen.update(wanted)
+        return self._records
+
+    def nominations(self, subjects: list[str]) -> list[m.Nomination]:
+        """The campaign's live nominations of `subjects` (read once per subject)."""
+        wanted = [s for s in subjects if s not in self._nominated]
+        if wanted:
+            for s in wanted:
+                self._nominated[s] = []
+            found = self.session.exec(
+                select(m.Nomination)
+                .where(
+                    m.Nomination.campaign_id == self.nomination.campaign_id,
+                    col(m.Nomination.nominee_key).in_(wanted),
+                    col(m.Nomination.status).in_((*HELD, *PENDING)),
+                )
+                .order_by(col(m.Nomination.id))
+            )
+            for n in found:
+                self._nominated[n.nominee_key].append(n)
+        return [n for s in subjects for n in self._nominated[s]]
 
     def check(self, c: Condition) -> Check:
         what, outcome, why = {
@@ -274,16 +314,7 @@ class _Facts:
         record = self.record(self.subject, self.year)
         if record is not None and record.titles and code in record.titles:
             return "met", _("conferred (imported record)")
-        found = list(
-            self.session.exec(
-                select(m.Nomination).where(
-                    m.Nomination.campaign_id == self.nomination.campaign_id,
-                    m.Nomination.nominee_key == self.subject,
-                    m.Nomination.title_code == code,
-                    col(m.Nomination.status).in_((*HELD, *PENDING)),
-                )
-            )
-        )
+        found = [n for n in self.nominations([self.subject]) if n.title_code == code]
         accepted = [n for n in found if n.status in HELD]
         if accepted:
             return "met", _("accepted ({receipt})").format(receipt=accepted[0].receipt)
@@ -340,18 +371,24 @@ class _Facts:
             return what, "missing", _("disciplined")
         return what, "met", _("none")
 
-    def _members(self) -> list[m.Person]:
-        unit = self.nomination.nominee_unit_id
-        return list(
-            self.session.exec(
-                select(m.Person).where(m.Person.unit_id == unit, col(m.Person.active).is_(True))
+    def members(self) -> list[m.Person]:
+        if self._members is None:
+            unit = self.nomination.nominee_unit_id
+            self._members = list(
+                self.session.exec(
+                    select(m.Person).where(
+                        m.Person.unit_id == unit, col(m.Person.active).is_(True)
+                    )
+                )
             )
-        )
+        return self._members
 
     def _members_discipline(self) -> tuple[str, Outcome, str]:
         what = _("No member disciplined in {year}").format(year=self.year)
-        members = self._members()
-        records = [self.record(f"person:{p.id}", self.year) for p in members]
+        members = self.members()
+        subjects = [f"person:{p.id}" for p in members]
+        known = self.records(subjects)
+        records = [known.get((s, self.year)) for s in subjects]
         if any(r is not None and r.disciplined for r in records):
             n = sum(1 for r in records if r is not None and r.disciplined)
             return what, "missing", _("{n} disciplined").format(n=n)
@@ -374,25 +411,21 @@ class _Facts:
         ).format(percent=need, title=self.title_name(c.title))
         if self.nomination.nominee_unit_id is None:
             return what, "unknown", _("the collective is not a unit in the store")
-        members = self._members()
+        members = self.members()
         if not members:
             return what, "unknown", _("the unit has no members in the store")
+        subjects = [f"person:{p.id}" for p in members]
+        known = self.records(subjects)
+        counted = {
+            n.nominee_key
+            for n in self.nominations(subjects)
+            if n.title_code == c.title and n.status in COUNTED
+        }
         holders = 0
-        for p in members:
-            subject = f"person:{p.id}"
-            record = self.record(subject, self.year)
-            if record is not None and record.titles and c.title in record.titles:
-                holders += 1
-                continue
-            counted = self.session.exec(
-                select(m.Nomination.id).where(
-                    m.Nomination.campaign_id == self.nomination.campaign_id,
-                    m.Nomination.nominee_key == subject,
-                    m.Nomination.title_code == c.title,
-                    col(m.Nomination.status).in_(COUNTED),
-                )
-            ).first()
-            holders += counted is not None
+        for subject in subjects:
+            record = known.get((subject, self.year))
+            held = record is not None and bool(record.titles) and c.title in (record.titles or [])
+            holders += held or subject in counted
         share = Decimal(holders * 100) / Decimal(len(members))
         good = share > c.percent if c.above else share >= c.percent
         why = _("{n} of {total} ({percent})").format(
