@@ -731,3 +731,30 @@ def test_bad_conditions_and_windows_are_checked(tmp_path):
         path.write_text(bundled.replace(old, new, 1), encoding="utf-8")
         result = cli("campaign", "check", str(path))
         assert result.exit_code == 1 and problem in result.output, (problem, result.output)
+
+
+def test_numbered_answers_on_the_console_and_english(people):
+    at(IN_WINDOW)
+    people.add(role="head", channel="console", user_id="c1")
+    head = Chat("c1", "console")
+    head.say("/dangky")
+    head.say("2")  # Cho đơn vị: …
+    head.say("1")
+    head.say("1")  # Xác nhận
+    assert "Đã đăng ký. Số biên nhận: DK-2022-0001." in head.text
+    assert rows(m.Registration)[0].audience == "collective"
+
+    people.add(user_id="en1")
+    with session_scope() as session:
+        person = session.exec(
+            select(m.Person).join(m.Identity).where(m.Identity.user_id == "en1")
+        ).one()
+        person.lang = "en"
+        session.add(person)
+    english = Chat("en1")
+    english.say("/register_titles")
+    assert "Which titles do you aim for this year?" in english.text
+    english.say("1")
+    english.press("Confirm")
+    assert "Registered. Receipt number: DK-2022-0002." in english.text
+    assert "You may change it with /register_titles until 31/03/2022." in english.text
