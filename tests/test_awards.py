@@ -758,3 +758,21 @@ def test_numbered_answers_on_the_console_and_english(people):
     english.press("Confirm")
     assert "Registered. Receipt number: DK-2022-0002." in english.text
     assert "You may change it with /register_titles until 31/03/2022." in english.text
+
+
+def test_the_shorthands_of_older_files_are_conditions_too():
+    from bot.core.campaign import Title
+
+    title = Title.model_validate(
+        {
+            "code": "CSTD-CS",
+            "name": "Chiến sĩ thi đua cơ sở",
+            "kind": "title",
+            "for": ["individual"],
+            "level": "co-so",
+            "requires": ["LDTT"],
+            "needs_initiative": True,
+        }
+    )
+    assert [c.key for c in title.all_conditions] == ["title:LDTT:1", "initiative"]
+    assert title.registrable
