@@ -21,6 +21,7 @@ from handlers import (
     export,
     my,
     nominate,
+    register_titles,
     remind,
     report,
     review,
@@ -69,6 +70,14 @@ COMMANDS: list[Command] = [
         flow(nominate.FLOW),
         lambda: _("propose an award"),
         words=("đề nghị", "đề nghị khen thưởng", "nominate"),
+    ),
+    Command(
+        "register_titles",
+        "dangky",
+        EVERYONE,
+        flow(register_titles.FLOW),
+        register_titles.describe,
+        words=("đăng ký", "đăng ký thi đua", "register titles"),
     ),
     Command(
         "my",
@@ -140,6 +149,7 @@ FLOWS: dict[str, Flow] = {
     for f in (
         report.FLOW,
         nominate.FLOW,
+        register_titles.FLOW,
         my.FLOW,
         away.FLOW,
         export.FLOW,

@@ -17,12 +17,14 @@ from typing import TypeVar, cast
 
 from sqlmodel import col, func, select
 
+from bot.core import citations, eligibility
 from bot.core import models as m
 from bot.core.clock import LOCAL
 from bot.core.i18n import _, format_day, language, render
 from bot.core.store import audit
 from bot.core.summary import REVIEW_NOMINATIONS, status_labels
 from bot.core.unit_status import REVIEW_REPORTS
+from handlers import review_precheck
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import File, Reply
@@ -217,6 +219,11 @@ def _show(ctx: Ctx, answers: Answers) -> str:
         area=area,
         title=title,
     )
+    if isinstance(row, m.Nomination):
+        assert row.id is not None  # a stored row
+        cited = citations.cited(session=ctx.session, nomination_id=row.id)
+        text += "\n" + citations.cited_text(cited)
+        text += "\n\n" + eligibility.render_text(eligibility.precheck(ctx.session, row))
     return text + "\n\n" + _("Accept it, or return it with a reason?")
 
 
@@ -236,7 +243,19 @@ def _evidence(ctx: Ctx, answers: Answers) -> File | None:
 
 
 def _actions(ctx: Ctx, answers: Answers) -> Choices:
-    return [(ACCEPT, _("Accept")), (RETURN, _("Return with a reason")), (CLOSE, _("Close"))]
+    found = [(ACCEPT, _("Accept")), (RETURN, _("Return with a reason"))]
+    found += review_precheck.action(ctx, _item(ctx, answers))
+    return [*found, (CLOSE, _("Close"))]
+
+
+def _overriding(ctx: Ctx, answers: Answers) -> bool:
+    return answers.get("action") == review_precheck.ACTION
+
+
+def _nomination(ctx: Ctx, answers: Answers) -> m.Nomination:
+    row = _item(ctx, answers)
+    assert isinstance(row, m.Nomination)  # the action is offered for nominations only
+    return row
 
 
 def _summary(ctx: Ctx, answers: Answers) -> str | None:
@@ -246,6 +265,8 @@ def _summary(ctx: Ctx, answers: Answers) -> str | None:
     action = answers.get("action")
     if action == CLOSE:
         return None
+    if action == review_precheck.ACTION:
+        return review_precheck.summary(ctx, _nomination(ctx, answers), answers)
     row = _item(ctx, answers)
     name = _owner(ctx, row).full_name
     if action == ACCEPT:
@@ -263,9 +284,14 @@ def _line(row: m.Report | m.Nomination) -> str:
 def _accept_all(ctx: Ctx, answers: Answers) -> list[Reply]:
     """Accept every item of the previewed list still waiting; the others are named."""
     assert ctx.person is not None  # flows run for registered people only
-    done = []
+    done, held = [], []
     for row in _waiting(ctx, answers):
         if not _reviewable(row):
+            continue
+        if isinstance(row, m.Nomination) and citations.conflicts(
+            session=ctx.session, campaign=ctx.campaign, nomination=row
+        ):
+            held.append(row.receipt)
             continue
         kind = "report" if isinstance(row, m.Report) else "nomination"
         row.status, row.review_note, row.updated_at = "accepted", None, ctx.now
@@ -280,13 +306,14 @@ def _accept_all(ctx: Ctx, answers: Answers) -> list[Reply]:
             detail={"bulk": True},
         )
         done.append(row.receipt)
-    return [
-        Reply(
-            _("Accepted {n}: {receipts}.").format(n=len(done), receipts=", ".join(done))
-            if done
-            else _("Nothing was changed: the items were reviewed meanwhile.")
-        )
-    ]
+    text = (
+        _("Accepted {n}: {receipts}.").format(n=len(done), receipts=", ".join(done))
+        if done
+        else _("Nothing was changed: the items were reviewed meanwhile.")
+    )
+    if held:
+        text += "\n" + citations.held_text(held)
+    return [Reply(text)]
 
 
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
@@ -295,6 +322,8 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     action = answers.get("action")
     if action == CLOSE:
         return [Reply(_("Closed."))]
+    if action == review_precheck.ACTION:
+        return review_precheck.finish(ctx, _nomination(ctx, answers), answers)
     assert ctx.person is not None  # flows run for registered people only
     row = _item(ctx, answers)
     if not _reviewable(row):  # someone else reviewed it, or the person withdrew it
@@ -303,6 +332,10 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
                 receipt=row.receipt, status=status_labels().get(row.status, row.status)
             )
         )
+    if action == ACCEPT and isinstance(row, m.Nomination):
+        conflict = citations.conflicts(session=ctx.session, campaign=ctx.campaign, nomination=row)
+        if conflict:
+            raise Invalid(conflict)
     kind = "report" if isinstance(row, m.Report) else "nomination"
     reason = str(answers.get("reason") or "") if action == RETURN else ""
     row.status = "accepted" if action == ACCEPT else "returned"
@@ -417,6 +450,27 @@ FLOW = Flow(
             ).format(n=REASON_MAX),
             max_len=REASON_MAX,
             when=lambda ctx, a: a.get("action") == RETURN,
+        ),
+        Step(
+            "condition",
+            "choice",
+            review_precheck.prompt_condition,
+            choices=lambda ctx, a: review_precheck.conditions(ctx, _nomination(ctx, a)),
+            when=_overriding,
+        ),
+        Step(
+            "finding",
+            "choice",
+            review_precheck.prompt_finding,
+            choices=review_precheck.findings,
+            when=_overriding,
+        ),
+        Step(
+            "note",
+            "text",
+            review_precheck.prompt_note,
+            max_len=review_precheck.NOTE_MAX,
+            when=_overriding,
         ),
     ),
     summary=_summary,

@@ -28,6 +28,20 @@ SOURCES = ("bot", "handlers", "schedules")
 
 # domain -> file patterns (relative to the repo root); the first match wins.
 DOMAINS: dict[str, tuple[str, ...]] = {
+    "awards": (
+        "handlers/register_titles.py",
+        "handlers/picks.py",
+        "handlers/review_precheck.py",
+        "bot/core/registration.py",
+        "bot/core/eligibility.py",
+        "bot/core/ratings.py",
+        "bot/core/citations.py",
+        "bot/cli/awards.py",
+        "bot/core/exports/registration*",
+        "bot/core/templates/awards/*",
+        "bot/core/templates/events/registration*",
+        "schedules/outbox/registration*",
+    ),
     "telegram": ("bot/channels/telegram*.py",),
     "zalo": ("bot/channels/zalo*.py",),
     "pushes": (

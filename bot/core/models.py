@@ -296,3 +296,76 @@ class ChannelState(SQLModel, table=True):
     reason: str | None = None
     sent_this_month: int = 0
     month: str | None = Field(default=None, max_length=7)
+
+
+# --- awards: registration (đăng ký thi đua), the year's ratings and initiatives, pre-checks ---
+
+
+class Registration(SQLModel, table=True):
+    """The titles a person (for themselves) or a unit head (for the unit) aims for this year.
+
+    One row per campaign and registrant (`subject`: `person:<id>` or `unit:<id>`); editing it
+    replaces `titles` and keeps the receipt (DK-2022-0001)."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    receipt: str = Field(unique=True, max_length=20)
+    subject: str = Field(max_length=32)
+    audience: str = Field(max_length=12)  # individual | collective
+    person_id: int | None = Field(default=None, foreign_key="person.id")  # who registers
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    nominee_person_id: int | None = Field(default=None, foreign_key="person.id")
+    nominee_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    titles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = _when()
+    updated_at: dt.datetime = _when()
+
+
+class YearRecord(SQLModel, table=True):
+    """What the office knows of a person's or a unit's year: the performance rating (xếp
+    loại), whether they were disciplined, and the titles conferred (for "N years running").
+    None is "not known" (nothing imported), never "no"."""
+
+    __tablename__ = "year_record"
+    __table_args__ = (sa.UniqueConstraint("year", "subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    subject: str = Field(max_length=32)  # person:<id> | unit:<id>
+    rating: str | None = Field(default=None, max_length=16)
+    disciplined: bool | None = None
+    titles: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    imported_at: dt.datetime = _when()
+
+
+class Initiative(SQLModel, table=True):
+    """A recognised initiative (sáng kiến) of a person, imported by the clerk."""
+
+    __table_args__ = (sa.UniqueConstraint("year", "person_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    name: str = Field(max_length=300)
+    decision: str | None = Field(default=None, max_length=120)  # the recognising decision
+    accepted: bool = True
+    imported_at: dt.datetime = _when()
+
+
+class PrecheckOverride(SQLModel, table=True):
+    """The clerk's own finding on one condition of a nomination's pre-check (audited)."""
+
+    __tablename__ = "precheck_override"
+    nomination_id: int = Field(foreign_key="nomination.id", primary_key=True)
+    condition: str = Field(primary_key=True, max_length=48)
+    outcome: str = Field(max_length=8)  # met | missing
+    note: str = Field(max_length=300)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    at: dt.datetime = _when()
+
+
+class NominationReport(SQLModel, table=True):
+    """A report a nomination cites as its basis (one achievement, one award)."""
+
+    __tablename__ = "nomination_report"
+    nomination_id: int = Field(foreign_key="nomination.id", primary_key=True)
+    report_id: int = Field(foreign_key="report.id", primary_key=True, index=True)
