@@ -1,7 +1,7 @@
 """awards: registration (đăng ký thi đua), the year's ratings and initiatives, pre-checks
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-02 05:40:00
 
 Registrations of the titles people and units aim for; what the office knows of each one's
@@ -16,7 +16,7 @@ from alembic import op
 import bot.core.models
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
