@@ -30,6 +30,14 @@ SOURCES = ("bot", "handlers", "schedules")
 DOMAINS: dict[str, tuple[str, ...]] = {
     "telegram": ("bot/channels/telegram*.py",),
     "zalo": ("bot/channels/zalo*.py",),
+    "council": (
+        "bot/core/council.py",
+        "bot/core/exports/dossier*.py",
+        "bot/cli/council.py",
+        "handlers/council.py",
+        "handlers/ballot.py",
+        "bot/core/templates/council/*",
+    ),
     "pushes": (
         "schedules/*",
         "bot/delivery/*",

@@ -1,0 +1,180 @@
+"""The council's secret vote (bình xét) through the handlers (the console's seam): a council of
+9 votes on 12 candidates; thresholds, a member who does not vote, a second and a late vote
+refused, results to the clerk and to the unit heads; the dossier read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlmodel import col, select
+from typer.testing import CliRunner
+
+from bot.core import models as m
+from bot.core.db import session_scope
+from tests.council_seed import seed
+
+AGREE, DISAGREE = "Đồng ý", "Không đồng ý"
+#: How many of the 8 voters agree with each candidate (voter k agrees iff k < count).
+YES_OF_8 = [8, 5, 4, 0, 7, 6, 6, 5, 8, 5, 3, 4]
+
+
+def vote(chat, agree: list[bool]) -> None:
+    """Cast a whole ballot by buttons: /phieu, one press per candidate, confirm."""
+    chat.say("/phieu")
+    assert "Phiếu kín, ứng viên 1/12" in chat.text
+    for yes in agree:
+        chat.press(AGREE if yes else DISAGREE)
+    assert "Phiếu của bạn:" in chat.text
+    chat.press("Xác nhận")
+    assert "Đã nhận phiếu của bạn" in chat.text, chat.text
+
+
+def open_session(clerk_chat) -> None:
+    clerk_chat.say("/binhxet")
+    assert "Bỏ phiếu kín các đề nghị đã duyệt của:" in clerk_chat.text
+    clerk_chat.press("Đợt thi đua thứ nhất")
+    assert "12 ứng viên" in clerk_chat.text and "9 thành viên" in clerk_chat.text
+    clerk_chat.press("Xác nhận")
+    assert "Đã mở phiên bình xét số 1" in clerk_chat.text
+
+
+def close_session(clerk_chat) -> str:
+    clerk_chat.say("/binhxet")
+    clerk_chat.press("Đóng phiên và kiểm phiếu")
+    assert "Đóng phiên ngay?" in clerk_chat.text
+    clerk_chat.press("Xác nhận")
+    return clerk_chat.text
+
+
+def outcomes() -> list[tuple[int, int, int, bool]]:
+    with session_scope() as session:
+        row = session.exec(select(m.BallotSession)).one()
+        return [(o["yes"], o["no"], o["base"], o["passed"]) for o in row.result["outcomes"]]
+
+
+@pytest.fixture
+def council(people):
+    return seed(people)
+
+
+def test_nine_members_vote_on_twelve_candidates(council, chat_as, tmp_path: Path):
+    clerk = chat_as(council.clerk)
+    open_session(clerk)
+    with session_scope() as session:  # every member got the ballot's invitation, pushed
+        invited = session.exec(
+            select(m.Outbox).where(col(m.Outbox.key).startswith("council:1:ballot:"))
+        ).all()
+        assert len(invited) == 0  # members here are on the test channel: not reachable
+    assert "Không liên lạc được qua tin nhắn" in clerk.text
+
+    members = [chat_as(p) for p in council.members]
+    for k, member in enumerate(members[:8]):  # the ninth never votes
+        vote(member, [k < n for n in YES_OF_8])
+
+    # a second vote is refused at once
+    members[0].say("/phieu")
+    assert "Bạn đã bỏ phiếu trong phiên này" in members[0].text
+
+    # someone not on the council has no ballot
+    chat_as(council.head_ttra).say("/phieu")
+    assert "không phải thành viên Hội đồng" in chat_as(council.head_ttra).say("/phieu")[0].text
+
+    # the ninth starts a ballot, the clerk closes, the ninth's confirm comes too late
+    late = members[8]
+    late.say("/phieu")
+    for _n in YES_OF_8:
+        late.press(AGREE)
+    text = close_session(clerk)
+    late.press("Xác nhận")
+    assert "Phiên bình xét đã đóng: phiếu của bạn không được tính" in late.text
+
+    assert "Đã bỏ phiếu: 8/9 thành viên" in text
+    assert "Chiến sĩ thi đua cơ sở (cần từ 2/3 trở lên):" in text
+    assert "Lao động tiên tiến (cần trên 1/2):" in text
+    assert "- Cao Văn Một (Phòng Quản lý Công nghiệp): 8 đồng ý, 0 không đồng ý trên 8" in text
+    found = outcomes()
+    assert [f[0] for f in found] == YES_OF_8
+    assert all(f[0] + f[1] == 8 and f[2] == 8 for f in found)
+    # > 1/2: 5 of 8 carried, 4 of 8 (exactly half) not; >= 2/3: 6 of 8 carried, 5 of 8 not
+    assert [f[3] for f in found] == [
+        True, True, False, False, True, True,  # LDTT
+        True, False, True,  # CSTD-CS
+        True, False,  # TTLDTT
+        False,  # BK-UBND
+    ]  # fmt: skip
+    with session_scope() as session:
+        ballots = session.exec(select(m.Ballot)).all()
+        assert len(ballots) == 8
+        assert session.exec(select(m.BallotTurnout)).all().__len__() == 8
+        assert session.exec(select(m.BallotSession)).one().box == []
+        # QLCN's head (on the test channel) cannot be reached: no result row; the audit
+        # says who voted, never how
+        casts = session.exec(select(m.AuditEvent).where(m.AuditEvent.action == "ballot.cast"))
+        assert sorted(e.person_id for e in casts) == sorted(p.id for p in council.members[:8])
+        assert all(e.detail == {} for e in casts)
+        actions = {e.action for e in session.exec(select(m.AuditEvent))}
+        assert {"ballot.open", "ballot.close", "council.add"} <= actions
+
+    # the dossier, through the CLI, read back
+    from bot.cli.main import app
+
+    out = tmp_path / "dossier"
+    result = CliRunner().invoke(app, ["dossier", "--session", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    check_dossier(out)
+
+
+def check_dossier(out: Path) -> None:
+    minutes = Document(str(out / "bien-ban-hop-hoi-dong.docx"))
+    text = "\n".join(p.text for p in minutes.paragraphs)
+    assert "BIÊN BẢN" in text
+    assert "Họp Hội đồng Thi đua – Khen thưởng bình xét đợt thi đua thứ nhất năm 2022" in text
+    assert "Số thành viên: 9; dự họp (đã bỏ phiếu): 8; vắng: 1" in text
+    assert "- Thành Viên 8" in text  # absent (named in the absent list)
+    assert "Kết quả: 7/12 ứng viên đạt tỷ lệ phiếu" in text
+    table = minutes.tables[-2]  # the votes (the last is the signatures)
+    rows = [[c.text for c in r.cells] for r in table.rows]
+    assert rows[0][:5] == [
+        "TT",
+        "Họ và tên",
+        "Đơn vị",
+        "Danh hiệu, hình thức khen thưởng",
+        "Đồng ý",
+    ]
+    assert rows[1] == [
+        "1", "Cao Văn Một", "Phòng Quản lý Công nghiệp", "Lao động tiên tiến", "8", "0",
+        "100%", "đạt",
+    ]  # fmt: skip
+    assert rows[3][4:] == ["4", "4", "50%", "không đạt"]
+    assert len(rows) == 13
+
+    proposal = "\n".join(p.text for p in Document(str(out / "to-trinh-binh-xet.docx")).paragraphs)
+    assert "TỜ TRÌNH" in proposal
+    assert "đề nghị khen thưởng 1 tập thể và 6 cá nhân" in proposal
+    assert "- Lao động tiên tiến: 4 cá nhân;" in proposal
+
+    listing = Document(str(out / "danh-sach-binh-xet.docx"))
+    rows = [[c.text for c in r.cells] for r in listing.tables[1].rows]
+    assert len(rows) == 8 and rows[1][2] == "Cao Văn Một" and rows[1][3] == "Chuyên viên"
+
+    sheet = load_workbook(out / "ho-so-chuyen-tinh.xlsx").active
+    values = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert values[0] == [
+        "TT", "Họ và tên", "Chức vụ", "Đơn vị", "Danh hiệu, hình thức khen thưởng",
+        "Thành tích chủ yếu",
+        "Tỷ lệ phiếu", "Loại",
+    ]  # fmt: skip
+    assert len(values) == 8
+    assert values[1][1:5] == [
+        "Cao Văn Một", "Chuyên viên", "Phòng Quản lý Công nghiệp", "Lao động tiên tiến",
+    ]  # fmt: skip
+    assert values[1][6] == "100%"
+    collective = next(v for v in values if v[7] == "Tập thể")
+    assert collective[4] == "Tập thể lao động tiên tiến"
+    results = load_workbook(out / "ket-qua-bo-phieu.xlsx").active
+    assert results.max_row == 13
+    evidence = sorted(p.name for p in (out / "minh-chung").iterdir())
+    assert len(evidence) == 6  # the six individuals carried, one report each
