@@ -53,11 +53,15 @@ def _unit(session, code: str) -> m.Unit:
     return session.exec(select(m.Unit).where(m.Unit.code == code)).one()
 
 
-def seed(people, channel: str = "test", user_ids: list[str] | None = None) -> Council:
-    """`people`: conftest's People; members are registered on `channel` (user ids given,
-    or made up)."""
+def seed(
+    people, channel: str = "test", user_ids: list[str] | None = None, clerk_id: str | None = None
+) -> Council:
+    """`people`: conftest's People; members (and the clerk) are registered on `channel`
+    (user ids given, or made up)."""
     ids = user_ids or [None] * 9
-    clerk = people.add(role="clerk", unit="VP", name="Lê Thị Văn Thư")
+    clerk = people.add(
+        role="clerk", unit="VP", name="Lê Thị Văn Thư", channel=channel, user_id=clerk_id
+    )
     head = people.add(
         role="head", unit="QLCN", name="Hồ Trưởng Phòng", channel=channel, user_id=ids[0]
     )
