@@ -12,8 +12,11 @@ from bot.core.db import session_scope
 from tests.council_seed import seed
 from tests.fakes.zalo_api import FakeZalo
 from tests.secrecy import assert_secret
+from tests import test_zalo_channel as zalo_tests
 from tests.test_zalo_channel import Runners, User
-from tests.test_zalo_channel import fakes, runners, zl  # noqa: F401 (its fixtures)
+
+# the Zalo channel tests' fixtures: a FakeZalo, and the runners against it
+fakes, runners, zl = zalo_tests.fakes, zalo_tests.runners, zalo_tests.zl
 
 MEMBER_IDS = [f"zalo-member-{k}" for k in range(9)]
 
