@@ -9,10 +9,10 @@ from sqlmodel import select
 
 from bot.core import models as m
 from bot.core.db import session_scope
+from tests import test_zalo_channel as zalo_tests
 from tests.council_seed import seed
 from tests.fakes.zalo_api import FakeZalo
 from tests.secrecy import assert_secret
-from tests import test_zalo_channel as zalo_tests
 from tests.test_zalo_channel import Runners, User
 
 # the Zalo channel tests' fixtures: a FakeZalo, and the runners against it
