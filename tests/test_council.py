@@ -178,3 +178,104 @@ def check_dossier(out: Path) -> None:
     assert results.max_row == 13
     evidence = sorted(p.name for p in (out / "minh-chung").iterdir())
     assert len(evidence) == 6  # the six individuals carried, one report each
+
+
+# ---- bad input, roles, the CLI, the campaign file -----------------------------------------
+
+
+def test_who_may_open_and_what_a_ballot_refuses(council, chat_as, people):
+    staff = chat_as(people.add(unit="QLCN", name="Trần Nhân Viên"))
+    staff.say("/binhxet")
+    assert "không dành cho vai trò của bạn" in staff.text
+    assert "Không có phiên bình xét nào đang mở" in staff.say("/phieu")[0].text
+
+    clerk = chat_as(council.clerk)
+    clerk.say("/binhxet")
+    clerk.press("Đợt thi đua thứ hai")  # no accepted nomination in phase 2
+    assert "Không có đề nghị đã duyệt nào" in clerk.text
+    clerk.press("Đợt thi đua thứ nhất")
+    clerk.press("Xác nhận")
+
+    member = chat_as(council.members[1])
+    member.say("/phieu")
+    for bad in ("🎉🎉", "<b>x</b>", "7", ""):
+        member.say(bad)
+        assert "Phiếu kín, ứng viên 1/12" in member.text  # asked again, politely
+    member.say("2")  # typed as its number: Không đồng ý
+    assert "Phiếu kín, ứng viên 2/12" in member.text
+    member.say("/baocao")  # another command mid-ballot: asked first
+    assert "Bạn chưa làm xong: bỏ phiếu kín (thành viên Hội đồng) (/phieu)" in member.text
+    member.press("Không, làm tiếp")
+    member.say("hủy")
+    assert "Đã hủy" in member.text
+    with session_scope() as session:
+        assert session.exec(select(m.BallotTurnout)).all() == []
+        assert session.exec(select(m.Conversation)).all() == []
+
+    # a whole ballot, one answer changed on the summary
+    vote_with_an_edit(member)
+    with session_scope() as session:
+        row = session.exec(select(m.BallotSession)).one()
+        (ballot,) = row.box
+        assert ballot[str(council.candidates[2])] == "no"
+        assert sum(v == "yes" for v in ballot.values()) == 11
+
+
+def vote_with_an_edit(member) -> None:
+    member.say("/phieu")
+    for _n in range(12):
+        member.press(AGREE)
+    member.press("Sửa một mục")
+    member.press("Ứng viên 3")
+    member.press(DISAGREE)
+    assert "3. Hà Văn Ba (Lao động tiên tiến): Không đồng ý" in member.text
+    member.press("Xác nhận")
+    assert "Đã nhận phiếu của bạn" in member.text
+
+
+def test_council_from_the_command_line(ready, people):
+    from bot.cli.main import app
+
+    head = people.add(role="head", unit="QLCN", name="Hồ Trưởng Phòng")
+    runner = CliRunner()
+    result = runner.invoke(app, ["council", "add", f"#{head.id}", "Hồ Trưởng Phòng"])
+    assert result.exit_code == 0, result.output
+    assert "Hồ Trưởng Phòng vào Hội đồng." in result.output
+    assert "Hồ Trưởng Phòng đã là thành viên Hội đồng." in result.output
+    listed = runner.invoke(app, ["council", "list", "--json"])
+    assert '"role": "head"' in listed.output  # a seat on the council, the role kept
+    assert runner.invoke(app, ["council", "add", "Không Ai"]).exit_code == 1
+    result = runner.invoke(app, ["council", "remove", f"#{head.id}"])
+    assert "rời Hội đồng" in result.output
+    assert runner.invoke(app, ["council", "list", "--json"]).output.strip() == "[]"
+    result = runner.invoke(app, ["dossier", "--session", "4", "--out", "x"])
+    assert result.exit_code == 1 and "Không có phiên bình xét số 4" in result.output
+    with session_scope() as session:
+        actions = [e.action for e in session.exec(select(m.AuditEvent))]
+        assert actions.count("council.add") == 1 and actions.count("council.remove") == 1
+
+
+def test_share_rules_of_the_campaign_file():
+    from bot.core.campaign import ShareRule
+
+    half, two_thirds = ShareRule.parse("> 1/2"), ShareRule.parse(">= 2/3")
+    assert not half.met(4, 8) and half.met(5, 9) and half.met(5, 8)
+    assert two_thirds.met(6, 9) and not two_thirds.met(5, 8) and two_thirds.met(6, 8)
+    assert ShareRule.parse(">= 70%").met(7, 10) and not ShareRule.parse(">= 70%").met(6, 9)
+    assert not half.met(0, 0)
+    for bad in ("1/2", "= 1/2", "> 3/2", "> 0/5", ">= 0%", "> x"):
+        with pytest.raises(ValueError):
+            ShareRule.parse(bad)
+
+
+def test_a_bad_threshold_in_the_campaign_file_names_its_line():
+    from bot.core.campaign_loader import CampaignError, bundled_path, parse_campaign
+
+    text = bundled_path().read_text(encoding="utf-8")
+    text = text.replace('vote_threshold = ">= 2/3"', 'vote_threshold = "2/3"', 1)
+    with pytest.raises(CampaignError) as caught:
+        parse_campaign(text, "plan.toml")
+    assert "vote_threshold" in str(caught.value.problems[0])
+    text = text.replace('quorum = ">= 2/3"', 'quorum = "most"')
+    with pytest.raises(CampaignError):
+        parse_campaign(text, "plan.toml")
