@@ -279,3 +279,29 @@ def test_a_bad_threshold_in_the_campaign_file_names_its_line():
     text = text.replace('quorum = ">= 2/3"', 'quorum = "most"')
     with pytest.raises(CampaignError):
         parse_campaign(text, "plan.toml")
+
+
+def test_the_log_drops_a_line_with_a_ballots_button_data(monkeypatch, capsys):
+    """At THIDUA_LOG_LEVEL=DEBUG the Telegram library logs each request and update; our
+    handler drops the lines that carry a ballot's button data (and so its chat)."""
+    import logging
+
+    from bot.core import logs
+    from bot.core.settings import get_settings
+
+    root = logging.getLogger()
+    kept = root.handlers[:]
+    root.handlers = []
+    try:
+        monkeypatch.setenv("THIDUA_LOG_LEVEL", "DEBUG")
+        get_settings.cache_clear()
+        logs.configure(get_settings())
+        log = logging.getLogger("telegram.Bot")
+        log.debug("Exiting: get_updates: {'callback_query': {'data': 'flow:ballot:c0:ab12:yes'}}")
+        log.debug("Exiting: get_updates: []")
+        err = capsys.readouterr().err
+    finally:
+        for handler in root.handlers:
+            root.removeHandler(handler)
+        root.handlers = kept
+    assert "get_updates: []" in err and "flow:ballot" not in err
