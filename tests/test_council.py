@@ -82,6 +82,12 @@ def test_nine_members_vote_on_twelve_candidates(council, chat_as, tmp_path: Path
     chat_as(council.head_ttra).say("/phieu")
     assert "không phải thành viên Hội đồng" in chat_as(council.head_ttra).say("/phieu")[0].text
 
+    # the clerk sees who has voted (never how)
+    clerk.say("/binhxet")
+    assert "8/9 thành viên đã bỏ phiếu cho 12 ứng viên" in clerk.text
+    clerk.press("Ai đã bỏ phiếu")
+    assert "✓ Hồ Trưởng Phòng" in clerk.text and "· Thành Viên 8" in clerk.text
+
     # the ninth starts a ballot, the clerk closes, the ninth's confirm comes too late
     late = members[8]
     late.say("/phieu")
@@ -152,7 +158,7 @@ def check_dossier(out: Path) -> None:
     assert len(rows) == 13
 
     proposal = "\n".join(p.text for p in Document(str(out / "to-trinh-binh-xet.docx")).paragraphs)
-    assert "TỜ TRÌNH" in proposal
+    assert "TỜ TRÌNH" in proposal and "Kính gửi: Giám đốc Sở Công Thương" in proposal
     assert "đề nghị khen thưởng 1 tập thể và 6 cá nhân" in proposal
     assert "- Lao động tiên tiến: 4 cá nhân;" in proposal
 

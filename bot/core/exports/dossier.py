@@ -146,8 +146,10 @@ def context(found: Dossier) -> dict[str, Any]:
             _("Pursuant to {basis};").format(basis=b.rstrip(";. ")) for b in plan.legal_basis
         ],
         "plan_name": plan_name,
-        "signer_position": plan.signer.position.upper() if plan.signer else "",
-        "signer_name": plan.signer.name if plan.signer else "",
+        # the proposal goes from the council to the head of the office, who decides
+        "head": f"{plan.signer.position.capitalize()} {issuer}" if plan.signer else issuer,
+        "signer_position": _("FOR THE EMULATION AND COMMENDATION COUNCIL"),
+        "signer_name": "",
         "recipients": [_("As above;"), _("Archive: VT, VP.")],
     }
 

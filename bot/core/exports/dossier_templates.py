@@ -9,7 +9,8 @@ What they use (see dossier.context): the heading's issuer, issuing_body, parent_
 year, symbol; scope, opened, closed (dates), members, voted, absent (names), quorum,
 quorum_met, lines (no, name, unit, title, yes, no_votes, share, result), carried (no, title,
 name, position, unit, basis, share), titles (name, count, audience), collectives,
-individuals, legal_basis, plan_name, council, signer_position, signer_name, recipients.
+individuals, legal_basis, plan_name, council, head (whom the proposal goes to),
+signer_position, signer_name, recipients.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def proposal() -> DocxDocument:
     )
     para(
         doc,
-        _("To: {head}").format(head="{{ signer_position|capitalize }}"),
+        _("To: {head}").format(head="{{ head }}"),
         align="center",
         before=12,
     )
