@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.core import council
+from bot.core import ballot_traces, council
 from bot.core import models as m
 from bot.core.i18n import _
 from handlers.context import Ctx
@@ -53,7 +53,9 @@ def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
     return {"session": row.id, "since": ctx.now.isoformat(), "n": len(row.candidates)}
 
 
-def _applies(i: int) -> Step:
+def _question(i: int) -> Step:
+    """The step asking about candidate `i` (skipped past the last, and once the session closed)."""
+
     def prompt(ctx: Ctx, answers: Answers) -> str:
         found = _candidates(ctx, answers)[i]
         nom = found.nomination
@@ -76,7 +78,7 @@ def _applies(i: int) -> Step:
         prompt,
         label=lambda: _("Candidate {k}").format(k=i + 1),
         choices=choices,
-        when=lambda ctx, a: i < int(str(a["n"])) and not a.get(council.CLOSED),
+        when=lambda ctx, a: i < int(str(a["n"])) and not a.get(ballot_traces.CLOSED),
     )
 
 
@@ -85,7 +87,7 @@ def _choice_label(value: object) -> str:
 
 
 def _summary(ctx: Ctx, answers: Answers) -> str | None:
-    if answers.get(council.CLOSED):  # the session closed meanwhile: straight to the refusal
+    if answers.get(ballot_traces.CLOSED):  # the session closed meanwhile: straight to the refusal
         return None
     lines = [_("Your ballot:")]
     for i, found in enumerate(_candidates(ctx, answers)):
@@ -112,7 +114,7 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         text = _("Your ballot is cast. Thank you. It is secret: nobody can see how you voted.")
     except council.CouncilError as refused:
         text = str(refused)
-    council.forget_chat(
+    ballot_traces.forget_chat(
         session=ctx.session,
         channel=inc.channel,
         chat_id=inc.chat_id,
@@ -122,9 +124,9 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
 
 
 FLOW = Flow(
-    name=council.BALLOT_FLOW,
+    name=ballot_traces.BALLOT_FLOW,
     begin=_begin,
-    steps=tuple(_applies(i) for i in range(MAX_CANDIDATES)),
+    steps=tuple(_question(i) for i in range(MAX_CANDIDATES)),
     summary=_summary,
     finish=_finish,
 )

@@ -32,6 +32,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     "zalo": ("bot/channels/zalo*.py",),
     "council": (
         "bot/core/council.py",
+        "bot/core/ballot_traces.py",
         "bot/core/exports/dossier*.py",
         "bot/cli/council.py",
         "handlers/council.py",
