@@ -47,12 +47,13 @@ class CouncilError(Exception):
 
 
 def members(*, session: Session, campaign_id: int) -> list[m.Person]:
-    """The council's members, by name."""
+    """The council's members, by name: active people only (one who left keeps the seat's
+    row but neither votes nor counts towards the quorum)."""
     return list(
         session.exec(
             select(m.Person)
             .join(m.CouncilMember, col(m.CouncilMember.person_id) == m.Person.id)
-            .where(m.CouncilMember.campaign_id == campaign_id)
+            .where(m.CouncilMember.campaign_id == campaign_id, m.Person.active)
             .order_by(col(m.Person.full_name), col(m.Person.id))
         )
     )
