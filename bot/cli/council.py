@@ -121,7 +121,14 @@ def council_sessions(as_json: JsonFlag = False) -> None:
         print_json(found)
         return
     print_table(
-        [_("Id"), _("For"), _("Status"), _("Candidates"), _("Voted"), _("Carried")],
+        [
+            _("Id"),
+            _("Phase or year"),
+            _("Session status"),
+            _("Candidates"),
+            _("Voted"),
+            _("Carried"),
+        ],
         [
             [
                 f["id"],

@@ -281,7 +281,10 @@ def write(*, session: Session, campaign: Campaign, session_id: int, out: Path) -
                 _("Hand-off"),
                 [*header, _("Kind")],
                 [
-                    [*row, _("Individual") if c["audience"] == "individual" else _("Collective")]
+                    [
+                        *row,
+                        _("An individual") if c["audience"] == "individual" else _("A collective"),
+                    ]
                     for row, c in zip(proposed, values["carried"], strict=True)
                 ],
             )
