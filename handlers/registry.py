@@ -15,8 +15,10 @@ from bot.core.roles import EVERYONE, OFFICE_ROLES, UNIT_LEADS
 from bot.core.text import fold
 from handlers import (
     away,
+    ballot,
     basics,
     broadcast,
+    council,
     engine,
     export,
     my,
@@ -114,6 +116,22 @@ COMMANDS: list[Command] = [
         words=("đôn đốc",),
         also=("doncoc",),  # the alias's first, misspelt form: links in old messages use it
     ),
+    Command(
+        "council_vote",
+        "binhxet",
+        OFFICE,
+        flow(council.FLOW),
+        council.describe,
+        words=("bình xét", "council vote"),
+    ),
+    Command(
+        "ballot",
+        "phieu",
+        EVERYONE,  # a seat on the council is not a role: the flow checks it
+        flow(ballot.FLOW),
+        ballot.describe,
+        words=("phiếu", "bỏ phiếu", "ballot"),
+    ),
     Command("staff", "nhansu", OFFICE, flow(staff.FLOW), staff.describe, words=("nhân sự",)),
     Command("broadcast", None, OFFICE, flow(broadcast.FLOW), broadcast.describe),
     Command(
@@ -157,6 +175,8 @@ FLOWS: dict[str, Flow] = {
         remind.FLOW,
         broadcast.FLOW,
         staff.FLOW,
+        council.FLOW,
+        ballot.FLOW,
         basics.LANG,
         basics.BIND,
     )

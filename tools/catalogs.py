@@ -44,6 +44,15 @@ DOMAINS: dict[str, tuple[str, ...]] = {
     ),
     "telegram": ("bot/channels/telegram*.py",),
     "zalo": ("bot/channels/zalo*.py",),
+    "council": (
+        "bot/core/council.py",
+        "bot/core/ballot_traces.py",
+        "bot/core/exports/dossier*.py",
+        "bot/cli/council.py",
+        "handlers/council.py",
+        "handlers/ballot.py",
+        "bot/core/templates/council/*",
+    ),
     "pushes": (
         "schedules/*",
         "bot/delivery/*",

@@ -275,6 +275,17 @@ class Title(_Model):
     needs_initiative: bool = Field(False, description="Shorthand: an initiative condition")
     conditions: list[Condition] = Field([], description="The eligibility conditions")
     basis: str = Field("", description="The title's legal basis, e.g. Điều 26 Luật TĐKT 2022")
+    vote_threshold: str = Field(
+        "> 1/2",
+        description='Share of the council\'s votes a candidate needs: "> 1/2" (more than half), '
+        '">= 2/3" (two thirds or more), ">= 70%"',
+    )
+
+    @field_validator("vote_threshold")
+    @classmethod
+    def _share_rule(cls, value: str) -> str:
+        ShareRule.parse(value)
+        return value
 
     @property
     def registrable(self) -> bool:
@@ -317,6 +328,59 @@ class RegistrationWindow(_Model):
 
     def open_on(self, day: dt.date) -> bool:
         return self.opens <= day <= self.closes
+
+
+class ShareRule(_Model):
+    """A share and whether reaching it is enough: "> 1/2" (more than half), ">= 2/3"."""
+
+    at_least: bool
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def parse(cls, text: str) -> ShareRule:
+        match = _SHARE.match(text)
+        if match is None:
+            raise ValueError(_('not a share rule: write "> 1/2", ">= 2/3" or ">= 70%"'))
+        if match["percent"]:
+            numerator, denominator = int(match["percent"]), 100
+        else:
+            numerator, denominator = int(match["num"]), int(match["den"])
+        if denominator == 0 or not 0 < numerator <= denominator:
+            raise ValueError(_("a share rule's share must be more than 0 and at most 1"))
+        return cls(at_least=match["op"] == ">=", numerator=numerator, denominator=denominator)
+
+    def met(self, count: int, of: int) -> bool:
+        """Whether `count` out of `of` reaches the share (exactly, in whole numbers)."""
+        if of <= 0:
+            return False
+        if self.at_least:
+            return count * self.denominator >= self.numerator * of
+        return count * self.denominator > self.numerator * of
+
+
+_SHARE = re.compile(
+    r"^\s*(?P<op>>=|>)\s*(?:(?P<num>\d{1,3})\s*/\s*(?P<den>\d{1,3})|(?P<percent>\d{1,3})\s*%)\s*$"
+)
+
+
+class CouncilRules(_Model):
+    """How the council (Hội đồng Thi đua – Khen thưởng) decides: its quorum, and what a
+    title's vote threshold is a share of."""
+
+    quorum: str = Field(
+        ">= 2/3", description="Share of the council's members who must vote for a result"
+    )
+    base: Literal["present", "members"] = Field(
+        "present",
+        description="Thresholds count on the members who voted (present) or on all members",
+    )
+
+    @field_validator("quorum")
+    @classmethod
+    def _share_rule(cls, value: str) -> str:
+        ShareRule.parse(value)
+        return value
 
 
 class Target(_Model):
@@ -409,6 +473,7 @@ class Campaign(_Model):
     registration: RegistrationWindow | None = Field(
         None, description="The registration window (đăng ký thi đua); none: no registration"
     )
+    council: CouncilRules = CouncilRules()
 
     @model_validator(mode="before")
     @classmethod

@@ -369,3 +369,56 @@ class NominationReport(SQLModel, table=True):
     __tablename__ = "nomination_report"
     nomination_id: int = Field(foreign_key="nomination.id", primary_key=True)
     report_id: int = Field(foreign_key="report.id", primary_key=True, index=True)
+
+
+# --- the council and its secret vote (bình xét) -----------------------------------------------
+
+
+class CouncilMember(SQLModel, table=True):
+    """A seat on a campaign's Hội đồng Thi đua – Khen thưởng; the person keeps their own role."""
+
+    __tablename__ = "council_member"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    added_at: dt.datetime = _when()
+
+
+class BallotSession(SQLModel, table=True):
+    """A phiên bình xét: the candidates (accepted nominations) the council votes on.
+
+    While it is open, `box` holds the ballots cast so far as one list, shuffled at every cast
+    and written whole, so no row, id or position says which came first. At the close the
+    ballots become `ballot` rows, inserted in one batch in random order, and `box` is emptied.
+    """
+
+    __tablename__ = "ballot_session"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    phase: int | None = None  # None: the year
+    status: str = Field(default="open", max_length=8)  # open | closed
+    candidates: list = Field(sa_column=Column(JSON, nullable=False))  # nomination ids
+    members: int = 0  # seats on the council when it opened
+    box: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    result: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    opened_by: int = Field(foreign_key="person.id")
+    opened_at: dt.datetime = _when()
+    closed_at: dt.datetime | None = _when(default=None)
+
+
+class BallotTurnout(SQLModel, table=True):
+    """Who has voted in a session (for the turnout and the one-vote rule): never how."""
+
+    __tablename__ = "ballot_turnout"
+    session_id: int = Field(foreign_key="ballot_session.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+
+
+class Ballot(SQLModel, table=True):
+    """One cast ballot: a random id, its session, and a choice per candidate; no voter, no time."""
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
+    id: str = Field(primary_key=True, max_length=32)  # uuid4 hex
+    session_id: int = Field(foreign_key="ballot_session.id", index=True)
+    choices: dict = Field(sa_column=Column(JSON, nullable=False))  # nomination id -> yes | no
