@@ -26,6 +26,7 @@ from handlers import (
     review,
     staff,
     summary,
+    web,
 )
 from handlers.context import Ctx, allowed
 from handlers.engine import Flow
@@ -106,6 +107,14 @@ COMMANDS: list[Command] = [
         also=("doncoc",),  # the alias's first, misspelt form: links in old messages use it
     ),
     Command("staff", "nhansu", OFFICE, flow(staff.FLOW), staff.describe, words=("nhân sự",)),
+    Command(
+        "web",
+        "trangweb",
+        UNIT_LEADS,
+        web.run,
+        web.describe,
+        words=("trang web", "web"),
+    ),
     Command("broadcast", None, OFFICE, flow(broadcast.FLOW), broadcast.describe),
     Command(
         "lang",

@@ -28,6 +28,7 @@ SOURCES = ("bot", "handlers", "schedules")
 
 # domain -> file patterns (relative to the repo root); the first match wins.
 DOMAINS: dict[str, tuple[str, ...]] = {
+    "web": ("bot/channels/web/*", "bot/core/web_auth.py", "handlers/web.py"),
     "telegram": ("bot/channels/telegram*.py",),
     "zalo": ("bot/channels/zalo*.py",),
     "pushes": (
