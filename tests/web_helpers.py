@@ -72,16 +72,18 @@ def link_from_chat(user_id: str) -> str:
     return found.group(1)
 
 
-def signed_in(base: str, user_id: str) -> httpx.Client:
-    """An HTTP client signed in as this person, as a browser would be (the link, then its form)."""
-    client = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
-    link = link_from_chat(user_id)
-    page = client.get(link)
-    assert page.status_code == 200
-    token = link.rsplit("/", 1)[1]
-    answer = client.post("/web/login", data={"token": token})
-    assert answer.status_code == 303, answer.text
-    return client
+@contextmanager
+def signed_in(base: str, user_id: str) -> Iterator[httpx.Client]:
+    """An HTTP client signed in as this person, as a browser would be (the link, then its form);
+    it follows no redirect, so tests see each 303."""
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
+        link = link_from_chat(user_id)
+        page = client.get(link)
+        assert page.status_code == 200
+        token = link.rsplit("/", 1)[1]
+        answer = client.post("/web/login", data={"token": token})
+        assert answer.status_code == 303, answer.text
+        yield client
 
 
 def csrf_of(html: str) -> str:
