@@ -357,7 +357,7 @@ def test_accepting_a_report_is_audited(desk):
             "/web/reports/BC-2022-0001/review", data={"csrf": csrf_of(page), "action": "accept"}
         )
         assert done.status_code == 303
-        assert "Đã chấp nhận" in client.get(done.headers["location"]).text
+        assert "Đã tiếp nhận." in client.get(done.headers["location"]).text
         again = client.post(
             "/web/reports/BC-2022-0001/review", data={"csrf": csrf_of(page), "action": "accept"}
         )
