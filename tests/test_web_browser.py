@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
     "chromium-driver); under CI=true this test runs",
 )
 
-if CHROMIUM and DRIVER or os.environ.get("CI", "") == "true":
+if (CHROMIUM and DRIVER) or os.environ.get("CI", "") == "true":
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By

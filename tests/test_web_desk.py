@@ -113,7 +113,10 @@ def test_a_used_or_expired_link_is_refused(desk):
     base, s = desk
     link = link_from_chat(s.clerk.user_id)
     token = link.rsplit("/", 1)[1]
-    with httpx.Client(base_url=base, follow_redirects=True) as first, httpx.Client(base_url=base, follow_redirects=True) as second:
+    with (
+        httpx.Client(base_url=base, follow_redirects=True) as first,
+        httpx.Client(base_url=base, follow_redirects=True) as second,
+    ):
         assert first.post("/web/login", data={"token": token}).status_code == 200
         again = second.post("/web/login", data={"token": token})
         assert again.status_code == 403 and "/web" in again.text

@@ -139,7 +139,15 @@ class Counter(SQLModel, table=True):
 
 
 class Report(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_report_campaign_id_id", "campaign_id", "id"),)
+    __table_args__ = (  # the web desk's (bot/channels/web): its pages at 100,000 reports
+        sa.Index("ix_report_campaign_id_id", "campaign_id", "id"),
+        sa.Index("ix_report_campaign_unit", "campaign_id", "unit_id", "id"),
+        sa.Index("ix_report_campaign_status", "campaign_id", "status"),
+        sa.Index(  # covers `unit_status.tally_reports`: the phase's rows read from the index
+            "ix_report_tally",
+            "campaign_id", "phase", "scope", "area", "status", "unit_id", "receipt", "created_at",
+        ),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     receipt: str = Field(unique=True, max_length=20)
@@ -160,10 +168,13 @@ class Report(SQLModel, table=True):
     updated_at: dt.datetime = _when()
     #: receipt, title and detail folded (`bot.core.text.fold`): the web desk's search, where
     #: "bao cao" finds "báo cáo" on SQLite and PostgreSQL alike. Kept by `_fold_search` below.
+    #: On SQLite, migration 0020 indexes it (ix_report_campaign_search), so a search scans
+    #: that index rather than the table; PostgreSQL's B-tree entries are capped near 2.7 kB.
     search: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
 
 
 class Nomination(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_nomination_campaign_status", "campaign_id", "status"),)
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     receipt: str = Field(unique=True, max_length=20)

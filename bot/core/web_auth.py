@@ -62,6 +62,7 @@ def redeem_link(*, session: Session, token: str, now: dt.datetime) -> Signed | N
     cannot both sign in.
     """
     hashed = digest(token)
+    session.flush()  # the Core UPDATE below does not autoflush
     used = (
         session.connection()
         .execute(

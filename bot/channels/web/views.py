@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from bot.channels.web import listing
-from bot.channels.web.checks import prechecks
+from bot.channels.web.checks import prechecks, prechecks_for
 from bot.core import clock, personnel
 from bot.core import models as m
 from bot.core.campaign import Campaign
@@ -146,7 +146,7 @@ def campaign_page(store: Store, viewer: Viewer) -> tuple[str, dict[str, Any]]:
             .limit(RECENT_PUSHES)
         )
     )
-    planned = outbox.pushes(campaign)
+    planned = _planned(campaign)
     by_key = {p.key: p for p in planned}
     done = set(
         store.session.exec(
@@ -165,6 +165,17 @@ def campaign_page(store: Store, viewer: Viewer) -> tuple[str, dict[str, Any]]:
         "waiting": waiting,
         "today": today,
     }
+
+
+_PLANNED: list[tuple[Campaign, list[outbox.Push]]] = []
+
+
+def _planned(campaign: Campaign) -> list[outbox.Push]:
+    """The campaign's pushes, computed once per campaign value (the store caches the value;
+    the calendar takes tens of milliseconds to compute)."""
+    if not _PLANNED or _PLANNED[0][0] is not campaign:
+        _PLANNED[:] = [(campaign, outbox.pushes(campaign))]
+    return _PLANNED[0][1]
 
 
 def push_label(push: outbox.Push | None, kind: str) -> str:
@@ -341,13 +352,14 @@ def nominations_page(
     )
     found = listing.nominations(store.session, store.campaign_id, filters)
     titles = store.campaign.titles_by_code
+    checks = prechecks_for(store.session, store.campaign, [row for row, *_rest in found.rows])
     rows = [
         {
             "row": row,
             "proposer": proposer,
             "unit": code,
             "title": titles[row.title_code].name if row.title_code in titles else row.title_code,
-            "checks": prechecks(store.session, store.campaign, row),
+            "checks": checks[row.id],
         }
         for row, proposer, code in found.rows
     ]
