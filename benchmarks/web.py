@@ -116,8 +116,8 @@ def pages(url: str) -> list[tuple[str, str, list[str]]]:
         ("reports", "/web/reports", table()),
         ("reports, filtered", f"/web/reports?phase=1&unit={code}&status=submitted",
          table(filtered)),
-        ("reports, page 1000", f"/web/reports?after={middle}", table() [:1] + [
-            listing.format(where=f"AND r.id < {middle}")]),
+        ("reports, page 1000", f"/web/reports?after={middle}", [
+            count.format(where=""), listing.format(where=f"AND r.id < {middle}")]),
         ("search, rare words", "/web/reports?q=so+99999", table(search)),
         ("search, common words", "/web/reports?q=v%C6%B0%E1%BB%A3t+m%E1%BB%A9c", table(common)),
         ("report", f"/web/reports/BC-2022-{total // 2:06d}", [
@@ -127,7 +127,8 @@ def pages(url: str) -> list[tuple[str, str, list[str]]]:
             "SELECT count(*) FROM nomination WHERE campaign_id = 1", nominations,
         ]),
         ("nomination", f"/web/nominations/DN-2022-{total // 20:06d}", [
-            f"SELECT * FROM nomination WHERE campaign_id = 1 AND receipt = 'DN-2022-{total // 20:06d}'",
+            "SELECT * FROM nomination WHERE campaign_id = 1 "
+            f"AND receipt = 'DN-2022-{total // 20:06d}'",
         ]),
     ]  # fmt: skip
 
@@ -150,9 +151,10 @@ def raw_ms(path: str, statements: list[str], repeat: int) -> float:
     return p95(times)
 
 
-def serve(port: int) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
+def serve(port: int) -> tuple[asyncio.AbstractEventLoop, list[web.AppRunner]]:
     loop = asyncio.new_event_loop()
     ready = threading.Event()
+    runners: list[web.AppRunner] = []
 
     async def start() -> None:
         app = web.Application()
@@ -160,6 +162,7 @@ def serve(port: int) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
+        runners.append(runner)
         ready.set()
 
     def run() -> None:
@@ -170,7 +173,7 @@ def serve(port: int) -> tuple[asyncio.AbstractEventLoop, threading.Thread]:
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     ready.wait(10)
-    return loop, thread
+    return loop, runners
 
 
 def main() -> None:
@@ -193,7 +196,7 @@ def main() -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        loop, _thread = serve(port)
+        loop, runners = serve(port)
         failed = []
         print(f"{'page':<24}{'p50 ms':>9}{'p95 ms':>9}{'raw SQL p95':>13}   goal p95 <= 150 ms")
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", cookies={COOKIE: key}) as client:
@@ -214,6 +217,7 @@ def main() -> None:
                     f"{name:<24}{statistics.median(times):>9.1f}{page_p95:>9.1f}{raw:>13.1f}"
                     f"   {'ok' if ok else 'OVER'}"
                 )
+        asyncio.run_coroutine_threadsafe(runners[0].cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         engine_for(url).dispose()
     load = os.getloadavg()

@@ -32,12 +32,21 @@ def review_item(
     """Accept or return a report (`kind` "reports") or a nomination ("nominations")."""
     if not viewer.office:
         raise Forbidden
-    model = m.Report if kind == "reports" else m.Nomination
-    row = store.session.exec(
-        select(model).where(
-            col(model.campaign_id) == store.campaign_id, col(model.receipt) == receipt.upper()
-        )
-    ).first()
+    row: m.Report | m.Nomination | None
+    if kind == "reports":
+        row = store.session.exec(
+            select(m.Report).where(
+                col(m.Report.campaign_id) == store.campaign_id,
+                col(m.Report.receipt) == receipt.upper(),
+            )
+        ).first()
+    else:
+        row = store.session.exec(
+            select(m.Nomination).where(
+                col(m.Nomination.campaign_id) == store.campaign_id,
+                col(m.Nomination.receipt) == receipt.upper(),
+            )
+        ).first()
     if row is None:
         raise NotFound
     action = form.get("action")
