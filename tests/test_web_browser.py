@@ -95,14 +95,17 @@ def text(driver) -> str:
 
 def seen(driver, words: str, timeout: float = 10) -> bool:
     """The page (the next one, after a click) shows these words, within `timeout`."""
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             if words in text(driver):
                 return True
-        except StaleElementReferenceException:  # the page changed under us: look again
+        except (StaleElementReferenceException, NoSuchElementException):  # mid-navigation
             pass
         time.sleep(0.05)
     return False

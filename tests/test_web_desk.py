@@ -67,6 +67,14 @@ def test_web_answers_the_office_and_heads_with_a_one_time_link(desk):
     assert all(link.rsplit("/", 1)[1] not in {w.token_hash for w in stored} for w in stored)
 
 
+def test_web_refuses_people_not_registered(desk):
+    stranger = Chat("nobody-knows-me")
+    stranger.say("/web")
+    assert stranger.last and not LINK.search(stranger.text)
+    with session_scope() as session:
+        assert session.exec(select(m.WebLink)).all() == []
+
+
 def test_web_without_a_public_address_says_so(people):
     clerk = people.add(role="clerk", unit="VP")
     chat = Chat(clerk.user_id)
