@@ -89,6 +89,16 @@ def photograph(driver, name: str) -> None:
     driver.set_window_size(1280, 900)
 
 
+def photograph_print(driver, name: str) -> None:
+    """The page as the print stylesheet lays it out (no menus, no forms)."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        assert not driver.find_element(By.CSS_SELECTOR, "header.top").is_displayed()
+        driver.save_screenshot(str(SHOTS / f"{name}-print.png"))
+    finally:
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+
+
 def text(driver) -> str:
     return driver.find_element(By.TAG_NAME, "body").text
 
@@ -128,6 +138,7 @@ def test_the_clerk_signs_in_filters_searches_accepts_and_downloads(desk, browser
     browser.find_element(By.LINK_TEXT, "Đơn vị").click()
     assert seen(browser, "Cần gọi điện")
     photograph(browser, "units")
+    photograph_print(browser, "units")
 
     browser.find_element(By.LINK_TEXT, "Báo cáo").click()
     Select(browser.find_element(By.NAME, "unit")).select_by_value("TTRA")
