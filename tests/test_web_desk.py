@@ -251,7 +251,7 @@ def test_the_units_page_has_the_phase_reports_areas_targets_and_call_list(desk):
     with signed_in(base, s.clerk.user_id) as client:
         page = client.get("/web/units?phase=1").text
     assert "BC-2022-0007" in page  # QLCN's phase report
-    assert "chưa nộp" in page  # units that owe theirs
+    assert "chưa gửi" in page  # units that owe theirs
     assert "Phan Thị Không Máy" in page and "Phạm Văn Cường" in page  # to call
     assert "Lao động tiên tiến" in page  # a target
     assert "&lt;b&gt;&amp;&lt;/b&gt;" in page and HTML_NAME not in page  # escaped
