@@ -2,7 +2,8 @@
 
 settings → handlers (`handlers.router.respond`; every command in `handlers.registry`) → channels
 (Telegram, Zalo: `bot.channels.factory`) → one web server on THIDUA_LISTEN for their
-webhooks, if any, and /healthz, /readyz, /metrics (`bot.channels.health`) →
+webhooks, if any, /healthz, /readyz, /metrics (`bot.channels.health`) and the web desk
+(`bot.channels.web`, under /web) →
 delivery (in a child process) and the scheduler that feeds it. With no channel token, the
 console demo (`bot.channels.console_demo`) instead.
 """
@@ -24,6 +25,7 @@ from bot.channels.base import Runner
 from bot.channels.console_demo import console_demo
 from bot.channels.factory import build_runners
 from bot.channels.health import Health, instrument
+from bot.channels.web.desk import Desk
 from bot.core.settings import Settings, get_settings
 from bot.delivery import worker
 from bot.delivery.service import Delivery
@@ -110,6 +112,7 @@ async def serve(settings: Settings) -> None:
         leader=lambda: held[0].lock if held and held[0].schedule.channels else None,
         child_metrics=child_metrics,
     ).mount(web_app)
+    Desk(settings).mount(web_app)  # the web desk, under /web
     for runner in runners:
         await runner.start(web_app)
     host, port = settings.listen.rsplit(":", 1)
@@ -119,7 +122,7 @@ async def serve(settings: Settings) -> None:
     site_runner: web.AppRunner | None = site
     try:
         await web.TCPSite(site, host or "0.0.0.0", int(port)).start()
-        log.info("listening on %s (/healthz, /readyz, /metrics)", settings.listen)
+        log.info("listening on %s (/healthz, /readyz, /metrics, /web)", settings.listen)
     except OSError as exc:
         if webhooks:
             raise

@@ -29,6 +29,7 @@ from handlers import (
     review,
     staff,
     summary,
+    web,
 )
 from handlers.context import Ctx, allowed
 from handlers.engine import Flow
@@ -133,6 +134,14 @@ COMMANDS: list[Command] = [
         words=("phiếu", "bỏ phiếu", "ballot"),
     ),
     Command("staff", "nhansu", OFFICE, flow(staff.FLOW), staff.describe, words=("nhân sự",)),
+    Command(
+        "web",
+        "trangweb",
+        UNIT_LEADS,
+        web.run,
+        web.describe,
+        words=("trang web", "web"),
+    ),
     Command("broadcast", None, OFFICE, flow(broadcast.FLOW), broadcast.describe),
     Command(
         "lang",

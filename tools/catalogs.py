@@ -42,6 +42,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
         "bot/core/templates/events/registration*",
         "schedules/outbox/registration*",
     ),
+    "web": ("bot/channels/web/*", "bot/core/web_auth.py", "handlers/web.py"),
     "telegram": ("bot/channels/telegram*.py",),
     "zalo": ("bot/channels/zalo*.py",),
     "council": (

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from bot.core.text import fold
+
 
 class UTCDateTime(TypeDecorator):
     """Stores aware datetimes as UTC and gives them back aware (SQLite forgets the zone)."""
@@ -137,6 +139,15 @@ class Counter(SQLModel, table=True):
 
 
 class Report(SQLModel, table=True):
+    __table_args__ = (  # the web desk's (bot/channels/web): its pages at 100,000 reports
+        sa.Index("ix_report_campaign_id_id", "campaign_id", "id"),
+        sa.Index("ix_report_campaign_unit", "campaign_id", "unit_id", "id"),
+        sa.Index("ix_report_campaign_status", "campaign_id", "status"),
+        sa.Index(  # covers `unit_status.tally_reports`: the phase's rows read from the index
+            "ix_report_tally",
+            "campaign_id", "phase", "scope", "area", "status", "unit_id", "receipt", "created_at",
+        ),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     receipt: str = Field(unique=True, max_length=20)
@@ -155,9 +166,15 @@ class Report(SQLModel, table=True):
     review_note: str | None = None
     created_at: dt.datetime = _when()
     updated_at: dt.datetime = _when()
+    #: receipt, title and detail folded (`bot.core.text.fold`): the web desk's search, where
+    #: "bao cao" finds "báo cáo" on SQLite and PostgreSQL alike. Kept by `_fold_search` below.
+    #: On SQLite, migration 0020 indexes it (ix_report_campaign_search), so a search scans
+    #: that index rather than the table; PostgreSQL's B-tree entries are capped near 2.7 kB.
+    search: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
 
 
 class Nomination(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_nomination_campaign_status", "campaign_id", "status"),)
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     receipt: str = Field(unique=True, max_length=20)
@@ -422,3 +439,42 @@ class Ballot(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)  # uuid4 hex
     session_id: int = Field(foreign_key="ballot_session.id", index=True)
     choices: dict = Field(sa_column=Column(JSON, nullable=False))  # nomination id -> yes | no
+
+
+# ---- the web desk (bot/channels/web): sign-in links and sessions ----------------------------
+
+
+def report_search_text(receipt: str, title: str, detail: str) -> str:
+    """What the web desk's search reads for a report: its words without diacritics."""
+    return fold(f"{receipt} {title} {detail}")
+
+
+@sa.event.listens_for(Report, "before_insert")
+@sa.event.listens_for(Report, "before_update")
+def _fold_search(_mapper: Any, _connection: Any, target: Report) -> None:
+    target.search = report_search_text(target.receipt, target.title, target.detail)
+
+
+class WebLink(SQLModel, table=True):
+    """A one-time sign-in link sent by `/web`: only the token's SHA-256 is kept."""
+
+    __tablename__ = "web_link"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: dt.datetime = _when()
+    expires_at: dt.datetime = _when()
+    used_at: dt.datetime | None = _when(default=None)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser signed in from a link; the cookie holds the key, the store its SHA-256."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    csrf: str = Field(max_length=64)  # the forms' token (not a secret kept from the store)
+    created_at: dt.datetime = _when()
+    expires_at: dt.datetime = _when()
+    ended_at: dt.datetime | None = _when(default=None)
