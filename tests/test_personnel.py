@@ -53,7 +53,7 @@ def launch_chats() -> set[str]:
             channels=["telegram"],
             now=clock.now(),
         )
-        rows = session.exec(select(m.Outbox)).all()
+        rows = session.exec(select(m.Outbox).where(m.Outbox.priority < m.REPLY_LANE)).all()
         chats = {r.chat_id for r in rows}
         for r in rows:
             session.delete(r)
