@@ -185,12 +185,16 @@ def people_forget(
     with session_scope() as session:
         person = session.get(m.Person, pid)
         assert person is not None  # found above
-        files = forget(session=session, person=person, now=clock.now(), by=BY)
-    for path in files:
+        done = forget(session=session, person=person, now=clock.now(), by=BY)
+    for path in done.files:
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("could not delete %s: %s", path, exc)
     typer.echo(
-        _("Removed the data of {name}; {n} attachments deleted.").format(name=name, n=len(files))
+        _("Removed the data of {name}; {n} attachments deleted.").format(
+            name=name, n=done.evidence
+        )
     )
+    if done.unsent:
+        typer.echo(_("{n} messages to them not sent yet were dropped.").format(n=done.unsent))
