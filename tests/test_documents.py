@@ -10,14 +10,12 @@ import zipfile
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli.main import app
-from bot.core import models as m
-from bot.core.db import session_scope
 from bot.core.settings import get_settings
 from tests.clerk_seed import HTML_NAME, seed
+from tests.evidence_helpers import attach
 
 
 @pytest.fixture
@@ -179,13 +177,8 @@ def test_zip_holds_the_workbook_the_documents_and_the_evidence_by_unit(desk, tmp
     photo = tmp_path / "attachments" / "telegram" / "20220510-090000-abcd.jpg"
     photo.parent.mkdir(parents=True)
     photo.write_bytes(b"\xff\xd8 a photo")
-    with session_scope() as session:
-        report = session.exec(select(m.Report).where(m.Report.receipt == "BC-2022-0001")).one()
-        report.evidence_kind, report.evidence_path = "photo", str(photo)
-        session.add(report)
-        gone = session.exec(select(m.Report).where(m.Report.receipt == "BC-2022-0005")).one()
-        gone.evidence_kind, gone.evidence_path = "photo", str(tmp_path / "deleted.jpg")
-        session.add(gone)
+    attach("BC-2022-0001", "photo", photo)
+    attach("BC-2022-0005", "photo", tmp_path / "deleted.jpg")
     archive = zipfile.ZipFile(io.BytesIO(export(tmp_path, "--format", "zip", "--phase", "1")))
     assert sorted(archive.namelist()) == [
         "bao-cao-dot-1.docx",

@@ -323,11 +323,13 @@ def export_person(*, session: Session, person: m.Person) -> dict[str, object]:
         return [r.model_dump(mode="json") for r in found]
 
     pid = person.id
+    theirs = select(m.Report.id).where(m.Report.person_id == pid)
     return {
         "person": person.model_dump(mode="json"),
         "identities": rows(m.Identity, col(m.Identity.person_id) == pid),
         "invites": rows(m.Invite, col(m.Invite.person_id) == pid),
         "reports": rows(m.Report, col(m.Report.person_id) == pid),
+        "evidence": rows(m.ReportEvidence, col(m.ReportEvidence.report_id).in_(theirs)),
         "nominations_proposed": rows(m.Nomination, col(m.Nomination.proposer_id) == pid),
         "nominations_of": rows(m.Nomination, col(m.Nomination.nominee_person_id) == pid),
         "audit": rows(m.AuditEvent, col(m.AuditEvent.person_id) == pid),
@@ -364,12 +366,14 @@ def forget(*, session: Session, person: m.Person, now: dt.datetime, by: str) -> 
     evidence = 0
     session.exec(sa.delete(m.Identity).where(col(m.Identity.person_id) == pid))
     session.exec(sa.update(m.Invite).where(col(m.Invite.person_id) == pid).values(full_name=None))
-    for report in session.exec(select(m.Report).where(m.Report.person_id == pid)):
-        if report.evidence_path:
-            files.append(Path(report.evidence_path))
+    theirs = select(m.Report.id).where(m.Report.person_id == pid)
+    for file in session.exec(
+        select(m.ReportEvidence).where(col(m.ReportEvidence.report_id).in_(theirs))
+    ):
+        if file.path:
+            files.append(Path(file.path))
             evidence += 1
-        report.evidence_path = report.evidence_ref = None
-        session.add(report)
+        session.delete(file)
     session.exec(
         sa.update(m.Nomination)
         .where(col(m.Nomination.nominee_person_id) == pid)
