@@ -208,7 +208,8 @@ def _annex(scope: Scope, summary: Summary) -> tuple[list[dict[str, Any]], bool]:
     ).all()
     units: dict[str, dict[str, Any]] = {}
     for report, unit, person in rows[:ANNEX_MAX]:
-        entry = units.setdefault(unit.code, {"no": len(units) + 1, "name": unit.name, "reports": []})
+        fresh = {"no": len(units) + 1, "name": unit.name, "reports": []}
+        entry = units.setdefault(unit.code, fresh)
         entry["reports"].append(
             {
                 "no": len(entry["reports"]) + 1,
