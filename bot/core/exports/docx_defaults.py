@@ -16,6 +16,7 @@ from collections.abc import Callable
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.shared import Pt
+from docx.table import Table
 
 from bot.core.exports.docx_layout import (
     ALIGN,
@@ -91,6 +92,23 @@ def _signature(doc: DocxDocument) -> None:
     for _i in range(4):
         para(right, align="center", before=0)
     para(right, "{{ signer_name }}", size=14, bold=True, align="center", before=12)
+
+
+def _fill(
+    table: Table,
+    rows: list[list[str]],
+    *,
+    left: Callable[[int, int], bool] = lambda r, c: r > 0 and c > 0,
+    bold: Callable[[int], bool] = lambda r: r == 0,
+) -> None:
+    """A template table's cells at 12 pt: by default a bold centred header row and the body
+    left-aligned after a centred number column."""
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            p = table.rows[r].cells[c].paragraphs[0]
+            p.alignment = ALIGN["left" if left(r, c) else "center"]
+            run = p.add_run(value)
+            run.font.size, run.bold = Pt(12), bold(r)
 
 
 def _new() -> DocxDocument:
@@ -188,12 +206,7 @@ def nominees() -> DocxDocument:
         "{{ n.unit }}",
         "{{ n.basis }}{% if n.initiative %} ({{ n.initiative }}){% endif %}",
     ]
-    for r, values in enumerate([head, body]):
-        for c, value in enumerate(values):
-            p = table.rows[r].cells[c].paragraphs[0]
-            p.alignment = ALIGN["center" if r == 0 or c == 0 else "left"]
-            run = p.add_run(value)
-            run.font.size, run.bold = Pt(12), r == 0
+    _fill(table, [head, body])
     para(doc, "{%p if not nominees %}" + _("No nomination yet.") + "{%p endif %}", before=6)
     para(
         doc,
@@ -283,12 +296,7 @@ def _by_area(doc: DocxDocument) -> None:
         ],
         ["", _("Total"), "{%tc for a in areas %}{{ a.reports }}", "{{ personal_total }}"],
     ]
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            p = table.rows[r].cells[c].paragraphs[0]
-            p.alignment = ALIGN["left" if c == 1 and r == 1 else "center"]
-            run = p.add_run(value)
-            run.font.size, run.bold = Pt(12), r != 1
+    _fill(table, rows, left=lambda r, c: c == 1 and r == 1, bold=lambda r: r != 1)
 
 
 def _phase_reports(doc: DocxDocument) -> None:
@@ -383,12 +391,7 @@ def _annex(doc: DocxDocument) -> None:
             "{{ r.detail }}",
         ],
     ]
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            p = table.rows[r].cells[c].paragraphs[0]
-            p.alignment = ALIGN["center" if r == 0 or c == 0 else "left"]
-            run = p.add_run(value)
-            run.font.size, run.bold = Pt(12), r == 0
+    _fill(table, rows)
     para(doc, "{%b endfor %}")
     more = _("The first {n} achievements are listed; the XLSX file has them all.").format(
         n="{{ annex_max }}"
