@@ -25,7 +25,14 @@ from handlers.types import Attachment
 from tests.clerk_seed import seed
 from tests.evidence_helpers import attach, files_of
 from tests.fakes.telegram_api import FakeTelegram
-from tests.telegram_helpers import Person, invite_code, start_runner, telegram_settings, tiny_png
+from tests.telegram_helpers import (
+    at_evidence as telegram_at_evidence,
+)
+from tests.telegram_helpers import (
+    start_runner,
+    telegram_settings,
+    tiny_png,
+)
 
 
 def photo(n: int) -> Attachment:
@@ -213,20 +220,10 @@ async def tg() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
-async def _at_evidence(tg: FakeTelegram) -> Person:
-    lan = Person(tg, tg.user(5001, "Lan"))
-    await lan.say(f"/start {invite_code('QLCN', 'staff')}")
-    await lan.say("/report")
-    await lan.press("Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn")
-    await lan.say("Khánh thành nhà văn hoá")
-    await lan.say("Ảnh lễ khánh thành ngày 15/07/2022.")
-    return lan
-
-
 async def test_telegram_two_photos_and_a_document(ready, tg, monkeypatch):
     runner = await start_runner(telegram_settings(monkeypatch, tg))
     try:
-        lan = await _at_evidence(tg)
+        lan = await telegram_at_evidence(tg)
         await lan.send_photo(tiny_png(4, 3))
         await lan.send_photo(tiny_png(5, 3))
         await lan.user.send_document(b"%PDF-1.4 bien ban", "Biên bản.pdf")
@@ -247,7 +244,7 @@ async def test_telegram_two_photos_and_a_document(ready, tg, monkeypatch):
 async def test_telegram_past_the_limit_is_not_downloaded(ready, tg, monkeypatch):
     runner = await start_runner(telegram_settings(monkeypatch, tg, THIDUA_EVIDENCE_PER_REPORT="2"))
     try:
-        lan = await _at_evidence(tg)
+        lan = await telegram_at_evidence(tg)
         for size in (3, 4, 5):
             await lan.send_photo(tiny_png(size, 3))
         assert lan.text.startswith("Mỗi báo cáo có tối đa 2 tệp")
@@ -259,7 +256,7 @@ async def test_telegram_past_the_limit_is_not_downloaded(ready, tg, monkeypatch)
 async def test_telegram_each_file_counts_in_the_day(ready, tg, monkeypatch):
     runner = await start_runner(telegram_settings(monkeypatch, tg, THIDUA_UPLOADS_PER_DAY="2"))
     try:
-        lan = await _at_evidence(tg)
+        lan = await telegram_at_evidence(tg)
         for size in (3, 4, 5):
             await lan.send_photo(tiny_png(size, 3))
         assert "đủ số tệp cho phép trong một ngày. Vui lòng chọn Xong." in lan.text

@@ -173,8 +173,9 @@ def people_forget(
     key: Key,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Remove a person's identifying data (name, phone, chat ids, attachments); their records
-    stay, anonymised, so the figures still add up. Cannot be undone."""
+    """Remove a person's identifying data (name, phone, chat ids, attachments, messages to and
+    from them); their records stay, anonymised, so the figures still add up. Cannot be
+    undone."""
     ensure_ready()
     with session_scope() as session:
         found = _find(session, key)
