@@ -192,6 +192,9 @@ def test_exports_and_people_export_show_all_files(desk, three_files, tmp_path):
     cells = {row[0].value: row[column].value for row in sheet.iter_rows(min_row=2)}
     assert cells["BC-2022-0001"] == "Ảnh (2), Tài liệu"
     assert cells["BC-2022-0002"] is None
+    table = export("--format", "csv", "--table", "reports").decode("utf-8-sig")
+    (line,) = [row for row in table.splitlines() if row.startswith("BC-2022-0001")]
+    assert '"Ảnh (2), Tài liệu"' in line
 
     archive = zipfile.ZipFile(io.BytesIO(export("--format", "zip", "--phase", "1")))
     shipped = sorted(n for n in archive.namelist() if n.startswith("minh-chung/"))
