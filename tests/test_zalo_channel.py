@@ -278,6 +278,27 @@ async def test_two_photos_in_one_report(zl: FakeZalo, runners: Runners) -> None:
     assert [Path(f.path or "").read_bytes() for f in stored] == photos
 
 
+async def test_a_photo_past_the_reports_limit_is_not_fetched(
+    zl: FakeZalo, runners: Runners, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THIDUA_EVIDENCE_PER_REPORT", "1")
+    await runners.polling(zl)
+    lan = User(zl)
+    await lan.register()
+    await lan.say("/report")
+    await lan.say("các phong trào thi đua khác")
+    await lan.say("Hiến máu tình nguyện")
+    await lan.say("12 đồng chí tham gia.")
+    for n in range(2):
+        before = len(zl.sent(lan.id))
+        await zl.send_image(lan.id, zl.host_file(b"\xff\xd8 photo %d" % n, "image/jpeg"))
+        await zl.wait_sent(lan.id, before + 1)
+    assert (zl.sent(lan.id)[-1].text or "").startswith("Mỗi báo cáo có tối đa 1 tệp")
+    assert len(zl.files_served) == 1  # the second was never fetched
+    await lan.say("xong")
+    assert "Minh chứng đã lưu: 1 tệp" in await lan.say("Xác nhận")
+
+
 async def test_thirty_people_writing_at_once_are_answered_without_waiting_in_line(
     zl: FakeZalo, runners: Runners
 ) -> None:
