@@ -147,6 +147,15 @@ def build(url: str, reports: int, nominations: int, seed: int = 7) -> None:
                 rows = []
         if rows:
             session.execute(sa.insert(m.Report.__table__), rows)
+        # a quarter of the reports hold evidence: one file, or a photo and a document
+        for position, where in ((0, "id % 4 = 0"), (1, "id % 8 = 0")):
+            session.execute(
+                sa.text(
+                    "INSERT INTO report_evidence (report_id, position, kind, name, created_at) "
+                    f"SELECT id, {position}, CASE WHEN {position} = 1 THEN 'document' "
+                    f"ELSE 'photo' END, '', created_at FROM report WHERE {where}"
+                )
+            )
         titles = [t for t in campaign.titles]
         rows = []
         for i in range(nominations):
@@ -247,7 +256,12 @@ def baseline_once(url: str, out: Path) -> float:
             (
                 "reports",
                 "SELECT r.receipt, r.phase, u.code, u.name, p.full_name, r.scope, r.area, "
-                "r.title, r.detail, r.evidence_kind, r.status, r.review_note, r.created_at, "
+                "r.title, r.detail, "
+                "(SELECT count(*) FROM report_evidence e WHERE e.report_id = r.id "
+                "AND e.kind = 'photo'), "
+                "(SELECT count(*) FROM report_evidence e WHERE e.report_id = r.id "
+                "AND e.kind = 'document'), "
+                "r.status, r.review_note, r.created_at, "
                 "r.updated_at FROM report r JOIN unit u ON u.id = r.unit_id "
                 "JOIN person p ON p.id = r.person_id "
                 "WHERE r.campaign_id = 1 AND r.status != 'withdrawn' ORDER BY r.id",

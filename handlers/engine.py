@@ -8,6 +8,7 @@ token in its options' data, so a press on an old keyboard is recognised as passe
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from handlers.types import CANCEL_VALUE, File, Option, Reply
 Choices = list[tuple[str, str]]  # (value, label)
 
 CONFIRM, EDIT, ABANDON = "_confirm", "_edit", "_abandon"
-YES, NO, CHANGE, SKIP = "yes", "no", "edit", "skip"
+YES, NO, CHANGE, SKIP, DONE = "yes", "no", "edit", "skip", "done"
 #: The value of the Hủy option every question carries (Telegram: a button; Zalo and the
 #: console: the line "0. Hủy"). The router cancels on it; the engine never sees it.
 CANCEL = CANCEL_VALUE
@@ -58,7 +59,7 @@ class Step:
     auto: Callable[[Ctx, Answers], str | None] | None = None  # answer without asking
     check: Callable[[Ctx, Answers, str], None] | None = None  # raise Invalid
     show: Callable[[Ctx, Answers, object], str] | None = None  # answer as shown in summary
-    file: Callable[[Ctx, Answers], File | None] | None = None  # sent with the question
+    files: Callable[[Ctx, Answers], list[File]] | None = None  # sent with the question
 
     def applies(self, ctx: Ctx, answers: Answers) -> bool:
         return self.when is None or self.when(ctx, answers)
@@ -150,27 +151,54 @@ def _advance(
                 answers[step.name] = value
                 continue
         _save(ctx, state, step.name, answers)
-        return [ask(ctx, flow, step, state)]
+        return ask(ctx, flow, step, state)
     if flow.summary is None or flow.summary(ctx, answers) is None:
         drop_state(ctx, state)
         return flow.finish(ctx, answers)
     return _ask_confirm(ctx, flow, state, answers)
 
 
-def ask(ctx: Ctx, flow: Flow, step: Step, state: State, prefix: str = "") -> Reply:
-    text = step.prompt(ctx, dict(state.answers))
-    if prefix:
-        text = f"{prefix}\n\n{text}"
+def ask(ctx: Ctx, flow: Flow, step: Step, state: State, prefix: str = "") -> list[Reply]:
+    """The question, with its files: all but the last sent first, the last with the question
+    (and its buttons)."""
+    answers = dict(state.answers)
+    text = step.prompt(ctx, answers)
     choices: Choices = []
     if step.kind == "choice" and step.choices is not None:
-        choices = step.choices(ctx, dict(state.answers))
+        choices = step.choices(ctx, answers)
     elif step.kind == "attachment":
-        choices = [(SKIP, _("Skip"))]
+        got = files_in(answers, step.name)
+        if got:
+            text = _(
+                "Files received: {n}. Send another (at most {max} in all), or choose Done."
+            ).format(n=len(got), max=files_max())
+        choices = [(DONE, _("Done"))] if got else [(SKIP, _("Skip"))]
+    if prefix:
+        text = f"{prefix}\n\n{text}"
     options = _options(flow.name, step.name, state.token, choices, cancel=True)
-    sent = step.file(ctx, dict(state.answers)) if step.file is not None else None
-    if sent is not None and sent.mime.startswith("image/"):
-        return Reply(text, options, image=sent)
-    return Reply(text, options, document=sent)
+    sent = step.files(ctx, answers) if step.files is not None else []
+    replies = [_with_file(Reply(""), file) for file in sent[:-1]]
+    question = Reply(text, options)
+    return [*replies, _with_file(question, sent[-1]) if sent else question]
+
+
+def _with_file(reply: Reply, file: File) -> Reply:
+    if file.mime.startswith("image/"):
+        return dataclasses.replace(reply, image=file)
+    return dataclasses.replace(reply, document=file)
+
+
+def files_max() -> int:
+    return get_settings().evidence_per_report
+
+
+def files_in(answers: Answers, name: str) -> list[dict[str, object]]:
+    """The files an attachment step holds so far (a list; one file in a state kept from
+    before several were allowed)."""
+    value = answers.get(name)
+    if isinstance(value, dict):
+        return [value]
+    return list(value) if isinstance(value, list) else []
 
 
 def _options(
@@ -248,7 +276,7 @@ def reask(ctx: Ctx, flow: Flow, state: State, prefix: str = "") -> list[Reply]:
         return ask_abandon(ctx, state, str(answers.get("_pending", "")), prefix)
     step = flow.step(state.step)
     _save(ctx, state, state.step, answers)
-    return [ask(ctx, flow, step, state, prefix)]
+    return ask(ctx, flow, step, state, prefix)
 
 
 def ask_abandon(ctx: Ctx, state: State, pending: str, prefix: str = "") -> list[Reply]:
@@ -316,12 +344,20 @@ def answer(ctx: Ctx, flow: Flow, state: State) -> list[Reply] | RunCommand:
                 return _ask_confirm(ctx, flow, state, answers)
             answers["_editing"] = True
             step = flow.step(picked)
+            if step.kind == "attachment":
+                answers.pop(step.name, None)  # the files are sent again
             _save(ctx, state, step.name, answers)
-            return [ask(ctx, flow, step, state)]
+            return ask(ctx, flow, step, state)
         step = flow.step(state.step)
         value = _take(ctx, state, step, answers)
     except Invalid as problem:
         return reask(ctx, flow, state, str(problem))
+    if step.kind == "attachment" and ctx.incoming.attachment is not None:
+        # One more file: stay at the step for the next, or Done.
+        answers[step.name] = value
+        answers[ANSWERED] = answers[TYPED] = True
+        _save(ctx, state, step.name, answers)
+        return ask(ctx, flow, step, state)
     answers[step.name] = value
     answers[ANSWERED] = True
     if step.kind != "choice":
@@ -335,22 +371,7 @@ def _take(ctx: Ctx, state: State, step: Step, answers: Answers) -> object:
         assert step.choices is not None
         value: object = resolve_choice(ctx, state, step.choices(ctx, answers))
     elif step.kind == "attachment":
-        if inc.attachment is not None:
-            a = inc.attachment
-            if a.refused is not None:
-                raise Invalid(_refusal(a.refused))
-            value = {
-                "kind": a.kind,
-                "ref": a.ref,
-                "name": a.name[:120],
-                "path": a.path,
-            }
-        else:
-            try:
-                value = resolve_choice(ctx, state, [(SKIP, _("Skip")), *_skip_words()])
-            except Invalid:
-                raise Invalid(_("Please send a photo or a document, or choose Skip.")) from None
-            value = None
+        value = _take_file(ctx, state, step, answers)
     else:
         if inc.choice is not None:
             raise Invalid(_("That question has passed."))
@@ -371,12 +392,48 @@ def _take(ctx: Ctx, state: State, step: Step, answers: Answers) -> object:
     return value
 
 
-def _refusal(reason: str) -> str:
+def _take_file(ctx: Ctx, state: State, step: Step, answers: Answers) -> object:
+    """A file added to the step's list; or, typed or pressed, Done (the list) or Skip (None)."""
+    inc = ctx.incoming
+    got = files_in(answers, step.name)
+    if inc.attachment is not None:
+        a = inc.attachment
+        if len(got) >= files_max():
+            raise Invalid(
+                _(
+                    "A report holds at most {n} files; that one was not added. Choose Done to "
+                    "go on."
+                ).format(n=files_max())
+            )
+        if a.refused is not None:
+            raise Invalid(_refusal(a.refused, bool(got)))
+        return [*got, {"kind": a.kind, "ref": a.ref, "name": a.name[:120], "path": a.path}]
+    if got:
+        words = [(DONE, _("Done")), *_done_words(), *_skip_words()]
+        try:
+            resolve_choice(ctx, state, words)
+        except Invalid:
+            raise Invalid(_("Please send another file, or choose Done.")) from None
+        return got
+    try:
+        resolve_choice(ctx, state, [(SKIP, _("Skip")), *_skip_words()])
+    except Invalid:
+        raise Invalid(_("Please send a photo or a document, or choose Skip.")) from None
+    return None
+
+
+def _done_words() -> Choices:
+    return [(DONE, word) for word in ("done", "xong", "xong rồi", "xong roi", "hết", "het", "đủ")]
+
+
+def _refusal(reason: str, more: bool = False) -> str:
     """Why a file the adapter would not store cannot be the evidence."""
     if reason == "too_big":
         return _(
             "That file is too large (at most {mb} MB). Please send a smaller one, or choose Skip."
         ).format(mb=f"{get_settings().upload_max_mb:g}")
+    if more:
+        return _("You have sent as many files as one day allows. Please choose Done.")
     return _("You have sent as many files as one day allows. Please choose Skip.")
 
 

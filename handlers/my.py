@@ -124,6 +124,11 @@ def _describe(ctx: Ctx, answers: Answers) -> str:
     return _("You have no reports or nominations yet: /report, /nominate.")
 
 
+def _files(ctx: Ctx, row: m.Report) -> str:
+    assert row.id is not None  # stored
+    return reports.files_label(reports.evidence_of(ctx.session, [row.id]).get(row.id, []))
+
+
 def _show(ctx: Ctx, answers: Answers) -> str:
     row = _item(ctx, answers)
     if isinstance(row, m.Report):
@@ -134,6 +139,7 @@ def _show(ctx: Ctx, answers: Answers) -> str:
             phase=ctx.campaign.phase(row.phase),
             status=status_label(row.status),
             day=format_day(row.created_at.astimezone(LOCAL).date()),
+            files=_files(ctx, row),
         )
     else:
         title = ctx.campaign.titles_by_code.get(row.title_code)

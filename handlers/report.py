@@ -6,7 +6,7 @@ from bot.core import reports
 from bot.core.i18n import _, format_day, render
 from bot.core.roles import Role
 from handlers.context import Ctx
-from handlers.engine import Answers, Choices, Flow, Invalid, Step
+from handlers.engine import Answers, Choices, Flow, Invalid, Step, files_in, files_max
 from handlers.questions import only_open_phase, phase_choices
 from handlers.types import Reply
 
@@ -58,6 +58,7 @@ def _summary(ctx: Ctx, answers: Answers) -> str:
     return render(
         "report_summary.txt.j2",
         a=answers,
+        files=reports.files_label(files_in(answers, "evidence")),
         phase=phase,
         area=ctx.campaign.area_name(str(answers["area"])),
         unit=ctx.unit,
@@ -67,7 +68,7 @@ def _summary(ctx: Ctx, answers: Answers) -> str:
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     assert ctx.person is not None  # flows run for registered people only
     _check_phase_open(ctx, answers)
-    evidence = answers.get("evidence")
+    files = files_in(answers, "evidence")
     report = reports.record_report(
         session=ctx.session,
         campaign=ctx.campaign_row,
@@ -78,11 +79,16 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         detail=str(answers["detail"]),
         now=ctx.now,
         scope=str(answers.get("scope") or "personal"),
-        evidence=evidence if isinstance(evidence, dict) else None,
+        evidence=files,
     )
-    return [
-        Reply(render("report_receipt.txt.j2", receipt=report.receipt, when=format_day(ctx.today)))
-    ]
+    receipt = render(
+        "report_receipt.txt.j2",
+        receipt=report.receipt,
+        when=format_day(ctx.today),
+        files=len(files),
+        names=reports.files_label(files),
+    )
+    return [Reply(receipt)]
 
 
 FLOW = Flow(
@@ -133,7 +139,10 @@ FLOW = Flow(
         Step(
             "evidence",
             "attachment",
-            lambda ctx, a: _("Evidence: send a photo or a document, or choose Skip."),
+            lambda ctx, a: _(
+                "Evidence: send photos or documents (at most {n}), one by one or together, "
+                "or choose Skip."
+            ).format(n=files_max()),
             label=lambda: _("Evidence"),
         ),
     ),

@@ -22,6 +22,7 @@ from bot.core import citations, eligibility
 from bot.core import models as m
 from bot.core.clock import LOCAL
 from bot.core.i18n import _, format_day, language, render
+from bot.core.reports import evidence_of, files_label
 from bot.core.store import audit
 from bot.core.summary import REVIEW_NOMINATIONS, status_labels
 from bot.core.unit_status import REVIEW_REPORTS
@@ -195,10 +196,13 @@ def _show(ctx: Ctx, answers: Answers) -> str:
     owner = _owner(ctx, row)
     unit = ctx.session.get(m.Unit, row.unit_id)
     assert unit is not None  # units are never deleted
+    files = ""
     if isinstance(row, m.Report):
         kind = _("unit phase report") if row.scope == "unit" else _("personal")
         phase, area = ctx.campaign.phase(row.phase).name, ctx.campaign.area_name(row.area)
         title = ""
+        if row.id is not None:
+            files = files_label(evidence_of(ctx.session, [row.id]).get(row.id, []))
     else:
         found = ctx.campaign.titles_by_code.get(row.title_code)
         kind = phase = area = ""
@@ -215,6 +219,7 @@ def _show(ctx: Ctx, answers: Answers) -> str:
         phase=phase,
         area=area,
         title=title,
+        files=files,
     )
     if isinstance(row, m.Nomination):
         assert row.id is not None  # a stored row
@@ -224,19 +229,27 @@ def _show(ctx: Ctx, answers: Answers) -> str:
     return text + "\n\n" + _("Accept it, or return it with a reason?")
 
 
-def _evidence(ctx: Ctx, answers: Answers) -> File | None:
-    """A report's evidence file, sent back with the item so the office sees it in the chat."""
+def _evidence(ctx: Ctx, answers: Answers) -> list[File]:
+    """A report's evidence files, sent back with the item so the office sees them in the chat
+    (named by the receipt: BC-2022-0001-1.jpg, …-2.pdf)."""
     row = _item(ctx, answers)
-    if not isinstance(row, m.Report) or not row.evidence_path:
-        return None
-    path = Path(row.evidence_path)
-    try:
-        content = path.read_bytes()
-    except OSError:
-        log.warning("review: the evidence of %s is not on disk (%s)", row.receipt, path)
-        return None
-    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-    return File(f"{row.receipt}{path.suffix.lower()}", content, mime)
+    if not isinstance(row, m.Report) or row.id is None:
+        return []
+    stored = evidence_of(ctx.session, [row.id]).get(row.id, [])
+    files = []
+    for n, file in enumerate(stored, start=1):
+        if not file.path:
+            continue
+        path = Path(file.path)
+        try:
+            content = path.read_bytes()
+        except OSError:
+            log.warning("review: the evidence of %s is not on disk (%s)", row.receipt, path)
+            continue
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        suffix = f"-{n}" if len(stored) > 1 else ""
+        files.append(File(f"{row.receipt}{suffix}{path.suffix.lower()}", content, mime))
+    return files
 
 
 def _actions(ctx: Ctx, answers: Answers) -> Choices:
@@ -474,7 +487,7 @@ FLOW = Flow(
             _show,
             choices=_actions,
             when=lambda ctx, a: a["item"] != ALL,
-            file=_evidence,
+            files=_evidence,
         ),
         Step(
             "reason",

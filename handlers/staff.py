@@ -14,6 +14,7 @@ from handlers.basics import role_label
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import Reply
+from schedules.outbox.replies import queue_menu_refresh
 
 DEACTIVATE, MOVE, ROLE = "deactivate", "move", "role"
 
@@ -84,6 +85,8 @@ def _summary(ctx: Ctx, answers: Answers) -> str:
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     found = _person(ctx, answers)
     by = f"chat:{ctx.person.id if ctx.person else ''}"
+    assert found.id is not None  # stored
+    queue_menu_refresh(session=ctx.session, person_id=found.id, now=ctx.now)
     action = str(answers["action"])
     if action == DEACTIVATE:
         deactivate(session=ctx.session, person=found, now=ctx.now, by=by)

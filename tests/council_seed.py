@@ -101,7 +101,7 @@ def seed(
                 title=f"Thành tích của {name}",
                 detail="Hoàn thành xuất sắc nhiệm vụ được giao",
                 now=now,
-                evidence={"kind": "photo", "ref": "x", "path": str(evidence)},
+                evidence=[{"kind": "photo", "ref": "x", "path": str(evidence)}],
             )
             nominees.append((person, unit))
         order = [*nominees[:9], None, None, nominees[9]]

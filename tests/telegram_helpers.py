@@ -138,3 +138,14 @@ class Person:
             for row in (record["reply_markup"] or {}).get("inline_keyboard", [])
             for button in row
         ]
+
+
+async def at_evidence(tg: FakeTelegram, user_id: int = 5001) -> Person:
+    """A registered person in a report, at the evidence question."""
+    lan = Person(tg, tg.user(user_id, "Lan"))
+    await lan.say(f"/start {invite_code('QLCN', 'staff')}")
+    await lan.say("/report")
+    await lan.press("Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn")
+    await lan.say("Khánh thành nhà văn hoá")
+    await lan.say("Ảnh lễ khánh thành ngày 15/07/2022.")
+    return lan

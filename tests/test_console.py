@@ -92,15 +92,15 @@ def test_a_file_path_on_the_console_sends_the_file_as_evidence(database, tmp_pat
     photo.write_bytes(b"\xff\xd8 a photo")
     out = thidua(
         "run",
-        stdin=f"/baocao\n1\nTập huấn chuyển đổi số\nTổ chức 3 lớp.\n{photo}\n1\n",
+        stdin=f"/baocao\n1\nTập huấn chuyển đổi số\nTổ chức 3 lớp.\n{photo}\nxong\n1\n",
     )
     assert re.search(r"BC-\d{4}-0001", out), out  # saved, with its receipt
     demo = engine_for(get_settings().demo_database_url)  # the demo keeps its own store
     with Session(demo) as session:
-        (report,) = session.exec(select(m.Report))
+        (file,) = session.exec(select(m.ReportEvidence))
     demo.dispose()
-    assert report.evidence_kind == "photo"
+    assert file.kind == "photo"
     stored = tmp_path / "attachments" / "console"
     (copied,) = list(stored.iterdir())
-    assert str(copied) == report.evidence_path and copied.read_bytes() == photo.read_bytes()
+    assert str(copied) == file.path and copied.read_bytes() == photo.read_bytes()
     assert "anh khen thuong" not in copied.name  # a name the bot makes

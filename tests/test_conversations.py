@@ -13,6 +13,7 @@ from bot.core.people import issue_invites
 from handlers import basics
 from handlers.types import Attachment
 from tests.conftest import Chat, at
+from tests.evidence_helpers import files_of
 
 
 def rows(model, **where):
@@ -135,14 +136,12 @@ def test_evidence_photo_is_stored_with_the_report(people, chat_as):
     chat.say("Có ảnh")
     chat.say("Nội dung")
     chat.send(attachment=Attachment("photo", "file-123", "", "image/jpeg", "att/p.jpg"))
+    assert chat.text.startswith("Đã nhận 1 tệp.") and chat.labels[0] == "Xong"
+    chat.press("Xong")
     assert "Minh chứng: ảnh" in chat.text
     chat.press("Xác nhận")
-    (report,) = rows(m.Report)
-    assert (report.evidence_kind, report.evidence_ref, report.evidence_path) == (
-        "photo",
-        "file-123",
-        "att/p.jpg",
-    )
+    (file,) = files_of()
+    assert (file.kind, file.ref, file.path) == ("photo", "file-123", "att/p.jpg")
 
 
 def test_two_open_phases_are_asked_and_a_closed_one_refused(people, chat_as):

@@ -10,14 +10,12 @@ import zipfile
 import pytest
 from docx import Document
 from openpyxl import load_workbook
-from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.cli.main import app
-from bot.core import models as m
-from bot.core.db import session_scope
 from bot.core.settings import get_settings
 from tests.clerk_seed import HTML_NAME, seed
+from tests.evidence_helpers import attach
 
 
 @pytest.fixture
@@ -152,6 +150,7 @@ def test_an_office_template_overrides_the_default(desk, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     written = json.loads(result.stdout)
     assert sorted(p.rsplit("/", 1)[1] for p in written) == [
+        "bao-cao-ket-qua-thi-dua.docx",
         "danh-sach-de-nghi-khen-thuong.docx",
         "to-trinh-de-nghi-khen-thuong.docx",
     ]
@@ -179,13 +178,8 @@ def test_zip_holds_the_workbook_the_documents_and_the_evidence_by_unit(desk, tmp
     photo = tmp_path / "attachments" / "telegram" / "20220510-090000-abcd.jpg"
     photo.parent.mkdir(parents=True)
     photo.write_bytes(b"\xff\xd8 a photo")
-    with session_scope() as session:
-        report = session.exec(select(m.Report).where(m.Report.receipt == "BC-2022-0001")).one()
-        report.evidence_kind, report.evidence_path = "photo", str(photo)
-        session.add(report)
-        gone = session.exec(select(m.Report).where(m.Report.receipt == "BC-2022-0005")).one()
-        gone.evidence_kind, gone.evidence_path = "photo", str(tmp_path / "deleted.jpg")
-        session.add(gone)
+    attach("BC-2022-0001", "photo", photo)
+    attach("BC-2022-0005", "photo", tmp_path / "deleted.jpg")
     archive = zipfile.ZipFile(io.BytesIO(export(tmp_path, "--format", "zip", "--phase", "1")))
     assert sorted(archive.namelist()) == [
         "bao-cao-dot-1.docx",
@@ -217,3 +211,45 @@ def test_a_broken_or_unsafe_template_is_one_line(desk, tmp_path, monkeypatch):
         "Mẫu văn bản có một thẻ không điền được: “{{ ''.__class__.__mro__[1].__subclasses__() }}”."
     )
     assert not out.exists()
+
+
+def test_the_report_comes_from_a_template_the_office_can_edit(desk, tmp_path, monkeypatch):
+    folder = tmp_path / "mau"
+    assert CliRunner().invoke(app, ["templates", str(folder)]).exit_code == 0
+    template = folder / "bao-cao-ket-qua-thi-dua.docx"
+    doc = Document(str(template))
+    kind = next(p for p in doc.paragraphs if p.text == "BÁO CÁO")
+    kind.runs[0].text = "BÁO CÁO NHANH"  # another heading
+    signature = next(t for t in doc.tables if t.rows[0].cells[0].text.startswith("Nơi nhận:"))
+    name = next(p for p in signature.rows[0].cells[1].paragraphs if "signer_name" in p.text)
+    name.runs[0].text = "{{ signer_name | upper }}"  # another signer block
+    doc.save(str(template))
+    monkeypatch.setenv("THIDUA_TEMPLATES", str(folder))
+    get_settings.cache_clear()
+    out = Document(io.BytesIO(export(tmp_path, "--format", "docx", "--phase", "1")))
+    found = lines(out)
+    assert "BÁO CÁO NHANH" in found and "BÁO CÁO" not in found
+    assert "HOÀNG VĂN QUẢNG" in found
+    # the rest is the report as without the folder: figures, Table 1, the annex
+    assert "Các đơn vị, cá nhân đã gửi 5 báo cáo thành tích cá nhân:" in found
+    table = next(t for t in out.tables if t.rows[0].cells[0].text == "TT")
+    assert [c.text for c in table.rows[0].cells] == [
+        "TT", "Đơn vị", "Nội dung 1", "Nội dung 2", "Nội dung 3", "Tổng"
+    ]  # fmt: skip
+    assert "PHỤ LỤC" in found
+
+
+def test_what_people_typed_is_never_a_template(desk, tmp_path):
+    """A report titled with template tags is printed as typed, not run."""
+    from sqlmodel import select
+
+    from bot.core import models as m
+    from bot.core.db import session_scope
+
+    with session_scope() as session:
+        report = session.exec(select(m.Report).where(m.Report.receipt == "BC-2022-0001")).one()
+        report.title = "{{ 7 * 7 }} {% if true %}x{% endif %}"
+        session.add(report)
+    out = Document(io.BytesIO(export(tmp_path, "--format", "docx", "--phase", "1")))
+    assert "{{ 7 * 7 }} {% if true %}x{% endif %}" in lines(out)
+    assert "49 x" not in lines(out)

@@ -23,6 +23,7 @@ from bot.core.unit_status import unit_statuses
 from schedules import outbox
 from schedules.outbox.messages import digest_text
 from tests.conftest import Chat, at
+from tests.evidence_helpers import attach, files_of
 from tests.pushes_helpers import channel_env
 
 
@@ -53,7 +54,7 @@ def launch_chats() -> set[str]:
             channels=["telegram"],
             now=clock.now(),
         )
-        rows = session.exec(select(m.Outbox)).all()
+        rows = session.exec(select(m.Outbox).where(m.Outbox.priority < m.REPLY_LANE)).all()
         chats = {r.chat_id for r in rows}
         for r in rows:
             session.delete(r)
@@ -259,10 +260,7 @@ def test_export_and_forget(office, chat_as, tmp_path):
     evidence = tmp_path / "evidence.jpg"
     evidence.write_bytes(b"\xff\xd8photo")
     receipt = report(an.id, "2022-05-02T09:00:00+07:00")
-    with session_scope() as session:
-        saved = session.exec(select(m.Report).where(m.Report.receipt == receipt)).one()
-        saved.evidence_kind, saved.evidence_path = "photo", str(evidence)
-        session.add(saved)
+    attach(receipt, "photo", evidence)
     exported = json.loads(run("people", "export", "--person", f"#{an.id}").stdout)
     assert exported["person"]["full_name"] == "Trần Văn An"
     assert [i["user_id"] for i in exported["identities"]] == ["an"]
@@ -279,7 +277,8 @@ def test_export_and_forget(office, chat_as, tmp_path):
     with session_scope() as session:
         assert session.exec(select(m.Identity).where(m.Identity.person_id == an.id)).all() == []
         kept = session.exec(select(m.Report).where(m.Report.receipt == receipt)).one()
-        assert kept.evidence_path is None and kept.person_id == an.id  # the figure stays
+        assert kept.person_id == an.id  # the figure stays
+    assert files_of(receipt) == []
     clerk = chat_as(office["clerk"])
     clerk.say("/tonghop QLCN")
     assert "Báo cáo thành tích cá nhân: 1" in clerk.text

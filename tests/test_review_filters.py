@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.clerk_seed import seed
+from tests.evidence_helpers import attach
 
 
 @pytest.fixture
@@ -74,22 +75,11 @@ def test_accept_a_whole_units_items_after_a_preview(desk, chat_as):
 
 
 def test_the_evidence_comes_back_with_the_item(desk, chat_as, tmp_path):
-    from sqlmodel import select
-
-    from bot.core import models as m
-    from bot.core.db import session_scope
-
     photo, pdf = tmp_path / "20220510-a.jpg", tmp_path / "20220510-b.pdf"
     photo.write_bytes(b"\xff\xd8 a photo")
     pdf.write_bytes(b"%PDF-1.4 a receipt")
-    with session_scope() as session:
-        for receipt, path, kind in (
-            ("BC-2022-0001", photo, "photo"),
-            ("BC-2022-0002", pdf, "document"),
-        ):
-            report = session.exec(select(m.Report).where(m.Report.receipt == receipt)).one()
-            report.evidence_kind, report.evidence_path = kind, str(path)
-            session.add(report)
+    attach("BC-2022-0001", "photo", photo)
+    attach("BC-2022-0002", "document", pdf)
     chat = chat_as(desk.clerk)
     (item,) = chat.say("/duyet BC-2022-0001")
     assert item.image is not None and item.image.content == b"\xff\xd8 a photo"

@@ -133,7 +133,7 @@ async def test_full_report_by_buttons(runner, tg):
             "chuyen-mon",
         )
         assert report.detail == "Số hoá 1.200 hồ sơ trong quý II."
-        assert report.evidence_kind is None
+        assert session.exec(select(m.ReportEvidence)).all() == []
 
 
 async def test_press_on_an_old_keyboard(runner, tg):
@@ -200,13 +200,16 @@ async def test_photo_as_evidence(runner, tg, settings):
     await lan.say("Ảnh lễ khánh thành ngày 15/07/2022.")
     png = tiny_png()
     await lan.send_photo(png)
+    assert lan.text.startswith("Đã nhận 1 tệp.")
+    await lan.press("Xong")
     assert lan.text.splitlines()[-1].endswith(": ảnh")  # the summary's evidence line
     await lan.press("Xác nhận")
     with session_scope() as session:
-        report = session.exec(select(m.Report)).one()
-    assert report.evidence_kind == "photo"
-    assert report.evidence_ref  # the Telegram file id
-    stored = Path(report.evidence_path)
+        (file,) = session.exec(select(m.ReportEvidence)).all()
+    assert file.kind == "photo"
+    assert file.ref  # the Telegram file id
+    assert file.path is not None
+    stored = Path(file.path)
     assert stored.read_bytes() == png
     attachments = Path(settings.attachments_dir).resolve()
     assert stored.resolve().is_relative_to(attachments / "telegram" / str(lan.id))

@@ -12,7 +12,14 @@ import pytest
 from bot.channels.attachments import stored_path
 from bot.core import clock
 from tests.fakes.telegram_api import FakeTelegram
-from tests.telegram_helpers import Person, invite_code, start_runner, telegram_settings, tiny_png
+from tests.telegram_helpers import (
+    Person,
+    at_evidence,
+    invite_code,
+    start_runner,
+    telegram_settings,
+    tiny_png,
+)
 
 
 @pytest.fixture
@@ -28,16 +35,6 @@ async def _run(monkeypatch, tg: FakeTelegram, **env: str):
 def _files(settings_dir: str) -> list[Path]:
     root = Path(settings_dir)
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-async def _at_evidence(tg: FakeTelegram, user_id: int = 5001) -> Person:
-    lan = Person(tg, tg.user(user_id, "Lan"))
-    await lan.say(f"/start {invite_code('QLCN', 'staff')}")
-    await lan.say("/report")
-    await lan.press("Thi đua thực hiện xuất sắc nhiệm vụ chuyên môn")
-    await lan.say("Khánh thành nhà văn hoá")
-    await lan.say("Ảnh lễ khánh thành ngày 15/07/2022.")
-    return lan
 
 
 async def test_a_strangers_files_are_never_downloaded(ready, tg, monkeypatch):
@@ -71,7 +68,7 @@ async def test_a_file_outside_an_evidence_step_is_not_downloaded(ready, tg, monk
 async def test_evidence_is_stored_under_a_name_the_bot_makes(ready, tg, monkeypatch, tmp_path):
     runner = await _run(monkeypatch, tg)
     try:
-        lan = await _at_evidence(tg)
+        lan = await at_evidence(tg)
         await lan.user.send_document(b"%PDF-1.4 bien ban", "../../../../etc/Biên bản.PDF")
         await lan._read(1, 5.0)
     finally:
@@ -85,7 +82,7 @@ async def test_evidence_is_stored_under_a_name_the_bot_makes(ready, tg, monkeypa
 async def test_an_oversized_file_is_refused_before_download(ready, tg, monkeypatch):
     runner = await _run(monkeypatch, tg, THIDUA_UPLOAD_MAX_MB="0.001")  # about 1 kB
     try:
-        lan = await _at_evidence(tg)
+        lan = await at_evidence(tg)
         await lan.user.send_document(b"x" * 5000, "bao-cao.docx")
         await lan._read(1, 5.0)
         assert "quá lớn" in lan.text and "0.001 MB" in lan.text
@@ -99,7 +96,7 @@ async def test_an_oversized_file_is_refused_before_download(ready, tg, monkeypat
 async def test_the_daily_cap_holds(ready, tg, monkeypatch, tmp_path):
     runner = await _run(monkeypatch, tg, THIDUA_UPLOADS_PER_DAY="1")
     try:
-        lan = await _at_evidence(tg)
+        lan = await at_evidence(tg)
         folder = tmp_path / "attachments" / "telegram" / str(lan.id)
         folder.mkdir(parents=True)
         stored_path(folder, "a.jpg", clock.now()).write_bytes(b"earlier today")

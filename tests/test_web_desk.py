@@ -171,7 +171,7 @@ def test_someone_no_longer_a_head_is_signed_out(desk):
 def test_without_a_session_every_route_asks_to_sign_in(desk):
     base, _s = desk
     with httpx.Client(base_url=base, follow_redirects=True) as client:
-        for path in (*PAGES, *OFFICE_ONLY, "/web/reports/BC-2022-0001/evidence"):
+        for path in (*PAGES, *OFFICE_ONLY, "/web/reports/BC-2022-0001/evidence/1"):
             answer = client.get(path)
             assert answer.status_code == 401, path
             assert "/web" in answer.text
@@ -211,7 +211,7 @@ def test_a_head_sees_their_own_unit_only(desk):
         assert "/web/downloads" not in reports
         # another unit's items, by URL: as if they did not exist
         assert client.get("/web/reports/BC-2022-0005").status_code == 404  # TTRA's report
-        assert client.get("/web/reports/BC-2022-0005/evidence").status_code == 404
+        assert client.get("/web/reports/BC-2022-0005/evidence/1").status_code == 404
         assert client.get("/web/nominations/DN-2022-0004").status_code == 404  # TTRA's
         assert client.get("/web/reports?unit=TTRA").status_code == 404
         assert client.get("/web/units?unit=TTRA").status_code == 404
@@ -325,21 +325,39 @@ def test_reports_come_in_pages_of_fifty(desk):
         assert 'rel="next"' not in second
 
 
-def test_a_report_page_offers_its_evidence_file(desk, tmp_path):
+def test_a_report_page_offers_its_evidence_files(desk, tmp_path):
     base, s = desk
-    evidence = tmp_path / "anh.jpg"
-    evidence.write_bytes(b"\xff\xd8jpeg")
+    photo, paper = tmp_path / "anh.jpg", tmp_path / "bien-ban.pdf"
+    photo.write_bytes(b"\xff\xd8jpeg")
+    paper.write_bytes(b"%PDF-1.4")
     with session_scope() as session:
         row = session.exec(select(m.Report).where(m.Report.receipt == "BC-2022-0001")).one()
-        row.evidence_kind, row.evidence_path = "photo", str(evidence)
-        session.add(row)
+        for n, (kind, path, name) in enumerate(
+            (("photo", photo, ""), ("document", paper, "bien-ban.pdf"), ("photo", None, ""))
+        ):
+            session.add(
+                m.ReportEvidence(
+                    report_id=row.id,
+                    position=n,
+                    kind=kind,
+                    path=path and str(path),
+                    name=name,
+                    created_at=row.created_at,
+                )
+            )
     with signed_in(base, s.clerk.user_id) as client:
         page = client.get("/web/reports/bc-2022-0001").text
-        assert "/web/reports/BC-2022-0001/evidence" in page
-        got = client.get("/web/reports/BC-2022-0001/evidence")
+        assert "/web/reports/BC-2022-0001/evidence/1" in page
+        assert "/web/reports/BC-2022-0001/evidence/2" in page and "bien-ban.pdf" in page
+        assert "/web/reports/BC-2022-0001/evidence/3" not in page  # not kept here
+        assert "không lưu trên máy chủ này" in page
+        got = client.get("/web/reports/BC-2022-0001/evidence/1")
         assert got.status_code == 200 and got.content == b"\xff\xd8jpeg"
-        assert "BC-2022-0001.jpg" in got.headers["content-disposition"]
-        assert client.get("/web/reports/BC-2022-0002/evidence").status_code == 404
+        assert "BC-2022-0001-1.jpg" in got.headers["content-disposition"]
+        assert client.get("/web/reports/BC-2022-0001/evidence/2").content == b"%PDF-1.4"
+        for missing in ("3", "4", "0", "x"):
+            assert client.get(f"/web/reports/BC-2022-0001/evidence/{missing}").status_code == 404
+        assert client.get("/web/reports/BC-2022-0002/evidence/1").status_code == 404
 
 
 def test_downloads_are_the_files_the_cli_writes(desk):

@@ -19,6 +19,7 @@ from bot.core.summary import compile_summary
 from bot.core.unit_status import owing, unit_statuses
 from schedules.outbox.messages import digest_text
 from tests.clerk_seed import seed
+from tests.evidence_helpers import attach
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,10 +79,7 @@ def test_the_nominee_question_names_what_was_chosen(desk, chat_as):
 
 
 def test_the_review_screen_names_the_evidence_in_words(desk, chat_as):
-    with session_scope() as session:
-        report = session.exec(select(m.Report).where(m.Report.receipt == "BC-2022-0001")).one()
-        report.evidence_kind = "document"
-        session.add(report)
+    attach("BC-2022-0001", "document", None)
     chat = chat_as(desk.clerk)
     chat.say("/duyet BC-2022-0001")
     assert "Minh chứng kèm theo: tài liệu" in chat.text

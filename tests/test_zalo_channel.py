@@ -35,6 +35,7 @@ from handlers.router import handle as real_handle
 from handlers.router import respond
 from handlers.types import File, Incoming, Option, Reply
 from tests.conftest import at
+from tests.evidence_helpers import files_of
 from tests.fakes.zalo_api import FakeZalo
 from tests.telegram_helpers import responder
 
@@ -226,7 +227,7 @@ async def test_full_report_by_numbered_answers(zl: FakeZalo, runners: Runners) -
         "Số hóa 1.200 hồ sơ",
         ident.person_id,
     )
-    assert report.evidence_path is None
+    assert files_of() == []
 
 
 async def test_choice_typed_as_its_text_and_photo_as_evidence(
@@ -243,16 +244,59 @@ async def test_choice_typed_as_its_text_and_photo_as_evidence(
     url = zl.host_file(photo, "image/jpeg")
     before = len(zl.sent(lan.id))
     await zl.send_image(lan.id, url, display_name="Lan")
-    (summary,) = (await zl.wait_sent(lan.id, before + 1))[before:]
-    assert summary.text and "Xác nhận" in summary.text
+    (received,) = (await zl.wait_sent(lan.id, before + 1))[before:]
+    assert received.text and "Đã nhận 1 tệp" in received.text and "1. Xong" in received.text
+    assert "Xác nhận" in await lan.say("xong")
     assert "BC-2022-0001" in await lan.say("Xác nhận")
     with session_scope() as session:
         report = session.exec(select(m.Report)).one()
     assert report.area != "" and report.title == "Hiến máu tình nguyện"
-    assert (report.evidence_kind, report.evidence_ref) == ("photo", url)
-    assert report.evidence_path and Path(report.evidence_path).read_bytes() == photo
+    (file,) = files_of()
+    assert (file.kind, file.ref) == ("photo", url)
+    assert file.path and Path(file.path).read_bytes() == photo
     attachments = Path(get_settings().attachments_dir)
-    assert Path(report.evidence_path).resolve().is_relative_to(attachments.resolve())
+    assert Path(file.path).resolve().is_relative_to(attachments.resolve())
+
+
+async def test_two_photos_in_one_report(zl: FakeZalo, runners: Runners) -> None:
+    await runners.polling(zl)
+    lan = User(zl)
+    await lan.register()
+    await lan.say("/report")
+    await lan.say("các phong trào thi đua khác")
+    await lan.say("Hiến máu tình nguyện")
+    await lan.say("12 đồng chí tham gia ngày 14/06/2022.")
+    photos = [b"\xff\xd8 first photo", b"\xff\xd8 second photo"]
+    for n, photo in enumerate(photos, start=1):
+        before = len(zl.sent(lan.id))
+        await zl.send_image(lan.id, zl.host_file(photo, "image/jpeg"), display_name="Lan")
+        (received,) = (await zl.wait_sent(lan.id, before + 1))[before:]
+        assert received.text and f"Đã nhận {n} tệp" in received.text
+    assert "Minh chứng: ảnh, ảnh" in await lan.say("1")  # "1. Xong"
+    assert "Minh chứng đã lưu: 2 tệp" in await lan.say("Xác nhận")
+    stored = files_of()
+    assert [Path(f.path or "").read_bytes() for f in stored] == photos
+
+
+async def test_a_photo_past_the_reports_limit_is_not_fetched(
+    zl: FakeZalo, runners: Runners, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THIDUA_EVIDENCE_PER_REPORT", "1")
+    await runners.polling(zl)
+    lan = User(zl)
+    await lan.register()
+    await lan.say("/report")
+    await lan.say("các phong trào thi đua khác")
+    await lan.say("Hiến máu tình nguyện")
+    await lan.say("12 đồng chí tham gia.")
+    for n in range(2):
+        before = len(zl.sent(lan.id))
+        await zl.send_image(lan.id, zl.host_file(b"\xff\xd8 photo %d" % n, "image/jpeg"))
+        await zl.wait_sent(lan.id, before + 1)
+    assert (zl.sent(lan.id)[-1].text or "").startswith("Mỗi báo cáo có tối đa 1 tệp")
+    assert len(zl.files_served) == 1  # the second was never fetched
+    await lan.say("xong")
+    assert "Minh chứng đã lưu: 1 tệp" in await lan.say("Xác nhận")
 
 
 async def test_thirty_people_writing_at_once_are_answered_without_waiting_in_line(
@@ -299,16 +343,12 @@ async def test_a_photo_that_cannot_be_downloaded_still_arrives_as_evidence(
     gone = f"{zl.root}/files/missing"
     before = len(zl.sent(lan.id))
     await zl.send_image(lan.id, gone, display_name="Lan")
-    (summary,) = (await zl.wait_sent(lan.id, before + 1))[before:]
-    assert summary.text and "Xác nhận" in summary.text
+    (received,) = (await zl.wait_sent(lan.id, before + 1))[before:]
+    assert received.text and "Đã nhận 1 tệp" in received.text
+    await lan.say("xong")
     assert "BC-2022-0001" in await lan.say("Xác nhận")
-    with session_scope() as session:
-        report = session.exec(select(m.Report)).one()
-    assert (report.evidence_kind, report.evidence_ref, report.evidence_path) == (
-        "photo",
-        gone,
-        None,
-    )
+    (file,) = files_of()
+    assert (file.kind, file.ref, file.path) == ("photo", gone, None)
     assert any("not downloaded" in r.getMessage() for r in caplog.records)
 
 
@@ -734,10 +774,10 @@ async def test_a_photo_from_elsewhere_than_zalo_is_not_fetched(
     before = len(zl.sent(lan.id))
     await zl.send_image(lan.id, elsewhere, display_name="Lan")
     await zl.wait_sent(lan.id, before + 1)
+    await lan.say("xong")
     assert "BC-2022-0001" in await lan.say("Xác nhận")
-    with session_scope() as session:
-        report = session.exec(select(m.Report)).one()
-    assert report.evidence_ref == elsewhere and report.evidence_path is None
+    (file,) = files_of()
+    assert file.ref == elsewhere and file.path is None
     assert zl.files_served == []  # never asked for
     assert any("not a Zalo address" in r.getMessage() for r in caplog.records)
 
@@ -759,8 +799,9 @@ async def test_zalo_photos_have_a_daily_cap(
         await zl.wait_sent(lan.id, before + 1)
         last = zl.sent(lan.id)[-1].text or ""
         if n == 0:
+            await lan.say("xong")
             assert "BC-2022-0001" in await lan.say("Xác nhận")
-    assert "Xác nhận" not in last  # the second photo was refused: today's cap is reached
-    with session_scope() as session:
-        (report,) = session.exec(select(m.Report)).all()
-    assert report.evidence_path is not None
+    assert "Đã nhận" not in last  # the second photo was refused: today's cap is reached
+    assert "đủ số tệp cho phép" in last
+    (file,) = files_of("BC-2022-0001")
+    assert file.path is not None

@@ -45,7 +45,7 @@ from bot.channels.telegram_render import escape, pressed_label, send_reply, spli
 from bot.channels.telegram_setup import (
     bot_username,
     build_application,
-    chat_role,
+    chat_menu,
     command_menu,
     privileged_chats,
     token_of,
@@ -383,16 +383,14 @@ class TelegramRunner:
             await self._refresh_menu(chat_id)
 
     async def _refresh_menu(self, chat_id: str) -> None:
-        """A registration or /lang: this chat's menu shows the person's commands, in their
-        language (start-up sets the menus of the office's roles; this keeps them current)."""
-        found = await asyncio.to_thread(chat_role, chat_id)
-        if found is None:
+        """A registration, /lang, or a role change, deactivation or move queued by the CLI or
+        /nhansu: this chat's menu shows the person's commands, in their language (start-up
+        sets the menus of the office's roles; this keeps them current)."""
+        menu = await asyncio.to_thread(chat_menu, chat_id)
+        if menu is None:
             return
-        role, lang = found
         try:
-            await self.bot.set_my_commands(
-                command_menu(role, lang), scope=BotCommandScopeChat(int(chat_id))
-            )
+            await self.bot.set_my_commands(menu, scope=BotCommandScopeChat(int(chat_id)))
         except TelegramError as exc:
             log.warning("telegram: could not set a chat's command menu: %s", redact(str(exc)))
 

@@ -85,14 +85,24 @@ def privileged_chats() -> list[tuple[str, str, str]]:
     ]
 
 
-def chat_role(chat_id: str) -> tuple[str, str] | None:
-    """(role, language) of the registered person writing from this Telegram chat."""
+def chat_menu(chat_id: str) -> list[BotCommand] | None:
+    """The menu this Telegram chat should show: its person's commands in their language; for
+    someone deactivated only /start (every other command is refused); None for a chat
+    nobody registered from (it keeps the default menu)."""
     with session_scope() as session:
-        return session.exec(
-            select(m.Person.role, m.Person.lang)
+        found = session.exec(
+            select(m.Person.role, m.Person.lang, m.Person.active)
             .join(m.Identity, col(m.Identity.person_id) == m.Person.id)
-            .where(m.Identity.channel == CHANNEL, m.Identity.chat_id == chat_id, m.Person.active)
+            .where(m.Identity.channel == CHANNEL, m.Identity.chat_id == chat_id)
         ).first()
+    if found is None:
+        return None
+    role, lang, active = found
+    if active:
+        return command_menu(role, lang)
+    with language(lang):
+        start = registry.BY_NAME["start"]
+        return [BotCommand(start.name, start.describe())]
 
 
 async def _get_username(settings: Settings) -> str | None:

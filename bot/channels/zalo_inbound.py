@@ -117,7 +117,7 @@ async def to_incoming(update: ZaloUpdate, photos: Photos) -> Incoming | None:
         attachment = Attachment(
             kind="photo",
             ref=update.photo_url,
-            name=Path(path).name if path else "",
+            name="",  # Zalo gives a photo no name; the stored one is the bot's own
             mime=mime,
             path=path,
             refused="too_many" if full else None,

@@ -214,8 +214,8 @@ def templates(
     folder: Annotated[Path, typer.Argument(help="Where to write them.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Write the default Word templates (award proposal, list of nominees) into FOLDER, to edit
-    and use with THIDUA_TEMPLATES=FOLDER."""
+    """Write the default Word templates (the report, the award proposal, the list of nominees)
+    into FOLDER, to edit and use with THIDUA_TEMPLATES=FOLDER."""
     from bot.core.exports.documents import write_defaults
 
     written = write_defaults(folder)

@@ -22,6 +22,7 @@ from bot.core.roles import ROLES, Role
 from bot.core.roster import import_roster
 from bot.core.settings import get_settings
 from handlers.basics import role_label
+from schedules.outbox.replies import queue_menu_refresh
 
 app = typer.Typer()
 units_app = typer.Typer(no_args_is_help=True, help="Units (phòng, trung tâm).")
@@ -101,6 +102,9 @@ def people_import(
             )
             codes = {u.id: u.code for u in session.exec(select(m.Unit)) if u.id is not None}
             out = report.to_json(codes)
+            for person in report.menus_changed():  # the running bot sets their menus at once
+                assert person.id is not None  # stored
+                queue_menu_refresh(session=session, person_id=person.id, now=clock.now())
     except ImportError_ as exc:
         raise import_failed(file, exc, as_json) from None
     if as_json:

@@ -28,6 +28,7 @@ from bot.core.personnel import (
     spent_channels,
     unreachable,
 )
+from schedules.outbox.replies import queue_menu_refresh
 
 log = logging.getLogger(__name__)
 Key = Annotated[str, typer.Argument(help="id (#12), staff number, phone, or full name")]
@@ -39,6 +40,12 @@ def _find(session: Session, key: str) -> m.Person:
         return find_person(session=session, key=key)
     except PersonError as exc:
         raise fail(str(exc)) from None
+
+
+def _refresh_menus(session: Session, person: m.Person, changed: bool = True) -> None:
+    """The running bot sets the person's Telegram menu at once (queued in the outbox)."""
+    if changed and person.id is not None:
+        queue_menu_refresh(session=session, person_id=person.id, now=clock.now())
 
 
 def _day(text: str) -> dt.date:
@@ -57,6 +64,7 @@ def people_deactivate(key: Key) -> None:
     with session_scope() as session:
         person = _find(session, key)
         done = deactivate(session=session, person=person, now=clock.now(), by=BY)
+        _refresh_menus(session, person, done)
         name = person.full_name
     typer.echo(
         (_("Deactivated: {name}.") if done else _("{name} is inactive already.")).format(name=name)
@@ -70,6 +78,7 @@ def people_reactivate(key: Key) -> None:
     with session_scope() as session:
         person = _find(session, key)
         done = reactivate(session=session, person=person, by=BY)
+        _refresh_menus(session, person, done)
         name = person.full_name
     typer.echo((_("Active again: {name}.") if done else _("{name} is active.")).format(name=name))
 
@@ -94,6 +103,7 @@ def people_move(
         moved = move(
             session=session, person=person, unit=target, since=day, now=clock.now(), by=BY
         )
+        _refresh_menus(session, person)
         name, code = person.full_name, target.code
     typer.echo(
         _("{name} moved to {unit}; {n} records filed since then moved too.").format(
@@ -106,7 +116,7 @@ def people_move(
 def people_role(
     key: Key, role: Annotated[str, typer.Argument(help="staff|head|clerk|admin")]
 ) -> None:
-    """Change a person's role (their menu follows at the next message or restart)."""
+    """Change a person's role (their Telegram menu follows at once)."""
     ensure_ready()
     with session_scope() as session:
         person = _find(session, key)
@@ -114,6 +124,7 @@ def people_role(
             old = change_role(session=session, person=person, role=role.casefold(), by=BY)
         except PersonError as exc:
             raise fail(str(exc), 2) from None
+        _refresh_menus(session, person, old != person.role)
         name = person.full_name
     typer.echo(_("{name}: {old} → {new}.").format(name=name, old=old, new=role.casefold()))
 
@@ -162,8 +173,9 @@ def people_forget(
     key: Key,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Remove a person's identifying data (name, phone, chat ids, attachments); their records
-    stay, anonymised, so the figures still add up. Cannot be undone."""
+    """Remove a person's identifying data (name, phone, chat ids, attachments, messages to and
+    from them); their records stay, anonymised, so the figures still add up. Cannot be
+    undone."""
     ensure_ready()
     with session_scope() as session:
         found = _find(session, key)
@@ -174,12 +186,16 @@ def people_forget(
     with session_scope() as session:
         person = session.get(m.Person, pid)
         assert person is not None  # found above
-        files = forget(session=session, person=person, now=clock.now(), by=BY)
-    for path in files:
+        done = forget(session=session, person=person, now=clock.now(), by=BY)
+    for path in done.files:
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("could not delete %s: %s", path, exc)
     typer.echo(
-        _("Removed the data of {name}; {n} attachments deleted.").format(name=name, n=len(files))
+        _("Removed the data of {name}; {n} attachments deleted.").format(
+            name=name, n=done.evidence
+        )
     )
+    if done.unsent:
+        typer.echo(_("{n} messages to them not sent yet were dropped.").format(n=done.unsent))

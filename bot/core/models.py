@@ -158,9 +158,6 @@ class Report(SQLModel, table=True):
     area: str = Field(max_length=64)
     title: str = Field(max_length=120)
     detail: str = Field(max_length=1500)
-    evidence_kind: str | None = Field(default=None, max_length=16)  # photo | document
-    evidence_ref: str | None = None  # channel file id
-    evidence_path: str | None = None  # file in the attachment store
     status: str = Field(default="submitted", max_length=12, index=True)
     # submitted | accepted | returned | withdrawn
     review_note: str | None = None
@@ -478,3 +475,22 @@ class WebSession(SQLModel, table=True):
     created_at: dt.datetime = _when()
     expires_at: dt.datetime = _when()
     ended_at: dt.datetime | None = _when(default=None)
+
+
+class ReportEvidence(SQLModel, table=True):
+    """One evidence file of a report (a report holds up to THIDUA_EVIDENCE_PER_REPORT), in the
+    order the person sent them."""
+
+    __tablename__ = "report_evidence"
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
+    __table_args__ = (sa.UniqueConstraint("report_id", "position"),)
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    position: int = 0  # 0, 1, … in the order sent
+    kind: str = Field(max_length=16)  # photo | document
+    ref: str | None = None  # the channel's file id
+    path: str | None = None  # the file in the attachment store (None: not downloaded)
+    name: str = Field(default="", max_length=120)  # as the sender named it
+    created_at: dt.datetime = _when()

@@ -331,21 +331,30 @@ def export_person(*, session: Session, person: m.Person) -> dict[str, object]:
         return [r.model_dump(mode="json") for r in found]
 
     pid = person.id
+    theirs = select(m.Report.id).where(m.Report.person_id == pid)
     return {
         "person": person.model_dump(mode="json"),
         "identities": rows(m.Identity, col(m.Identity.person_id) == pid),
         "invites": rows(m.Invite, col(m.Invite.person_id) == pid),
         "reports": rows(m.Report, col(m.Report.person_id) == pid),
+        "evidence": rows(m.ReportEvidence, col(m.ReportEvidence.report_id).in_(theirs)),
         "nominations_proposed": rows(m.Nomination, col(m.Nomination.proposer_id) == pid),
         "nominations_of": rows(m.Nomination, col(m.Nomination.nominee_person_id) == pid),
         "audit": rows(m.AuditEvent, col(m.AuditEvent.person_id) == pid),
     }
 
 
-def forget(*, session: Session, person: m.Person, now: dt.datetime, by: str) -> list[Path]:
+@dataclass(frozen=True)
+class Forgotten:
+    files: list[Path]  # to delete once the transaction commits
+    evidence: int  # of them, the report attachments
+    unsent: int  # pushes and replies to them dropped before they were sent
+
+
+def forget(*, session: Session, person: m.Person, now: dt.datetime, by: str) -> Forgotten:
     """Remove the person's identifying data (name, phone, email, staff number, chat ids,
-    attachments) and keep their records, anonymised, so the figures still add up. The files
-    to delete once the transaction commits."""
+    attachments, messages to and from them) and keep their records, anonymised, so the
+    figures still add up."""
     pid = person.id
     label = _("Person #{id} (data removed)").format(id=pid)
     person.full_name, person.phone, person.email = label, None, None
@@ -353,21 +362,26 @@ def forget(*, session: Session, person: m.Person, now: dt.datetime, by: str) -> 
     person.active, person.forgotten_at = False, now
     person.left_at = person.left_at or now
     session.add(person)
-    for ident in session.exec(select(m.Identity).where(m.Identity.person_id == pid)):
+    idents = list(session.exec(select(m.Identity).where(m.Identity.person_id == pid)))
+    for ident in idents:
         session.exec(
             sa.delete(m.Conversation).where(
                 col(m.Conversation.channel) == ident.channel,
                 col(m.Conversation.chat_id) == ident.chat_id,
             )
         )
+    files, unsent = _forget_messages(session, pid, idents)
+    evidence = 0
     session.exec(sa.delete(m.Identity).where(col(m.Identity.person_id) == pid))
     session.exec(sa.update(m.Invite).where(col(m.Invite.person_id) == pid).values(full_name=None))
-    files: list[Path] = []
-    for report in session.exec(select(m.Report).where(m.Report.person_id == pid)):
-        if report.evidence_path:
-            files.append(Path(report.evidence_path))
-        report.evidence_path = report.evidence_ref = None
-        session.add(report)
+    theirs = select(m.Report.id).where(m.Report.person_id == pid)
+    for file in session.exec(
+        select(m.ReportEvidence).where(col(m.ReportEvidence.report_id).in_(theirs))
+    ):
+        if file.path:
+            files.append(Path(file.path))
+            evidence += 1
+        session.delete(file)
     session.exec(
         sa.update(m.Nomination)
         .where(col(m.Nomination.nominee_person_id) == pid)
@@ -379,4 +393,47 @@ def forget(*, session: Session, person: m.Person, now: dt.datetime, by: str) -> 
         .values(chat_id=None, detail={})
     )
     audit(session=session, action="person.forget", person_id=pid, subject=by)
-    return files
+    return Forgotten(files, evidence, unsent)
+
+
+#: Outbox rows not sent yet (a row `sending` when the person is forgotten is dropped too: its
+#: sender's "sent" mark then finds nothing).
+UNSENT = ("pending", "deferred", "sending")
+
+
+def _forget_messages(
+    session: Session, pid: int | None, idents: list[m.Identity]
+) -> tuple[list[Path], int]:
+    """The person's messages, both ways: pushes and replies to them not sent yet are dropped,
+    those sent or given up keep their row (the outbox's counts) with no text, chat or file;
+    their updates in the inbound journal (what they typed, their files) are deleted. The
+    files to delete once the transaction commits, and how many rows were dropped unsent."""
+    chats = [(i.channel, i.chat_id) for i in idents]
+    theirs = [col(m.Outbox.person_id) == pid]
+    if idents:
+        theirs.append(col(m.Outbox.identity_id).in_([i.id for i in idents]))
+        theirs += [
+            sa.and_(col(m.Outbox.channel) == channel, col(m.Outbox.chat_id) == chat)
+            for channel, chat in chats
+        ]
+    files: list[Path] = []
+    unsent = 0
+    for row in session.exec(select(m.Outbox).where(sa.or_(*theirs))):
+        files += [Path(spec["path"]) for kind in ("document", "image")
+                  if (spec := (row.payload or {}).get(kind))]  # fmt: skip
+        if row.status in UNSENT:
+            session.delete(row)
+            unsent += 1
+            continue
+        row.text, row.chat_id, row.payload, row.identity_id = "", "", None, None
+        row.last_error = None
+        session.add(row)
+    for channel, chat in chats:
+        inbound = select(m.Inbound).where(m.Inbound.channel == channel, m.Inbound.chat_id == chat)
+        for update in session.exec(inbound):
+            attachment = update.payload.get("attachment") or {}
+            if attachment.get("path"):
+                files.append(Path(attachment["path"]))
+            session.delete(update)
+    session.flush()  # before the identities they point to go
+    return files, unsent

@@ -58,6 +58,12 @@ class RosterReport:
             "deactivated": self.deactivated,
         }
 
+    def menus_changed(self) -> list[m.Person]:
+        """People whose commands may differ now: another role, unit or active state."""
+        menu = {"role", "unit_id", "active"}
+        gone = self.missing if self.deactivated else []
+        return [c.person for c in self.changed if menu & set(c.fields)] + gone
+
 
 def phone_key(phone: str | None) -> str | None:
     digits = re.sub(r"\D", "", phone or "")

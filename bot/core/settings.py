@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     upload_max_mb: float = Field(20.0, alias="THIDUA_UPLOAD_MAX_MB", gt=0)
     send_max_mb: float = Field(50.0, alias="THIDUA_SEND_MAX_MB", gt=0)  # Bot API: 50 MB
     uploads_per_day: int = Field(30, alias="THIDUA_UPLOADS_PER_DAY", ge=1)
+    #: Evidence files one report holds (photos and documents); each counts in the day's uploads.
+    evidence_per_report: int = Field(5, alias="THIDUA_EVIDENCE_PER_REPORT", ge=1, le=20)
     #: How long a reply that cannot be sent (platform down, 429s) is tried before it is failed.
     reply_retry_minutes: float = Field(60.0, alias="THIDUA_REPLY_RETRY_MINUTES", gt=0)
     push_grace: dt.timedelta = Field(dt.timedelta(hours=12), alias="THIDUA_PUSH_GRACE")

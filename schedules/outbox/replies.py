@@ -15,12 +15,13 @@ the journal's commit and the turn's, not a third. A crash before they are sent l
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.core import models as m
 from bot.core.db import engine
@@ -209,3 +210,32 @@ def reclaim_replies(channel: str, claimed_before: dt.datetime) -> int:
             )
             .values(status="pending", claimed_at=None)
         ).rowcount
+
+
+#: Channels with a command menu of their own per chat (Telegram's setMyCommands).
+MENU_CHANNELS = ("telegram",)
+
+
+def queue_menu_refresh(*, session: Session, person_id: int, now: dt.datetime) -> int:
+    """After a role change, a deactivation, a reactivation or a move made elsewhere (the CLI,
+    another person's chat): a reply row with no text and a menu change for each of the
+    person's chats that has a menu, so the running bot sets that chat's menu at once. Written
+    in the caller's transaction: the change and its refresh commit together."""
+    idents = session.exec(
+        select(m.Identity.id, m.Identity.channel, m.Identity.chat_id).where(
+            m.Identity.person_id == person_id, col(m.Identity.channel).in_(MENU_CHANNELS)
+        )
+    ).all()
+    added = 0
+    for ident_id, channel, chat_id in idents:
+        added += queue_replies(
+            session=session,
+            key=f"menu:{person_id}:{ident_id}:{uuid.uuid4().hex}",
+            channel=channel,
+            chat_id=chat_id,
+            identity_id=ident_id,
+            person_id=person_id,
+            messages=[("", {"commands_changed": True})],
+            now=now,
+        ).count
+    return added

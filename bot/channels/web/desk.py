@@ -98,7 +98,7 @@ class Desk:
             ("/units", self.signed(self.units)),
             ("/reports", self.signed(self.reports)),
             ("/reports/{receipt}", self.signed(self.report)),
-            ("/reports/{receipt}/evidence", self.signed(self.evidence)),
+            ("/reports/{receipt}/evidence/{number}", self.signed(self.evidence)),
             ("/nominations", self.signed(self.nominations)),
             ("/nominations/{receipt}", self.signed(self.nomination)),
             ("/downloads", self.signed(self.downloads)),
@@ -261,7 +261,8 @@ class Desk:
         return self._show(*found, viewer, "reports")
 
     def evidence(self, store: Store, viewer: Viewer, data: dict[str, Any]) -> web.StreamResponse:
-        path, name = views.report_evidence(store, viewer, data["match"]["receipt"])
+        match = data["match"]
+        path, name = views.report_evidence(store, viewer, match["receipt"], match["number"])
         return web.FileResponse(
             path,
             headers={

@@ -21,6 +21,7 @@ from bot.core import models as m
 from bot.core.campaign import Campaign
 from bot.core.clock import LOCAL
 from bot.core.i18n import _
+from bot.core.reports import evidence_of, file_label
 from bot.core.roles import OFFICE_ROLES
 from bot.core.store import active_campaign
 from bot.core.summary import (
@@ -312,27 +313,38 @@ def report_page(
         "phase": store.campaign.phase(row.phase),
         "area": store.campaign.area_name(row.area),
         "labels": status_labels(),
-        "evidence": evidence_file(row) is not None,
+        "evidence": _evidence_list(store, row),
         "can_review": viewer.office and row.status in REVIEW_REPORTS,
         "done": query.get("done"),
         "told": query.get("told"),
     }
 
 
-def evidence_file(row: m.Report) -> Path | None:
-    """The report's evidence on disk, if it is there."""
-    if not row.evidence_path:
-        return None
-    path = Path(row.evidence_path)
-    return path if path.is_file() else None
+def _evidence_list(store: Store, row: m.Report) -> list[tuple[int, str, bool]]:
+    """The report's files, in the order sent: number (from 1), name, kept on this server."""
+    assert row.id is not None  # a stored report
+    files = evidence_of(store.session, [row.id]).get(row.id, [])
+    return [
+        (n, file_label(f.kind, f.name), _on_disk(f) is not None)
+        for n, f in enumerate(files, start=1)
+    ]
 
 
-def report_evidence(store: Store, viewer: Viewer, receipt: str) -> tuple[Path, str]:
+def _on_disk(item: m.ReportEvidence) -> Path | None:
+    path = Path(item.path) if item.path else None
+    return path if path is not None and path.is_file() else None
+
+
+def report_evidence(store: Store, viewer: Viewer, receipt: str, number: str) -> tuple[Path, str]:
+    """The report's file number `number` (from 1), and the name to download it as."""
     row = _report(store, viewer, receipt)
-    path = evidence_file(row)
+    assert row.id is not None  # a stored report
+    files = evidence_of(store.session, [row.id]).get(row.id, [])
+    n = int(number) if number.isdigit() else 0
+    path = _on_disk(files[n - 1]) if 0 < n <= len(files) else None
     if path is None:
         raise NotFound
-    return path, f"{row.receipt}{path.suffix.lower()}"
+    return path, f"{row.receipt}-{n}{path.suffix.lower()}"
 
 
 # ---- nominations --------------------------------------------------------------------------

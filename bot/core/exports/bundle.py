@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -25,27 +26,34 @@ EVIDENCE = "minh-chung"
 
 
 def _evidence(scope: Scope) -> list[tuple[str, Path]]:
-    """(name in the archive, file on disk) for every live report's evidence still on disk."""
-    r = m.Report
+    """(name in the archive, file on disk) for every live report's evidence still on disk:
+    `minh-chung/QLCN/BC-2022-0001.jpg`, or `…/BC-2022-0001-1.jpg`, `-2.pdf` for several."""
+    r, e = m.Report, m.ReportEvidence
     stmt = (
-        select(r.receipt, r.evidence_path, m.Unit.code)
+        select(r.receipt, e.path, m.Unit.code, e.report_id)
+        .join(e, col(e.report_id) == r.id)
         .join(m.Unit, col(m.Unit.id) == r.unit_id)
         .where(
             r.campaign_id == scope.campaign_row.id,
             r.status != "withdrawn",
-            col(r.evidence_path).is_not(None),
+            col(e.path).is_not(None),
         )
-        .order_by(col(r.id))
+        .order_by(col(r.id), col(e.position))
     )
     if scope.phase is not None:
         stmt = stmt.where(r.phase == scope.phase)
+    rows = list(scope.session.exec(stmt))
+    per_report = Counter(report_id for *_rest, report_id in rows)
+    seen: Counter[int] = Counter()
     found = []
-    for receipt, stored, unit in scope.session.exec(stmt):
+    for receipt, stored, unit, report_id in rows:
+        seen[report_id] += 1
         path = Path(stored or "")
         if not path.is_file():
             log.warning("export: the evidence of %s is not on disk (%s)", receipt, stored)
             continue
-        found.append((f"{EVIDENCE}/{unit}/{receipt}{path.suffix.lower()}", path))
+        number = f"-{seen[report_id]}" if per_report[report_id] > 1 else ""
+        found.append((f"{EVIDENCE}/{unit}/{receipt}{number}{path.suffix.lower()}", path))
     return found
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from docx.document import Document as DocxDocument
 from sqlmodel import col, select
 
 from bot.core import clock
@@ -28,6 +29,8 @@ from bot.core.summary import current_phase
 
 MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 NAMES = (docx_defaults.PROPOSAL, docx_defaults.NOMINEES)
+#: What `thidua templates` writes: the report's template too (docx.py fills it in).
+TEMPLATES = (docx_defaults.REPORT, *NAMES)
 
 
 def template_for(name: str) -> Path | IO[bytes]:
@@ -134,15 +137,20 @@ def write(name: str, scope: Scope, out: Path | BinaryIO, phase: int | None = Non
         if name == docx_defaults.NOMINEES:
             values["symbol"] = values["list_symbol"]
         doc = render(template_for(name), values)
+    save(doc, scope, out, title=name.removesuffix(".docx"))
+
+
+def save(doc: DocxDocument, scope: Scope, out: Path | BinaryIO, *, title: str) -> None:
+    """Save a rendered document; its properties name the office, not the library."""
     props = doc.core_properties
     office = scope.campaign.plan.issuing_body
     props.author = props.last_modified_by = office
     props.comments = ""
-    props.title = name.removesuffix(".docx")
+    props.title = title
     now: dt.datetime = clock.now()
     props.created = props.modified = now
     props.revision = 1
-    doc.save(str(out) if isinstance(out, Path) else out)
+    doc.save(str(out) if isinstance(out, Path) else out)  # python-docx takes a str path
 
 
 def proposal(scope: Scope, out: Path | BinaryIO, phase: int | None = None) -> None:
@@ -157,7 +165,7 @@ def write_defaults(folder: Path) -> list[Path]:
     """The default templates written into `folder`, for an office to edit."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in NAMES:
+    for name in TEMPLATES:
         target = folder / name
         target.write_bytes(docx_defaults.default(name).getvalue())
         written.append(target)

@@ -12,34 +12,31 @@ The date reads "ngày … tháng … năm <campaign year>": under the decree (Đ
 gives a document its number and its date together, after it is signed, so both stay blank
 here; the compile date appears in the body ("số liệu tổng hợp đến ngày 10/05/2022").
 The document is always Vietnamese: it is the office's own record. After the signature, an
-annex lists the phase's achievements by unit (receipt, person, title, what was done). The
-page, fonts, rules and tables are set up by bot/core/exports/docx_layout.py; this module
-writes what the report says.
+annex lists the phase's achievements by unit (receipt, person, title, what was done).
+
+The document comes from a Word template (docx_template.py): the office's own
+`bao-cao-ket-qua-thi-dua.docx` in THIDUA_TEMPLATES, else the default that docx_defaults.py
+builds in this layout. This module works out what the report says (`context`); what a template
+can use: issuer, issuing_body, parent_body, place, year, symbol (BC-…), subject, plan_name,
+phase_name, figures_day, personal_total, areas (no, name, reports), units (no, name, by_area,
+total), expected, filed (name, receipt, day), not_filed (names), deadline, deadline_left,
+targets (collective / individual: no, lines), by_title_no, by_title (title, count, names),
+annex (no, name, reports: no, receipt, person, title, detail), annex_cut, annex_max,
+recipients, signer_position, signer_name, today.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from docx import Document
-from docx.document import Document as DocxDocument
-from docx.shared import Pt
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
 
-from bot.core import clock
 from bot.core import models as m
-from bot.core.exports.docx_layout import (
-    ALIGN,
-    TEXT_WIDTH_CM,
-    grid,
-    page,
-    page_numbers,
-    para,
-    rule,
-    styles,
-)
+from bot.core.exports import docx_defaults
+from bot.core.exports.documents import save, template_for
+from bot.core.exports.docx_template import render
 from bot.core.exports.rows import Scope
 from bot.core.i18n import _, format_day, language
 from bot.core.summary import Summary, compile_summary, counting_nominations
@@ -59,34 +56,9 @@ def export(scope: Scope, out: Path | BinaryIO) -> None:
             today=scope.today,
             phase=scope.phase,
         )
-        document = build(scope, summary)
-    document.save(str(out) if isinstance(out, Path) else out)  # python-docx takes a str path
-
-
-def build(scope: Scope, summary: Summary) -> DocxDocument:
-    plan = scope.campaign.plan
-    doc = Document()
-    page(doc)
-    styles(doc)
-    props = doc.core_properties
-    props.author = props.last_modified_by = plan.issuing_body
-    props.title = _subject(summary)
-    props.created = props.modified = clock.now()
-    props.revision = 1
-
-    _heading_block(doc, scope, summary)
-    para(doc, plan_type(), bold=True, align="center", before=18, after=0)
-    para(doc, _subject(summary), bold=True, align="center", before=0, after=0)
-    rule(doc, TEXT_WIDTH_CM, 5.0)
-    _body(doc, scope, summary)
-    _signature(doc, scope)
-    _annex(doc, scope, summary)
-    page_numbers(doc)
-    return doc
-
-
-def plan_type() -> str:
-    return _("REPORT")
+        values = context(scope, summary)
+        doc = render(template_for(docx_defaults.REPORT), values)
+    save(doc, scope, out, title=values["subject"])
 
 
 def _subject(summary: Summary) -> str:
@@ -95,224 +67,79 @@ def _subject(summary: Summary) -> str:
     )
 
 
-# --- the blocks -------------------------------------------------------------------------------
-
-LEFT_CM, RIGHT_CM = 6.6, 9.9
-
-
-def _heading_block(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
+def context(scope: Scope, summary: Summary) -> dict[str, Any]:
+    """Everything the report says, for its template."""
     plan = scope.campaign.plan
-    table = grid(doc, [LEFT_CM, RIGHT_CM], 1, borders=False)
-    left, right = table.rows[0].cells
-    left.paragraphs[0].alignment = ALIGN["center"]
-    first = left.paragraphs[0]
-    if plan.parent_body:
-        run = first.add_run(plan.parent_body.upper())
-        run.font.size = Pt(13)
-        para(left, plan.issuing_body.upper(), size=13, bold=True, align="center", before=0)
-    else:
-        run = first.add_run(plan.issuing_body.upper())
-        run.font.size, run.bold = Pt(13), True
-    rule(left, LEFT_CM - 0.4, 2.2)
     symbol = f"BC-{plan.symbol.split('-', 1)[1]}" if "-" in plan.symbol else "BC"
-    para(
-        left,
-        _("No.: {blank}/{symbol}").format(blank=" " * 10, symbol=symbol),
-        size=13,
-        align="center",
-        before=6,
-    )
-
-    top = right.paragraphs[0]
-    top.alignment = ALIGN["center"]
-    run = top.add_run(_("SOCIALIST REPUBLIC OF VIETNAM"))
-    run.font.size, run.bold = Pt(12), True
-    para(
-        right,
-        _("Independence - Freedom - Happiness"),
-        size=13,
-        bold=True,
-        underline=True,
-        align="center",
-        before=0,
-    )
-    para(
-        right,
-        _("{place}, day … month … {year}").format(place=plan.place, year=summary.year),
-        size=14,
-        italic=True,
-        align="center",
-        before=12,
-    )
-
-
-def _body(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
-    plan = scope.campaign.plan
-    issuer = plan.issuing_body.title()
-    phase_name = summary.phase.name[:1].lower() + summary.phase.name[1:]
-    _opening(doc, scope, summary, issuer=issuer, phase_name=phase_name)
-    _by_area(doc, summary)
-    _phase_reports(doc, summary)
-    _against_targets(doc, scope, summary)
-    para(
-        doc,
-        _("This is the report on the results of {phase} of {year} of {issuer}./.").format(
-            phase=phase_name, year=summary.year, issuer=issuer
-        ),
-        indent=True,
-        before=12,
-    )
-
-
-def _opening(
-    doc: DocxDocument, scope: Scope, summary: Summary, *, issuer: str, phase_name: str
-) -> None:
-    plan = scope.campaign.plan
-    plan_name = f"{plan.document_type.capitalize()} {plan.title[:1].lower()}{plan.title[1:]}"
-    para(
-        doc,
-        _(
-            "Pursuant to the {plan} of {issuer}, {issuer} reports the results of {phase} of "
-            "{year} (figures as of {day}) as follows:"
-        ).format(
-            plan=plan_name,
-            issuer=issuer,
-            phase=phase_name,
-            year=summary.year,
-            day=format_day(summary.today),
-        ),
-        indent=True,
-        before=12,
-    )
-
-
-def _by_area(doc: DocxDocument, summary: Summary) -> None:
-    """I.: the personal reports by content area, and by unit in Table 1."""
-    para(doc, _("I. RESULTS BY CONTENT AREA"), bold=True, indent=True)
-    para(
-        doc,
-        _("The units and individuals sent {n} personal achievement reports:").format(
-            n=summary.personal_total
-        ),
-        indent=True,
-    )
-    for i, area in enumerate(summary.areas, start=1):
-        para(
-            doc,
-            _("{i}. {name}: {n} reports.").format(i=i, name=area.name, n=area.reports),
-            indent=True,
-        )
-    _reports_table(doc, summary)
-
-
-def _phase_reports(doc: DocxDocument, summary: Summary) -> None:
-    """II.: the units that filed their phase report, and those that did not yet."""
-    para(doc, _("II. THE UNITS' PHASE REPORTS"), bold=True, indent=True, before=12)
-    expected = summary.expected
-    filed = [u for u in expected if u.filed]
-    para(
-        doc,
-        _("Filed: {filed} of {expected} units{colon}").format(
-            filed=len(filed), expected=len(expected), colon=":" if filed else "."
-        ),
-        indent=True,
-    )
-    for u in filed:
-        day = u.filed_on
-        assert day is not None  # a filed report has a time
-        para(
-            doc,
-            _("- {name} ({receipt}, {day});").format(
-                name=u.unit.name, receipt=u.receipt, day=format_day(day)
-            ),
-            indent=True,
-            before=0,
-        )
-    late = summary.not_filed
+    recipients = [item.rstrip(";. ") for item in plan.recipients]
     deadline = summary.phase.deadline
-    if late and deadline is not None:
-        para(
-            doc,
-            _(
-                "Not filed yet: {n} units ({names}); the summing-up deadline is {day} ({left})."
-            ).format(
-                n=len(late),
-                names="; ".join(u.unit.name for u in late),
-                day=format_day(deadline),
-                left=summary.deadline_text(),
-            ),
-            indent=True,
-        )
-    elif late:
-        para(
-            doc,
-            _("Not filed yet: {n} units ({names}); the phase has no summing-up deadline.").format(
-                n=len(late), names="; ".join(u.unit.name for u in late)
-            ),
-            indent=True,
-        )
-
-
-def _against_targets(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
-    """III.: the targets by audience, then the nominees by title."""
-    para(doc, _("III. NOMINATIONS AGAINST THE PLAN'S TARGETS"), bold=True, indent=True, before=12)
-    labels = {
-        "collective": _("{i}. For collectives:"),
-        "individual": _("{i}. For individuals:"),
+    targets: dict[str, dict[str, Any]] = {}
+    number = 0
+    for audience in ("collective", "individual"):
+        lines = [f"{t.label}: {t.figure()}" for t in summary.targets if t.audience == audience]
+        number += 1 if lines else 0
+        targets[audience] = {"no": number, "lines": lines}
+    by_title = _nominees(scope.session, scope, summary)
+    annex, cut = _annex(scope, summary)
+    return {
+        "issuer": plan.issuing_body.title(),
+        "issuing_body": plan.issuing_body.upper(),
+        "parent_body": plan.parent_body.upper(),
+        "place": plan.place,
+        "year": summary.year,
+        "symbol": symbol,
+        "subject": _subject(summary),
+        "plan_name": f"{plan.document_type.capitalize()} {plan.title[:1].lower()}{plan.title[1:]}",
+        "phase_name": summary.phase.name[:1].lower() + summary.phase.name[1:],
+        "figures_day": format_day(summary.today),
+        "personal_total": summary.personal_total,
+        "areas": [
+            {"no": i, "name": a.name, "reports": a.reports}
+            for i, a in enumerate(summary.areas, start=1)
+        ],
+        "units": [
+            {
+                "no": n,
+                "name": u.unit.name,
+                "by_area": [u.by_area.get(a.code, 0) for a in summary.areas],
+                "total": u.personal,
+            }
+            for n, u in enumerate(summary.units, start=1)
+        ],
+        "expected": len(summary.expected),
+        "filed": [
+            {"name": u.unit.name, "receipt": u.receipt, "day": format_day(u.filed_on)}
+            for u in summary.expected
+            if u.filed and u.filed_on is not None
+        ],
+        "not_filed": [u.unit.name for u in summary.not_filed],
+        "deadline": format_day(deadline) if deadline else "",
+        "deadline_left": summary.deadline_text() if deadline else "",
+        "targets": targets,
+        "by_title_no": number + 1,
+        "by_title": [
+            {"title": title, "count": count, "names": _listed(count, names)}
+            for title, (count, names) in by_title.items()
+        ],
+        "annex": annex,
+        "annex_cut": cut,
+        "annex_max": ANNEX_MAX,
+        "recipients": [
+            f"{text}{'.' if k == len(recipients) - 1 else ';'}"
+            for k, text in enumerate(recipients)
+        ],
+        "signer_position": plan.signer.position.upper() if plan.signer else "",
+        "signer_name": plan.signer.name if plan.signer else "",
+        "today": scope.today,
     }
-    i = 0
-    for audience, label in labels.items():
-        lines = [t for t in summary.targets if t.audience == audience]
-        if not lines:
-            continue
-        i += 1
-        para(doc, label.format(i=i), bold=True, italic=True, indent=True)
-        for t in lines:
-            para(doc, f"- {t.label}: {t.figure()}.", indent=True, before=0)
-    names = _nominees(scope.session, scope, summary)
-    i += 1
-    para(doc, _("{i}. Nominations by title:").format(i=i), bold=True, italic=True, indent=True)
-    if not names:
-        para(doc, _("No nomination has been endorsed yet."), indent=True, before=0)
-    for title, (count, people) in names.items():
-        more = count - len(people)
-        listed = ", ".join(people)
-        if more > 0:
-            listed += _(" and {n} more (see the XLSX file)").format(n=more)
-        para(doc, f"- {title} ({count}): {listed}.", indent=True, before=0)
 
 
-def _reports_table(doc: DocxDocument, summary: Summary) -> None:
-    areas = summary.areas
-    para(
-        doc,
-        _("Table 1. Personal achievement reports by unit and content area"),
-        size=13,
-        italic=True,
-        align="center",
-        before=6,
-        after=3,
-    )
-    area_w = 2.6 if len(areas) <= 3 else max(1.4, 7.8 / max(1, len(areas)))
-    name_w = max(4.0, TEXT_WIDTH_CM - 1.0 - 1.8 - area_w * len(areas))
-    widths = [1.0, name_w, *([area_w] * len(areas)), 1.8]
-    table = grid(doc, widths, len(summary.units) + 2, borders=True)
-    head = [_("No."), _("Unit")]
-    head += [_("Area {i}").format(i=i) for i in range(1, len(areas) + 1)]
-    head.append(_("Total"))
-    body = [
-        [str(n), u.unit.name, *(str(u.by_area.get(a.code, 0)) for a in areas), str(u.personal)]
-        for n, u in enumerate(summary.units, start=1)
-    ]
-    body.append(["", _("Total"), *(str(a.reports) for a in areas), str(summary.personal_total)])
-    for r, values in enumerate([head, *body]):
-        bold = r == 0 or r == len(body)
-        for c, value in enumerate(values):
-            cell = table.rows[r].cells[c]
-            p = cell.paragraphs[0]
-            p.alignment = ALIGN["left" if c == 1 and r > 0 else "center"]
-            run = p.add_run(value)
-            run.font.size, run.bold = Pt(12), bold
+def _listed(count: int, names: list[str]) -> str:
+    listed = ", ".join(names)
+    more = count - len(names)
+    if more > 0:
+        listed += _(" and {n} more (see the XLSX file)").format(n=more)
+    return listed
 
 
 def _nominees(
@@ -363,34 +190,9 @@ def _nominees(
     return found
 
 
-def _signature(doc: DocxDocument, scope: Scope) -> None:
-    plan = scope.campaign.plan
-    table = grid(doc, [8.0, 8.5], 1, borders=False)
-    left, right = table.rows[0].cells
-    first = left.paragraphs[0]
-    first.paragraph_format.space_before = Pt(12)
-    run = first.add_run(_("Recipients:"))
-    run.font.size, run.bold, run.italic = Pt(12), True, True
-    recipients = list(plan.recipients)
-    for k, item in enumerate(recipients):
-        last = k == len(recipients) - 1
-        text = item.rstrip(";. ")
-        para(left, f"- {text}{'.' if last else ';'}", size=11, align="left", before=0)
-
-    top = right.paragraphs[0]
-    top.alignment = ALIGN["center"]
-    top.paragraph_format.space_before = Pt(12)
-    signer = plan.signer
-    run = top.add_run(signer.position.upper() if signer else "")
-    run.font.size, run.bold = Pt(14), True
-    for _i in range(4):
-        para(right, align="center", before=0)
-    para(right, signer.name if signer else "", size=14, bold=True, align="center", before=12)
-
-
-def _annex(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
-    """The annex: every live report of the phase, by unit (receipt, person, title, what was
-    done), up to ANNEX_MAX."""
+def _annex(scope: Scope, summary: Summary) -> tuple[list[dict[str, Any]], bool]:
+    """Every live report of the phase by unit (receipt, person, title, what was done), up to
+    ANNEX_MAX; and whether some were left out."""
     r = m.Report
     rows = scope.session.exec(
         select(r, m.Unit, m.Person)
@@ -404,56 +206,17 @@ def _annex(doc: DocxDocument, scope: Scope, summary: Summary) -> None:
         .order_by(col(m.Unit.code), col(r.id))
         .limit(ANNEX_MAX + 1)
     ).all()
-    doc.add_page_break()
-    para(doc, _("ANNEX"), bold=True, align="center", before=0, after=0)
-    para(
-        doc,
-        _("Achievements of the units and individuals, {phase} of {year}").format(
-            phase=summary.phase.name[:1].lower() + summary.phase.name[1:], year=summary.year
-        ),
-        bold=True,
-        align="center",
-        before=0,
-        after=0,
-    )
-    para(
-        doc,
-        _("(Attached to the report of {issuer})").format(
-            issuer=scope.campaign.plan.issuing_body.title()
-        ),
-        italic=True,
-        align="center",
-        before=0,
-    )
-    if not rows:
-        para(doc, _("No achievement has been reported in this phase yet."), indent=True)
-        return
-    by_unit: dict[str, list[tuple[m.Report, m.Person]]] = {}
-    names: dict[str, str] = {}
+    units: dict[str, dict[str, Any]] = {}
     for report, unit, person in rows[:ANNEX_MAX]:
-        by_unit.setdefault(unit.code, []).append((report, person))
-        names[unit.code] = unit.name
-    widths = [0.9, 3.4, 3.2, 3.6, 5.4]  # a receipt (BC-2022-0001) on one line
-    for i, (code, items) in enumerate(by_unit.items(), start=1):
-        para(doc, f"{i}. {names[code]} ({len(items)})", bold=True, before=12, after=3)
-        table = grid(doc, widths, len(items) + 1, borders=True)
-        head = [_("No."), _("Receipt"), _("Reported by"), _("Title"), _("Achievement")]
-        body = [
-            [str(k), rep.receipt, person.full_name, rep.title, rep.detail]
-            for k, (rep, person) in enumerate(items, start=1)
-        ]
-        for row_no, values in enumerate([head, *body]):
-            for c, value in enumerate(values):
-                p = table.rows[row_no].cells[c].paragraphs[0]
-                p.alignment = ALIGN["center" if row_no == 0 or c == 0 else "left"]
-                run = p.add_run(value)
-                run.font.size, run.bold = Pt(12), row_no == 0
-    if len(rows) > ANNEX_MAX:
-        para(
-            doc,
-            _("The first {n} achievements are listed; the XLSX file has them all.").format(
-                n=ANNEX_MAX
-            ),
-            italic=True,
-            before=6,
+        fresh = {"no": len(units) + 1, "name": unit.name, "reports": []}
+        entry = units.setdefault(unit.code, fresh)
+        entry["reports"].append(
+            {
+                "no": len(entry["reports"]) + 1,
+                "receipt": report.receipt,
+                "person": person.full_name,
+                "title": report.title,
+                "detail": report.detail,
+            }
         )
+    return list(units.values()), len(rows) > ANNEX_MAX

@@ -1,6 +1,7 @@
 """The page and typography of an administrative document (Nghị định 30/2020/NĐ-CP), in
 python-docx: A4 with the decree's margins, Times New Roman, paragraphs, short rules, tables
-with or without borders, page numbers. What the document says is in bot/core/exports/docx.py.
+with or without borders, page numbers. The templates built with it are in docx_defaults.py;
+what the report says is in docx.py.
 """
 
 from __future__ import annotations

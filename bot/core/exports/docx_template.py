@@ -9,6 +9,10 @@ paragraph (in the body, in table cells, in headers and footers) is a Jinja2 temp
   `{%p if cond %}…{%p endif %}` is kept only when `cond` holds.
 - A table row whose first cell starts with `{%tr for x in xs %}` is repeated once per item
   (the tag itself is dropped); the other cells use `x`.
+- Paragraphs and tables between a paragraph `{%b for x in xs %}` and a paragraph
+  `{%b endfor %}` are repeated together once per item (a heading and its table per unit).
+- A cell that starts with `{%tc for x in xs %}` is repeated across once per item (a column
+  per content area, say); the copies share the cell's width, in every row alike.
 
 The templates use the same i18n extension and filters (`day`, `long_day`, `number`,
 `percent`) as the chat's, so wording in them is translated like any other; they run in
@@ -25,7 +29,9 @@ from typing import IO, Any
 
 from docx import Document
 from docx.document import Document as DocxDocument
-from docx.table import Table, _Row
+from docx.oxml.ns import qn
+from docx.shared import Emu
+from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
 from jinja2 import Environment, TemplateError
 
@@ -35,6 +41,9 @@ _PARAGRAPH_BLOCK = re.compile(
     r"^\s*\{%p\s+(?P<head>(for|if)\s.+?)\s*%\}(?P<body>.*)\{%p\s+end(for|if)\s*%\}\s*$", re.S
 )
 _ROW_LOOP = re.compile(r"^\s*\{%tr\s+(?P<head>for\s.+?)\s*%\}")
+_BLOCK_START = re.compile(r"^\s*\{%b\s+(?P<head>for\s.+?)\s*%\}\s*$")
+_BLOCK_END = re.compile(r"^\s*\{%b\s+endfor\s*%\}\s*$")
+_CELL_LOOP = re.compile(r"^\s*\{%tc\s+(?P<head>for\s.+?)\s*%\}")
 _FOR = re.compile(r"^for\s+(?P<name>\w+)\s+in\s+(?P<expr>.+)$", re.S)
 
 
@@ -106,12 +115,12 @@ def _paragraph(p: Paragraph, context: dict[str, Any]) -> None:
 
 
 def _table(table: Table, context: dict[str, Any]) -> None:
+    widened: set[int] = set()  # grid columns already split for a cell loop
     for row in list(table.rows):
         first = row.cells[0].text if row.cells else ""
         loop = _ROW_LOOP.match(first)
         if loop is None:
-            for cell in row.cells:
-                _container(cell, context)
+            _cells(row, table, context, widened)
             continue
         head = _FOR.match(loop.group("head"))
         if head is None:
@@ -127,17 +136,111 @@ def _table(table: Table, context: dict[str, Any]) -> None:
                 if _ROW_LOOP.match(p.text):
                     _set_text(p, _ROW_LOOP.sub("", p.text, count=1))
                     break
-            scoped = {**context, head.group("name"): item}
-            for cell in copied.cells:
-                _container(cell, scoped)
+            _cells(copied, table, {**context, head.group("name"): item}, widened)
         element.getparent().remove(element)
 
 
+def _cells(row: _Row, table: Table, context: dict[str, Any], widened: set[int]) -> None:
+    """Render a row's cells; a `{%tc for %}` cell becomes one cell per item."""
+    for index, tc in enumerate(list(row._tr.tc_lst)):
+        cell = _Cell(tc, table)
+        loop = _CELL_LOOP.match(cell.text)
+        if loop is None:
+            _container(cell, context)
+            continue
+        head = _FOR.match(loop.group("head"))
+        if head is None:
+            raise TemplateFault(cell.text)
+        items = list(_eval(head.group("expr"), context) or [])
+        width = tc.width
+        anchor = tc
+        for item in items:
+            clone = copy.deepcopy(tc)
+            anchor.addnext(clone)
+            anchor = clone
+            copied = _Cell(clone, table)
+            if width is not None:
+                copied.width = Emu(int(width / max(1, len(items))))
+            for p in copied.paragraphs:
+                if _CELL_LOOP.match(p.text):
+                    _set_text(p, _CELL_LOOP.sub("", p.text, count=1))
+                    break
+            _container(copied, {**context, head.group("name"): item})
+        tc.getparent().remove(tc)
+        if index not in widened:
+            widened.add(index)
+            _split_grid(table, index, len(items))
+
+
+def _split_grid(table: Table, index: int, parts: int) -> None:
+    """The table's grid column `index` split in `parts` (LibreOffice lays out by the grid)."""
+    cols = table._tbl.tblGrid.gridCol_lst
+    if index >= len(cols) or parts == 1:
+        return
+    col = cols[index]
+    width = col.w
+    for _n in range(max(0, parts - 1)):
+        clone = copy.deepcopy(col)
+        col.addnext(clone)
+        if width is not None:
+            clone.w = Emu(int(width / parts))
+    if parts == 0:
+        col.getparent().remove(col)
+    elif width is not None:
+        col.w = Emu(int(width / parts))
+
+
 def _container(where: Any, context: dict[str, Any]) -> None:
-    for p in list(where.paragraphs):
-        _paragraph(p, context)
-    for table in list(where.tables):
-        _table(table, context)
+    """Render the paragraphs and tables of a body, a cell, a header or a footer, in order."""
+    parent = where._body if isinstance(where, DocxDocument) else where
+    _elements(parent, list(parent._element), context)
+
+
+def _elements(parent: Any, elements: list[Any], context: dict[str, Any]) -> None:
+    """Render `elements` (children of `parent`) once each; a `{%b for %}` group is cloned per
+    item and each clone rendered with the item (never the rendered text again: what people
+    typed may hold braces)."""
+    i = 0
+    while i < len(elements):
+        element = elements[i]
+        if element.tag == qn("w:tbl"):
+            _table(Table(element, parent), context)
+        elif element.tag == qn("w:p"):
+            p = Paragraph(element, parent)
+            start = _BLOCK_START.match(p.text)
+            if start is not None:
+                i = _block(parent, elements, i, start.group("head"), context)
+                continue
+            _paragraph(p, context)
+        i += 1
+
+
+def _block(
+    parent: Any, elements: list[Any], start: int, head: str, context: dict[str, Any]
+) -> int:
+    """Repeat the elements between `elements[start]` and its `{%b endfor %}`; the index
+    after the end marker."""
+    end = next(
+        (
+            k
+            for k in range(start + 1, len(elements))
+            if elements[k].tag == qn("w:p")
+            and _BLOCK_END.match(Paragraph(elements[k], parent).text)
+        ),
+        None,
+    )
+    loop = _FOR.match(head)
+    if end is None or loop is None:
+        raise TemplateFault(Paragraph(elements[start], parent).text)
+    group = elements[start + 1 : end]
+    for item in _eval(loop.group("expr"), context) or []:
+        clones = [copy.deepcopy(element) for element in group]
+        for clone in clones:
+            elements[end].addprevious(clone)
+        _elements(parent, clones, {**context, loop.group("name"): item})
+    for element in [elements[start], *group, elements[end]]:
+        element.getparent().remove(element)
+    return end + 1
 
 
 def _parts(doc: DocxDocument) -> Iterator[Any]:

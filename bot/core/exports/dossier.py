@@ -20,7 +20,7 @@ from typing import Any
 from openpyxl import Workbook
 from sqlmodel import Session, col, select
 
-from bot.core import clock, council
+from bot.core import citations, clock, council
 from bot.core import models as m
 from bot.core.campaign import Campaign
 from bot.core.clock import LOCAL
@@ -28,6 +28,7 @@ from bot.core.exports import dossier_templates
 from bot.core.exports.csv_export import safe
 from bot.core.exports.docx_template import render
 from bot.core.i18n import _, format_percent, language
+from bot.core.reports import evidence_of
 from bot.core.settings import get_settings
 
 EVIDENCE = "minh-chung"
@@ -189,35 +190,44 @@ def _xlsx(target: Path, title: str, header: list[str], rows: list[list[Any]]) ->
 
 
 def _evidence(session: Session, found: Dossier, out: Path) -> list[Path]:
-    """The proposed nominees' report evidence: a person's own reports, a collective's unit
-    reports, of the campaign (the files as stored)."""
+    """The evidence of the reports each proposed nomination rests on: those it cites, or
+    (citing none) the nominee's own reports of the campaign, a collective's unit reports; every
+    file of each, named `<nomination>-<report>-<n>`."""
     folder = out / EVIDENCE
     written = []
     for line in found.lines:
         if not line.outcome.passed:
             continue
         nom = line.candidate.nomination
-        r = m.Report
-        query = select(r).where(
-            r.campaign_id == nom.campaign_id,
-            col(r.status).in_(("submitted", "accepted")),
-            col(r.evidence_path).is_not(None),
+        assert nom.id is not None  # a stored nomination
+        reports = citations.cited(session=session, nomination_id=nom.id) or _own_reports(
+            session, nom
         )
-        if nom.nominee_person_id is not None:
-            query = query.where(r.person_id == nom.nominee_person_id)
-        elif nom.nominee_unit_id is not None:
-            query = query.where(r.unit_id == nom.nominee_unit_id, r.scope == "unit")
-        else:
-            continue
-        for report in session.exec(query.order_by(col(r.id))):
-            source = Path(report.evidence_path or "")
-            if not source.is_file():
-                continue
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / f"{nom.receipt}-{report.receipt}{source.suffix.lower()}"
-            shutil.copyfile(source, target)
-            written.append(target)
+        files = evidence_of(session, [r.id for r in reports if r.id is not None])
+        for report in reports:
+            for n, item in enumerate(files.get(report.id or 0, []), start=1):
+                source = Path(item.path or "")
+                if not item.path or not source.is_file():
+                    continue
+                folder.mkdir(parents=True, exist_ok=True)
+                name = f"{nom.receipt}-{report.receipt}-{n}{source.suffix.lower()}"
+                shutil.copyfile(source, folder / name)
+                written.append(folder / name)
     return written
+
+
+def _own_reports(session: Session, nom: m.Nomination) -> list[m.Report]:
+    r = m.Report
+    query = select(r).where(
+        r.campaign_id == nom.campaign_id, col(r.status).in_(("submitted", "accepted"))
+    )
+    if nom.nominee_person_id is not None:
+        query = query.where(r.person_id == nom.nominee_person_id)
+    elif nom.nominee_unit_id is not None:
+        query = query.where(r.unit_id == nom.nominee_unit_id, r.scope == "unit")
+    else:
+        return []
+    return list(session.exec(query.order_by(col(r.id))))
 
 
 def write(*, session: Session, campaign: Campaign, session_id: int, out: Path) -> list[Path]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 from sqlmodel.sql.expression import Select
@@ -188,7 +189,7 @@ def _report_rows(scope: Scope) -> Iterator[tuple]:
     areas = scope.campaign.area_names
     statuses = status_labels()
     kinds = {"personal": _("Personal"), "unit": _("Unit report")}
-    evidence = {"photo": _("Photo"), "document": _("Document")}
+    photo, document = _("Photo"), _("Document")
     r = m.Report
     # sqlmodel's select() is typed up to four columns; for more it builds this Select.
     columns: Select[
@@ -201,7 +202,8 @@ def _report_rows(scope: Scope) -> Iterator[tuple]:
         str,
         str,
         str,
-        str | None,
+        int,
+        int,
         str,
         str | None,
         dt.datetime,
@@ -216,7 +218,8 @@ def _report_rows(scope: Scope) -> Iterator[tuple]:
         col(r.area),
         col(r.title),
         col(r.detail),
-        col(r.evidence_kind),
+        _files_of_kind("photo"),
+        _files_of_kind("document"),
         col(r.status),
         col(r.review_note),
         col(r.created_at),
@@ -232,9 +235,8 @@ def _report_rows(scope: Scope) -> Iterator[tuple]:
         stmt = stmt.where(r.phase == scope.phase)
     result = scope.session.exec(stmt.execution_options(yield_per=BATCH))
     for row in result:
-        (receipt, phase, code, unit, person, kind, area, title, detail, ev, status, note) = row[
-            :12
-        ]
+        (receipt, phase, code, unit, person, kind, area, title, detail) = row[:9]
+        photos, documents, status, note = row[9:13]
         yield (
             receipt,
             phase,
@@ -245,12 +247,28 @@ def _report_rows(scope: Scope) -> Iterator[tuple]:
             areas.get(area, area),
             title,
             detail,
-            evidence.get(ev, ev) if ev else None,
+            _files_cell(((photo, photos), (document, documents))),
             statuses.get(status, status),
             note,
-            _local_day(row[12]),
             _local_day(row[13]),
+            _local_day(row[14]),
         )
+
+
+def _files_of_kind(kind: str) -> sa.ScalarSelect[int]:
+    """SQL: how many evidence files of `kind` the report holds."""
+    e = m.ReportEvidence
+    return (
+        sa.select(sa.func.count())
+        .where(col(e.report_id) == m.Report.id, col(e.kind) == kind)
+        .scalar_subquery()
+    )
+
+
+def _files_cell(counts: tuple[tuple[str, int], ...]) -> str | None:
+    """ "Ảnh (2), Tài liệu" for two photos and a document; None for none."""
+    parts = [label if n == 1 else f"{label} ({n})" for label, n in counts if n]
+    return ", ".join(parts) or None
 
 
 def nominations_table(scope: Scope) -> Table:
