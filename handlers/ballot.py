@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.core import ballot_traces, council
+from bot.core import ballot_traces, council, eligibility
 from bot.core import models as m
 from bot.core.i18n import _
 from handlers.context import Ctx
@@ -60,10 +60,12 @@ def _question(i: int) -> Step:
         found = _candidates(ctx, answers)[i]
         nom = found.nomination
         basis = nom.basis if len(nom.basis) <= BASIS_SHOWN else nom.basis[:BASIS_SHOWN] + "…"
+        checked = eligibility.precheck(ctx.session, nom)
         lines = [
             _("Secret ballot, candidate {k} of {n}").format(k=i + 1, n=answers["n"]),
             f"{found.title}: {nom.nominee_name} ({found.unit})",
             basis,
+            _("Pre-check: {outcome}").format(outcome=eligibility.outcome_label(checked.outcome)),
             "",
             _("Do you agree?"),
         ]

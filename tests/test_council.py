@@ -25,6 +25,7 @@ def vote(chat, agree: list[bool]) -> None:
     """Cast a whole ballot by buttons: /phieu, one press per candidate, confirm."""
     chat.say("/phieu")
     assert "Phiếu kín, ứng viên 1/12" in chat.text
+    assert "Kiểm tra điều kiện: chưa rõ" in chat.text  # each candidate's pre-check
     for yes in agree:
         chat.press(AGREE if yes else DISAGREE)
     assert "Phiếu của bạn:" in chat.text
@@ -148,13 +149,13 @@ def check_dossier(out: Path) -> None:
         "Họ và tên",
         "Đơn vị",
         "Danh hiệu, hình thức khen thưởng",
-        "Đồng ý",
+        "Điều kiện",
     ]
     assert rows[1] == [
-        "1", "Cao Văn Một", "Phòng Quản lý Công nghiệp", "Lao động tiên tiến", "8", "0",
-        "100%", "đạt",
-    ]  # fmt: skip
-    assert rows[3][4:] == ["4", "4", "50%", "không đạt"]
+        "1", "Cao Văn Một", "Phòng Quản lý Công nghiệp", "Lao động tiên tiến", "chưa rõ",
+        "8", "0", "100%", "đạt",
+    ]  # fmt: skip  # the pre-check: no ratings imported, so not known
+    assert rows[3][5:] == ["4", "4", "50%", "không đạt"]
     assert len(rows) == 13
 
     proposal = "\n".join(p.text for p in Document(str(out / "to-trinh-binh-xet.docx")).paragraphs)

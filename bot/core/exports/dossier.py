@@ -20,7 +20,7 @@ from typing import Any
 from openpyxl import Workbook
 from sqlmodel import Session, col, select
 
-from bot.core import citations, clock, council
+from bot.core import citations, clock, council, eligibility
 from bot.core import models as m
 from bot.core.campaign import Campaign
 from bot.core.clock import LOCAL
@@ -50,6 +50,7 @@ class Dossier:
     lines: list[council.Line]
     voted: list[str]
     absent: list[str]
+    prechecks: dict[int, str]  # nomination id -> the pre-check's outcome ("met", …)
 
 
 def load(*, session: Session, campaign: Campaign, session_id: int) -> Dossier:
@@ -62,12 +63,18 @@ def load(*, session: Session, campaign: Campaign, session_id: int) -> Dossier:
         )
     done = set(council.voted(session=session, session_id=row.id))
     seats = council.members(session=session, campaign_id=row.campaign_id)
+    lines = council.lines(session=session, campaign=campaign, row=row)
     return Dossier(
         row=row,
         campaign=campaign,
-        lines=council.lines(session=session, campaign=campaign, row=row),
+        lines=lines,
         voted=[p.full_name for p in seats if p.id in done],
         absent=[p.full_name for p in seats if p.id not in done],
+        prechecks={
+            nom.id: eligibility.precheck(session, nom).outcome
+            for nom in (line.candidate.nomination for line in lines)
+            if nom.id is not None
+        },
     )
 
 
@@ -94,6 +101,9 @@ def context(found: Dossier) -> dict[str, Any]:
             "no_votes": line.outcome.no,
             "share": _share(line.outcome),
             "result": _("carried") if line.outcome.passed else _("not carried"),
+            "precheck": eligibility.outcome_label(
+                found.prechecks.get(line.candidate.nomination.id or 0, "unknown")
+            ),
         }
         for no, line in enumerate(found.lines, start=1)
     ]

@@ -88,12 +88,13 @@ def minutes() -> DocxDocument:
     para(doc, _("Candidates and votes:"), bold=True)
     _table(
         doc,
-        [1.0, 3.8, 3.0, 2.9, 1.4, 1.5, 1.5, 1.4],
+        [0.9, 3.3, 2.7, 2.6, 1.5, 1.3, 1.4, 1.4, 1.4],
         [
             _("No."),
             _("Name"),
             _("Unit"),
             _("Title or award"),
+            _("Conditions"),
             _("Agree"),
             _("Disagree"),
             _("Share"),
@@ -104,6 +105,7 @@ def minutes() -> DocxDocument:
             "{{ n.name }}",
             "{{ n.unit }}",
             "{{ n.title }}",
+            "{{ n.precheck }}",
             "{{ n.yes }}",
             "{{ n.no_votes }}",
             "{{ n.share }}",
