@@ -88,7 +88,7 @@ def minutes() -> DocxDocument:
     para(doc, _("Candidates and votes:"), bold=True)
     _table(
         doc,
-        [0.9, 3.3, 2.7, 2.6, 1.5, 1.3, 1.4, 1.4, 1.4],
+        [0.8, 3.0, 2.6, 2.5, 1.5, 1.3, 1.8, 1.4, 1.6],
         [
             _("No."),
             _("Name"),
