@@ -65,8 +65,14 @@ class Paused(SendError):
 class Runner(Protocol):
     name: str
 
-    async def start(self, web_app: web.Application | None) -> None:
-        """Begin receiving: add webhook routes to `web_app`, or start polling."""
+    async def start(self, web_app: web.Application | None, *, poll: bool = True) -> None:
+        """Begin receiving: add webhook routes to `web_app`, or start polling if `poll`."""
+
+    async def start_polling(self) -> None:
+        """Poll from now on (this process became the one that polls); no-op by webhook."""
+
+    async def stop_polling(self) -> None:
+        """Stop polling (another process polls now)."""
 
     async def stop(self) -> None:
         """Finish the update in hand and stop."""

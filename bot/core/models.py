@@ -252,6 +252,8 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = _when()
     claimed_at: dt.datetime | None = _when(default=None)
+    # The process that claimed it (`Lease.holder`): its rows are due again once its lease ends.
+    claimed_by: str | None = Field(default=None, max_length=80)
     last_error: str | None = None
     created_at: dt.datetime = _when()
     sent_at: dt.datetime | None = _when(default=None)
@@ -293,3 +295,20 @@ class ChannelState(SQLModel, table=True):
     reason: str | None = None
     sent_this_month: int = 0
     month: str | None = Field(default=None, max_length=7)
+
+
+class Lease(SQLModel, table=True):
+    """A running process that may hold outbox rows in `sending`, alive until `expires_at`.
+
+    Each process renews its row every few seconds (bot/core/leases.py); rows claimed by a
+    holder whose lease has run out belong to a process that died, and are due again.
+    """
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
+    holder: str = Field(primary_key=True, max_length=80)  # host:pid:random
+    host: str = Field(max_length=64)
+    pid: int
+    started_at: dt.datetime = _when()
+    expires_at: dt.datetime = _when()

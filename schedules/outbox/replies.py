@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot.core import leases
 from bot.core import models as m
 from bot.core.db import engine
 from schedules.outbox.rows import insert_ignore
@@ -92,10 +93,11 @@ def claim_replies(channel: str, limit: int, now: dt.datetime) -> list[ReplyRow]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    leases.renew_if_due()  # first: a row must never name a holder with no live lease
     stmt = (
         OUTBOX.update()
         .where(t.id.in_(due.scalar_subquery()))
-        .values(status="sending", claimed_at=now)
+        .values(status="sending", claimed_at=now, claimed_by=leases.holder())
         .returning(t.id, t.identity_id, t.chat_id, t.text, t.payload, t.attempts, t.created_at)
     )
     with engine().begin() as conn:
@@ -122,7 +124,13 @@ def _update(ids: list[int], **values: Any) -> None:
 def replies_sent(ids: list[int], now: dt.datetime) -> None:
     t = OUTBOX.c
     _update(
-        ids, status="sent", sent_at=now, claimed_at=None, attempts=t.attempts + 1, last_error=None
+        ids,
+        status="sent",
+        sent_at=now,
+        claimed_at=None,
+        claimed_by=None,
+        attempts=t.attempts + 1,
+        last_error=None,
     )
 
 
@@ -130,7 +138,12 @@ def replies_later(ids: list[int], at: dt.datetime, error: str | None, *, tried: 
     """Back to waiting until `at`: the first `tried` of `ids` (in order) count an attempt."""
     t = OUTBOX.c
     for n, row_id in enumerate(ids):
-        values: dict[str, Any] = {"status": "pending", "claimed_at": None, "next_attempt_at": at}
+        values: dict[str, Any] = {
+            "status": "pending",
+            "claimed_at": None,
+            "claimed_by": None,
+            "next_attempt_at": at,
+        }
         if n < tried:
             values["attempts"] = t.attempts + 1
             values["last_error"] = (error or "")[:500]
@@ -140,20 +153,26 @@ def replies_later(ids: list[int], at: dt.datetime, error: str | None, *, tried: 
 def replies_failed(ids: list[int], error: str) -> None:
     """Given up (the clerk sees them in `thidua outbox`)."""
     t = OUTBOX.c
-    _update(ids, status="failed", claimed_at=None, attempts=t.attempts + 1, last_error=error[:500])
+    _update(
+        ids,
+        status="failed",
+        claimed_at=None,
+        claimed_by=None,
+        attempts=t.attempts + 1,
+        last_error=error[:500],
+    )
 
 
-def reclaim_replies(channel: str, claimed_before: dt.datetime) -> int:
-    """Replies left `sending` by a process that died: due again."""
+def reclaim_replies(channel: str, claimed_before: dt.datetime | None) -> int:
+    """Replies left `sending` by a process that died (its lease ran out): due again.
+    `claimed_before` None (SQLite at start, one process per database): all of them."""
     t = OUTBOX.c
+    where = [t.channel == channel, t.priority >= m.REPLY_LANE, t.status == "sending"]
+    if claimed_before is not None:
+        where.append(leases.stale(t.claimed_by, t.claimed_at, claimed_before))
     with engine().begin() as conn:
         return conn.execute(
             OUTBOX.update()
-            .where(
-                t.channel == channel,
-                t.priority >= m.REPLY_LANE,
-                t.status == "sending",
-                t.claimed_at < claimed_before,
-            )
-            .values(status="pending", claimed_at=None)
+            .where(*where)
+            .values(status="pending", claimed_at=None, claimed_by=None)
         ).rowcount
