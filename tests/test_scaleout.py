@@ -18,7 +18,13 @@ import pytest
 from bot.core import leases
 from tests.conftest import PG_URL
 from tests.pushes_helpers import wait_until
-from tests.scaleout_helpers import Cluster, CountingTelegram, add_audience, queue_broadcast, statuses
+from tests.scaleout_helpers import (
+    Cluster,
+    CountingTelegram,
+    add_audience,
+    queue_broadcast,
+    statuses,
+)
 from tests.telegram_helpers import Person
 
 pytestmark = [
