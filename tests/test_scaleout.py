@@ -14,9 +14,13 @@ import sys
 import time
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from bot.channels.telegram import SECRET_HEADER
 from bot.core import leases
 from tests.conftest import PG_URL
+from tests.fakes.telegram_api import FakeTelegram
 from tests.pushes_helpers import wait_until
 from tests.scaleout_helpers import (
     Cluster,
@@ -25,9 +29,9 @@ from tests.scaleout_helpers import (
     queue_broadcast,
     statuses,
 )
-from tests.telegram_helpers import Person
+from tests.telegram_helpers import Person, start_runner, telegram_settings
 
-pytestmark = [
+several_processes = [
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SIGKILL, /proc"),
     pytest.mark.skipif(
         not PG_URL,
@@ -44,6 +48,8 @@ def delivered(tg: CountingTelegram) -> bool:
     return all(tg.got[chat] for chat in AUDIENCE)
 
 
+@several_processes[0]
+@several_processes[1]
 async def test_three_processes_send_once_within_the_limit_and_outlive_their_leader(
     ready, tmp_path
 ):
@@ -98,3 +104,39 @@ async def test_three_processes_send_once_within_the_limit_and_outlive_their_lead
     assert "Conflict" not in logs and "Traceback" not in logs
     assert not web.leads() and "--no-deliver" in web.text()
     assert leases.TTL.total_seconds() <= 15
+
+
+async def test_processes_behind_a_load_balancer_agree_on_the_webhook_secret(ready, monkeypatch):
+    """No TELEGRAM_WEBHOOK_SECRET set: each process registers the webhook at its start, so
+    each must register (and check) the same secret, or the last one would refuse the others'
+    requests."""
+    async with FakeTelegram() as tg:
+        settings = telegram_settings(
+            monkeypatch, tg, TELEGRAM_WEBHOOK_URL="https://bot.example.org/telegram"
+        )
+        first, second = web.Application(), web.Application()
+        a = await start_runner(settings, web_app=first)
+        secret = (tg.webhook() or {})["secret_token"]
+        b = await start_runner(settings, web_app=second)
+        try:
+            assert secret and (tg.webhook() or {})["secret_token"] == secret
+            assert tg.token not in secret
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": 7, "type": "private"},
+                    "from": {"id": 7, "is_bot": False, "first_name": "Lan"},
+                    "text": "/help",
+                },
+            }
+            async with TestClient(TestServer(first)) as client:  # the first one checks it too
+                right = await client.post(
+                    "/telegram", json=update, headers={SECRET_HEADER: secret}
+                )
+                wrong = await client.post("/telegram", json=update, headers={SECRET_HEADER: "x"})
+            assert right.status == 200 and wrong.status != 200
+        finally:
+            await a.stop()
+            await b.stop()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
@@ -85,3 +87,10 @@ class Runner(Protocol):
 
     async def send(self, chat_id: str, text: str) -> None:
         """Send one plain-text push; raise a `SendError` on failure."""
+
+
+def webhook_secret(token: str) -> str:
+    """The webhook secret when none is configured: derived from the bot token, so every process
+    behind a load balancer registers and checks the same one (a random one each would let the
+    last to start refuse the others' requests). Whoever knows it knows the token already."""
+    return hmac.new(token.encode(), b"thidua webhook secret", hashlib.sha256).hexdigest()

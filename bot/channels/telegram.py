@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import hmac
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -37,7 +36,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as TgRetryAfter
 
-from bot.channels.base import RetryAfter, SendError, Transient, Unreachable
+from bot.channels.base import RetryAfter, SendError, Transient, Unreachable, webhook_secret
 from bot.channels.inbox import Inbox, Outage
 from bot.channels.reply_lane import ReplyLane
 from bot.channels.telegram_inbound import CHANNEL, from_callback, from_message
@@ -131,7 +130,7 @@ class TelegramRunner:
         self._settings = settings
         self._webhook_url = settings.telegram_webhook_url
         given = settings.telegram_webhook_secret
-        self._secret = given.get_secret_value() if given else secrets.token_urlsafe(32)
+        self._secret = given.get_secret_value() if given else webhook_secret(token_of(settings))
         protect(token_of(settings), self._secret)
         self._store = Path(settings.attachments_dir)
         self._accepting = False

@@ -22,14 +22,13 @@ import dataclasses
 import datetime as dt
 import hmac
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot.channels import zalo_state as state
-from bot.channels.base import Paused, SendError, Transient, Unreachable
+from bot.channels.base import Paused, SendError, Transient, Unreachable, webhook_secret
 from bot.channels.inbox import Inbox, Outage
 from bot.channels.reply_lane import ReplyLane
 from bot.channels.text import render_reply, split_text
@@ -38,6 +37,7 @@ from bot.channels.zalo_inbound import Photos, to_incoming
 from bot.channels.zalo_update import ZaloUpdate
 from bot.core import clock
 from bot.core.i18n import _, language
+from bot.core.redact import protect
 from bot.core.settings import Settings
 from handlers import journal
 from handlers.types import Incoming, Reply, Respond
@@ -85,8 +85,11 @@ class ZaloRunner:
         self._poll_timeout = poll_timeout
         self._poll_interval = poll_interval
         configured = settings.zalo_webhook_secret
-        # No secret configured: one of our own for this process (we register it ourselves).
-        self._secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
+        # No secret configured: one derived from the token, the same in every process (we
+        # register it ourselves).
+        token = settings.zalo_bot_token.get_secret_value() if settings.zalo_bot_token else ""
+        self._secret = configured.get_secret_value() if configured else webhook_secret(token)
+        protect(self._secret)  # never in a log line
         self._recent: dict[str, None] = {}  # insertion-ordered: the poll loop's last ids
         self._apologised: set[str] = set()  # updates told of an outage, not yet journalled
         self._background: asyncio.Task[None] | None = None
