@@ -46,8 +46,9 @@ class CountingTelegram(FakeTelegram):
             self.refused += exc.status == 429
             raise
         if self.tag in (result.get("text") or ""):
-            self.got[int(p.data.get("chat_id", 0))] += 1
-            self.times.append(time.monotonic())
+            chat = int(p.data.get("chat_id", 0))
+            self.got[chat] += 1
+            self.times.append(self.sent(chat, token=bot.token)[-1]["time"])  # as the server saw it
         return result
 
     def forget(self) -> None:
