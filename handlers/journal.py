@@ -16,7 +16,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.core.settings import get_settings
 from handlers import export
 from handlers.router import apology, respond
 from handlers.types import Attachment, File, Incoming, Option, Reply, Respond
-from schedules.outbox.replies import queue_replies
+from schedules.outbox.replies import ReplyRow, queue_replies
 from schedules.outbox.rows import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -79,10 +79,13 @@ def waiting_chats(channel: str, limit: int = 500) -> list[str]:
 
 @dataclass(frozen=True)
 class Turn:
-    """A handled update: how many replies it queued."""
+    """A handled update: how many replies it queued, those queued already claimed (for the
+    reply lane to send at once), and whether another update of the chat waits."""
 
     update_id: str
     replies: int
+    claimed: list[ReplyRow] = field(default_factory=list)
+    more: bool = True
 
 
 #: Long work a reply may leave (`Reply.later`): the run method of one of these dataclasses.
@@ -96,6 +99,7 @@ def take_turn(
     chat_id: str,
     respond: Respond = respond,
     working: Callable[[], None] | None = None,
+    claim: bool = False,
 ) -> Turn | None:
     """Handle the oldest waiting update of one chat; None if none waits.
 
@@ -104,7 +108,8 @@ def take_turn(
     re-checks the condition; SQLite has one writer anyway). Long work a reply left (building
     a file) is a row of its own, done outside any transaction (`working` is called first:
     the channel shows "sending a file…"), its result committed with its mark. A store that
-    fails raises: the row stays waiting.
+    fails raises: the row stays waiting. With `claim` the replies go in claimed when their
+    chat has none waiting (`queue_replies`): the caller sends them.
     """
     t = INBOUND.c
     with engine().connect() as conn:
@@ -119,7 +124,7 @@ def take_turn(
     if "later" in row.payload:
         if working is not None:
             working()
-        return _finish_later(channel, chat_id, row.id, row.update_id, row.payload)
+        return _finish_later(channel, chat_id, row.id, row.update_id, row.payload, claim)
     with session_scope() as session:
         if not _mark(session, row.id):
             return Turn(update_id=row.update_id, replies=0)  # another process took it
@@ -138,7 +143,7 @@ def take_turn(
             messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
         except OSError:  # a file could not be written (a full disk): say sorry instead
             messages = [(apology(incoming).text, None)]
-        queue_replies(
+        queued = queue_replies(
             session=session,
             key=key,
             channel=channel,
@@ -147,7 +152,9 @@ def take_turn(
             person_id=person_id,
             messages=messages,
             now=clock.now(),
+            claim=claim,
         )
+        more = False
         for n, reply in enumerate(replies):
             if reply.later is None:
                 continue
@@ -157,7 +164,17 @@ def take_turn(
                 log.exception("reply.later dropped in chat %s", chat_id)
                 continue
             _add(session, channel, f"{row.update_id}:later:{n}", chat_id, later)
-        return Turn(update_id=row.update_id, replies=len(messages))
+            more = True
+        more = more or _waiting(session, channel, chat_id, after=row.id)
+        return Turn(row.update_id, queued.count, queued.claimed, more)
+
+
+def _waiting(session: Session, channel: str, chat_id: str, *, after: int) -> bool:
+    t = INBOUND.c
+    later = sa.select(t.id).where(
+        t.channel == channel, t.chat_id == chat_id, t.status == "pending", t.id > after
+    )
+    return session.connection().execute(later.limit(1)).first() is not None
 
 
 def _mark(session: Session, row_id: int) -> bool:
@@ -184,7 +201,7 @@ def _add(session: Session, channel: str, update_id: str, chat_id: str, payload: 
 
 
 def _finish_later(
-    channel: str, chat_id: str, row_id: int, update_id: str, payload: dict[str, Any]
+    channel: str, chat_id: str, row_id: int, update_id: str, payload: dict[str, Any], claim: bool
 ) -> Turn:
     """Do a reply's long work, then queue its replies with the row's mark, in one commit."""
     try:
@@ -197,7 +214,7 @@ def _finish_later(
         if not _mark(session, row_id):
             return Turn(update_id=update_id, replies=0)
         messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
-        queue_replies(
+        queued = queue_replies(
             session=session,
             key=key,
             channel=channel,
@@ -206,8 +223,9 @@ def _finish_later(
             person_id=person_id,
             messages=messages,
             now=clock.now(),
+            claim=claim,
         )
-        return Turn(update_id=update_id, replies=len(messages))
+        return Turn(update_id, queued.count, queued.claimed)
 
 
 def _job(work: Callable[[], list[Reply]]) -> dict[str, Any]:

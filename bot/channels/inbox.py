@@ -2,8 +2,9 @@
 
 A channel journals each update (`handlers.journal.record`) and wakes its `Inbox` with the chat.
 The inbox runs `take_turn` for that chat on the handlers' threads until none is left waiting,
-then wakes the reply lane. It also looks at the journal every `SCAN_EVERY` seconds, so what a
-crashed process left waiting (or another process journalled) is handled too.
+handing each turn's replies to the reply lane (already claimed, when the chat had none
+waiting). It also looks at the journal every `SCAN_EVERY` seconds, so what a crashed process
+left waiting (or another process journalled) is handled too.
 
 When the store is unreachable a turn cannot be taken: the update stays journalled (or, if even
 the journal failed, unacknowledged at the platform), the person gets one apology sent directly,
@@ -22,6 +23,7 @@ from bot.channels.base import in_handler_thread
 from bot.core.redact import redact
 from handlers import journal
 from handlers.types import Respond
+from schedules.outbox.replies import ReplyRow
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ class Inbox:
         channel: str,
         respond: Respond,
         *,
-        replies_queued: Callable[[], None],
+        replies_queued: Callable[[list[ReplyRow]], None],
         apologise: Callable[[str], Awaitable[None]],
         outage: Outage,
         show_working: Callable[[str], Awaitable[None]] | None = None,
@@ -143,8 +145,9 @@ class Inbox:
                 delay = RETRY_FIRST
                 if turn is not None:
                     if turn.replies:
-                        self._replies_queued()
-                    continue
+                        self._replies_queued(turn.claimed)
+                    if turn.more:
+                        continue
                 if chat_id not in self._dirty:
                     return
         finally:
@@ -164,7 +167,7 @@ class Inbox:
 
         try:
             return await in_handler_thread(
-                journal.take_turn, self.channel, chat_id, self._respond, working
+                journal.take_turn, self.channel, chat_id, self._respond, working, True
             )
         finally:
             done.set()

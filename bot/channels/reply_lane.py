@@ -1,14 +1,16 @@
 """The reply lane: a channel's replies to people, from the outbox, at once and in order.
 
-A turn writes its replies as outbox rows (`schedules.outbox.replies`) in its own transaction;
-the inbox wakes this lane, which claims them and sends each chat's in order, different chats
-at once (`CONCURRENCY`), paced at the platform's rate. The pushes' worker keeps a reserve of
-that rate free for this lane (bot/channels/pacer.py, `broadcast_rate`), so a broadcast does not
-hold replies up. A reply that fails is tried again (429: after `retry_after`; 5xx and network:
-backing off up to `BACKOFF_MAX`), the chat's later replies waiting behind it, for as long as
-THIDUA_REPLY_RETRY_MINUTES says; then it is failed, and the clerk sees it in `thidua outbox`.
-While the channel is paused (Zalo's quota) replies wait; `thidua outbox retry` lifts the pause
-in the store, and the lane, which looks every `PAUSE_RECHECK` seconds, sends them then.
+A turn writes its replies as outbox rows (`schedules.outbox.replies`) in its own transaction.
+When the chat had no reply waiting they are written already claimed and the inbox hands them
+over (`hand`); otherwise it wakes this lane, which claims them. Each chat's go in order,
+different chats at once (`CONCURRENCY`), paced at the platform's rate. The pushes' worker keeps
+a reserve of that rate free for this lane (bot/channels/pacer.py, `broadcast_rate`), so a
+broadcast does not hold replies up. A reply that fails is tried again (429: after
+`retry_after`; 5xx and network: backing off up to `BACKOFF_MAX`), the chat's later replies
+waiting behind it, for as long as THIDUA_REPLY_RETRY_MINUTES says; then it is failed, and the
+clerk sees it in `thidua outbox`. While the channel is paused (Zalo's quota) replies wait;
+`thidua outbox retry` lifts the pause in the store, and the lane, which looks every
+`PAUSE_RECHECK` seconds, sends them then.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import datetime as dt
 import logging
 import random
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from bot.channels.base import Paused, RetryAfter, SendError, Unreachable
 from bot.channels.inbox import Outage
@@ -79,12 +82,30 @@ class ReplyLane:
         self._closing = False  # stopping once nothing more is due
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._paused: dt.datetime | None = None  # the pause as the loop last saw it
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name=f"replies-{self.channel}")
 
     def wake(self) -> None:
         self._wake.set()
+
+    def hand(self, rows: list[ReplyRow]) -> None:
+        """A turn's replies: sent now if they came claimed, else claimed by the loop."""
+        if not rows:
+            self.wake()
+            return
+        held = self._paused if self._paused and self._paused > clock.now() else None
+        if held or self._stopping:  # back to waiting: sent when the pause ends, or next start
+            ids = [r.id for r in rows]
+            self._spawn(asyncio.to_thread(replies_later, ids, held or clock.now(), None))
+            return
+        self._spawn(self._send_chat(rows))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Send what is due now (the last turns' replies), then stop claiming and let the
@@ -127,6 +148,7 @@ class ReplyLane:
                         self._wake.set()
                     first, next_reclaim = False, loop.time() + RECLAIM_EVERY
                 until = await asyncio.to_thread(paused_until, self.channel, clock.now())
+                self._paused = until
                 if until is not None:
                     if self._closing:
                         return
@@ -149,9 +171,7 @@ class ReplyLane:
                 await self._wait(IDLE_POLL)
                 continue
             for chat_rows in _by_chat(rows):
-                task = asyncio.create_task(self._send_chat(chat_rows))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                self._spawn(self._send_chat(chat_rows))
 
     async def _send_chat(self, rows: list[ReplyRow]) -> None:
         """One chat's claimed replies, in order; on a failure the rest wait behind it."""

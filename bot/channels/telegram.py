@@ -151,7 +151,7 @@ class TelegramRunner:
         self.inbox = Inbox(
             CHANNEL,
             respond,
-            replies_queued=self.replies.wake,
+            replies_queued=self.replies.hand,
             apologise=self._apologise,
             outage=outage,
             show_working=self._sending_a_file,

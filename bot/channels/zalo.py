@@ -107,7 +107,7 @@ class ZaloRunner:
         self.inbox = Inbox(
             CHANNEL,
             respond,
-            replies_queued=self.replies.wake,
+            replies_queued=self.replies.hand,
             apologise=self._apologise,
             outage=outage,
         )

@@ -236,7 +236,10 @@ class Outbox(SQLModel, table=True):
     if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
         __table__: ClassVar[sa.Table]
 
-    __table_args__ = (sa.Index("ix_outbox_due", "channel", "status", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_outbox_due", "channel", "status", "next_attempt_at"),
+        sa.Index("ix_outbox_chat", "channel", "chat_id", "status"),  # a chat's unsent replies
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
     push_key: str | None = Field(default=None, max_length=160, index=True)

@@ -5,6 +5,11 @@ not registered (no identity), and carries in `payload` what plain text cannot (b
 a menu change). The lane takes a chat's replies in order: a reply is only claimed when no
 earlier reply of its chat is being sent or waits for a retry, so one that failed is never
 overtaken by the next. Core statements, one short transaction each, as in bot/delivery/claims.
+
+The usual case, a chat with nothing else waiting, takes no claim of its own: the turn writes
+its replies already claimed and hands them to the lane in memory, so a person's answer costs
+the journal's commit and the turn's, not a third. A crash before they are sent leaves them
+`sending`, and `reclaim_replies` makes them due again, as for any claimed row.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.core import leases
@@ -23,6 +29,14 @@ from schedules.outbox.rows import insert_ignore
 
 OUTBOX = m.Outbox.__table__
 WAITING = ("pending", "deferred")
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What a turn queued: how many rows, and those written already claimed (to send now)."""
+
+    count: int
+    claimed: list[ReplyRow]
 
 
 @dataclass(frozen=True)
@@ -46,8 +60,11 @@ def queue_replies(
     person_id: int | None,
     messages: list[tuple[str, dict[str, Any] | None]],
     now: dt.datetime,
-) -> int:
-    """The turn's replies (text, payload), keys `<key>:<n>`; how many rows went in."""
+    claim: bool = False,
+) -> Queued:
+    """The turn's replies (text, payload), keys `<key>:<n>`. With `claim`, and no earlier
+    reply of the chat unsent, they go in claimed and come back for the lane to send."""
+    claim = claim and bool(messages) and not _unsent(session, channel, chat_id)
     rows = [
         {
             "key": f"{key}:{n}"[:200],
@@ -58,14 +75,49 @@ def queue_replies(
             "text": text,
             "payload": payload,
             "priority": m.REPLY_LANE,
-            "status": "pending",
+            "status": "sending" if claim else "pending",
+            "claimed_at": now if claim else None,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
         }
         for n, (text, payload) in enumerate(messages)
     ]
-    return insert_ignore(session, OUTBOX, rows, ["key"]) if rows else 0
+    if not claim:
+        return Queued(insert_ignore(session, OUTBOX, rows, ["key"]) if rows else 0, [])
+    t = OUTBOX.c
+    stmt = (
+        _insert(session)(OUTBOX)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(t.id, t.identity_id, t.chat_id, t.text, t.payload, t.attempts, t.created_at)
+    )
+    claimed = sorted((ReplyRow(*row) for row in session.exec(stmt)), key=lambda r: r.id)
+    return Queued(len(claimed), claimed)
+
+
+def _insert(session: Session) -> Any:
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return postgresql.insert if postgres else sqlite.insert
+
+
+def _unsent(session: Session, channel: str, chat_id: str) -> bool:
+    """Does a reply of this chat wait or go out now (the new ones must queue behind it)?"""
+    t = OUTBOX.c
+    conn = session.connection()
+    return (
+        conn.execute(
+            sa.select(t.id)
+            .where(
+                t.channel == channel,
+                t.chat_id == chat_id,
+                t.priority >= m.REPLY_LANE,
+                t.status.in_((*WAITING, "sending")),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def claim_replies(channel: str, limit: int, now: dt.datetime) -> list[ReplyRow]:
