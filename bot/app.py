@@ -139,6 +139,8 @@ async def serve(settings: Settings, *, deliver: bool = True) -> None:
     Health(
         settings, tuple(r.name for r in runners), leader=leader, child_metrics=child_metrics
     ).mount(web_app)
+    # The lease first: a turn may write its replies claimed by this process at once.
+    await asyncio.to_thread(leases.renew)
     for runner in runners:
         await runner.start(web_app, poll=sole)
     host, port = settings.listen.rsplit(":", 1)

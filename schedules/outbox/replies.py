@@ -9,7 +9,8 @@ overtaken by the next. Core statements, one short transaction each, as in bot/de
 The usual case, a chat with nothing else waiting, takes no claim of its own: the turn writes
 its replies already claimed and hands them to the lane in memory, so a person's answer costs
 the journal's commit and the turn's, not a third. A crash before they are sent leaves them
-`sending`, and `reclaim_replies` makes them due again, as for any claimed row.
+`sending`, naming this process, and `reclaim_replies` makes them due again once its lease runs
+out, as for any claimed row.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def queue_replies(
             "priority": m.REPLY_LANE,
             "status": "sending" if claim else "pending",
             "claimed_at": now if claim else None,
+            "claimed_by": leases.holder() if claim else None,  # its lease: the lane renews it
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
