@@ -2,7 +2,8 @@
 
 settings → handlers (`handlers.router.respond`; every command in `handlers.registry`) → channels
 (Telegram, Zalo: `bot.channels.factory`) → one web server on THIDUA_LISTEN for their
-webhooks, if any, and /healthz, /readyz, /metrics (`bot.channels.health`) →
+webhooks, if any, /healthz, /readyz, /metrics (`bot.channels.health`) and the web desk
+(`bot.channels.web`, under /web) →
 delivery (in a child process) and the scheduler that feeds it, unless `--no-deliver`. With no
 channel token, the console demo (`bot.channels.console_demo`) instead.
 """
@@ -26,6 +27,7 @@ from bot.channels.base import Runner
 from bot.channels.console_demo import console_demo
 from bot.channels.factory import build_runners
 from bot.channels.health import Health, instrument
+from bot.channels.web.desk import Desk
 from bot.core import leases
 from bot.core.db import is_sqlite
 from bot.core.settings import Settings, get_settings
@@ -139,6 +141,7 @@ async def serve(settings: Settings, *, deliver: bool = True) -> None:
     Health(
         settings, tuple(r.name for r in runners), leader=leader, child_metrics=child_metrics
     ).mount(web_app)
+    Desk(settings).mount(web_app)  # the web desk, under /web
     # The lease first: a turn may write its replies claimed by this process at once.
     await asyncio.to_thread(leases.renew)
     for runner in runners:
@@ -150,7 +153,7 @@ async def serve(settings: Settings, *, deliver: bool = True) -> None:
     site_runner: web.AppRunner | None = site
     try:
         await web.TCPSite(site, host or "0.0.0.0", int(port)).start()
-        log.info("listening on %s (/healthz, /readyz, /metrics)", settings.listen)
+        log.info("listening on %s (/healthz, /readyz, /metrics, /web)", settings.listen)
     except OSError as exc:
         if webhooks:
             raise

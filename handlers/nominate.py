@@ -6,14 +6,15 @@ from collections import Counter
 
 from sqlmodel import select
 
+from bot.core import citations, eligibility, nominations, registration
 from bot.core import models as m
-from bot.core import nominations
 from bot.core.i18n import _, language, render
 from bot.core.people import reachable_identity
 from bot.core.roles import OFFICE_ROLES, Role
 from bot.core.text import name_key
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
+from handlers.picks import numbered, parse_numbers
 from handlers.types import Reply
 from schedules.outbox import queue_message
 
@@ -102,22 +103,115 @@ def _check_duplicate(ctx: Ctx, answers: Answers, title_code: str) -> None:
                 title=ctx.campaign.titles_by_code[title_code].name,
             )
         )
+    if _unregistered(ctx, answers, title_code) and _refuses(ctx):
+        raise Invalid(
+            _(
+                "{name} did not register for {title} (đăng ký thi đua), and this campaign "
+                "takes nominations only for registered titles. Choose another title, or /cancel."
+            ).format(
+                name=nominee(ctx, answers)[0],
+                title=ctx.campaign.titles_by_code[title_code].name,
+            )
+        )
+
+
+def _refuses(ctx: Ctx) -> bool:
+    window = ctx.campaign.registration
+    return window is not None and window.required == "refuse"
+
+
+def _unregistered(ctx: Ctx, answers: Answers, title_code: str) -> bool:
+    """The title is one people register for, and the nominee did not."""
+    title = ctx.campaign.titles_by_code[title_code]
+    if ctx.campaign.registration is None or not title.registrable:
+        return False
+    assert ctx.campaign_row.id is not None  # a stored row
+    _name, person_id, unit_id = nominee(ctx, answers)
+    subject = (
+        f"person:{person_id}"
+        if person_id is not None
+        else f"unit:{unit_id}"
+        if unit_id is not None
+        else None
+    )
+    held = registration.registered_for(
+        session=ctx.session, campaign_id=ctx.campaign_row.id, subject=subject
+    )
+    return title_code not in held
+
+
+def _reports(ctx: Ctx, answers: Answers) -> list[m.Report]:
+    assert ctx.campaign_row.id is not None  # a stored row
+    _name, person_id, unit_id = nominee(ctx, answers)
+    return citations.citable_reports(
+        session=ctx.session, campaign_id=ctx.campaign_row.id, person_id=person_id, unit_id=unit_id
+    )
+
+
+def _reports_prompt(ctx: Ctx, answers: Answers) -> str:
+    listed = numbered([f"{r.receipt} · {r.title[:60]}" for r in _reports(ctx, answers)])
+    return (
+        _(
+            "Which reports does it rest on? Type their numbers, separated by commas (e.g. 1, 2), "
+            "or “không” for none:"
+        )
+        + "\n"
+        + listed
+    )
+
+
+def _cited(ctx: Ctx, answers: Answers) -> list[m.Report]:
+    found = _reports(ctx, answers)
+    if not answers.get("reports"):
+        return []
+    return [found[i] for i in parse_numbers(str(answers["reports"]), len(found), allow_none=True)]
+
+
+def _check_reports(ctx: Ctx, answers: Answers, value: str) -> None:
+    found = _reports(ctx, answers)
+    picked = [found[i] for i in parse_numbers(value, len(found), allow_none=True)]
+    _guard(ctx, picked)
+
+
+def _guard(ctx: Ctx, reports: list[m.Report], other_than: int | None = None) -> None:
+    assert ctx.campaign_row.id is not None  # a stored row
+    taken = citations.taken_by(
+        session=ctx.session,
+        campaign_id=ctx.campaign_row.id,
+        report_ids=[r.id for r in reports if r.id is not None],
+        other_than=other_than,
+    )
+    if taken:
+        raise Invalid(citations.taken_text(ctx.campaign, taken))
+
+
+def _show_reports(ctx: Ctx, answers: Answers, value: object) -> str:
+    return ", ".join(r.receipt for r in _cited(ctx, answers)) or _("none")
 
 
 def _needs_initiative(ctx: Ctx, answers: Answers) -> bool:
     title = ctx.campaign.titles_by_code.get(str(answers.get("title", "")))
-    return bool(title and title.needs_initiative)
+    return bool(title and any(c.kind == "initiative" for c in title.all_conditions))
 
 
-def _missing(ctx: Ctx, answers: Answers) -> list[str]:
+def _precheck(ctx: Ctx, answers: Answers) -> eligibility.Precheck:
+    """The pre-check of the nomination as written so far (not stored: nothing is added)."""
     assert ctx.campaign_row.id is not None  # a stored row
-    return nominations.missing_prerequisites(
-        session=ctx.session,
-        campaign=ctx.campaign,
+    name, person_id, unit_id = nominee(ctx, answers)
+    draft = m.Nomination(
         campaign_id=ctx.campaign_row.id,
-        key=_key(ctx, answers),
+        receipt="",
+        proposer_id=ctx.person.id if ctx.person and ctx.person.id else 0,
+        unit_id=_unit_id(ctx, answers),
+        audience=str(answers["audience"]),
+        nominee_person_id=person_id,
+        nominee_unit_id=unit_id,
+        nominee_name=name,
+        nominee_key=_key(ctx, answers),
         title_code=str(answers["title"]),
+        basis=str(answers.get("basis", "")),
     )
+    return eligibility.precheck(ctx.session, draft)
 
 
 def _summary(ctx: Ctx, answers: Answers) -> str:
@@ -129,7 +223,9 @@ def _summary(ctx: Ctx, answers: Answers) -> str:
         nominee=name,
         unit=unit,
         title=ctx.campaign.titles_by_code[str(answers["title"])],
-        missing=_missing(ctx, answers),
+        precheck=eligibility.render_text(_precheck(ctx, answers)),
+        unregistered=_unregistered(ctx, answers, str(answers["title"])),
+        cited=", ".join(r.receipt for r in _cited(ctx, answers)),
         counts=ctx.role != Role.STAFF,
     )
 
@@ -138,6 +234,8 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     assert ctx.person is not None  # flows run for registered people only
     name, person_id, unit_id = nominee(ctx, answers)
     open_now = ctx.open_phases()
+    cited = _cited(ctx, answers)
+    _guard(ctx, cited)
     try:
         saved = nominations.record_nomination(
             session=ctx.session,
@@ -158,6 +256,7 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
         raise Invalid(
             _("Already nominated: {receipt}. Choose Cancel.").format(receipt=dup.existing.receipt)
         ) from None
+    citations.cite(session=ctx.session, nomination=saved, reports=cited)
     if saved.status == "proposed":
         tell_heads(ctx, saved)
     return [
@@ -166,6 +265,7 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
                 "nomination_receipt.txt.j2",
                 receipt=saved.receipt,
                 proposed=saved.status == "proposed",
+                precheck=eligibility.render_text(eligibility.precheck(ctx.session, saved)),
             )
         )
     ]
@@ -253,6 +353,16 @@ FLOW = Flow(
             label=lambda: _("Title or award"),
             choices=_titles,
             check=_check_duplicate,
+        ),
+        Step(
+            "reports",
+            "text",
+            _reports_prompt,
+            label=lambda: _("Reports cited"),
+            max_len=200,
+            when=lambda ctx, a: bool(_reports(ctx, a)),
+            check=_check_reports,
+            show=_show_reports,
         ),
         Step(
             "basis",

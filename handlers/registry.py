@@ -15,17 +15,21 @@ from bot.core.roles import EVERYONE, OFFICE_ROLES, UNIT_LEADS
 from bot.core.text import fold
 from handlers import (
     away,
+    ballot,
     basics,
     broadcast,
+    council,
     engine,
     export,
     my,
     nominate,
+    register_titles,
     remind,
     report,
     review,
     staff,
     summary,
+    web,
 )
 from handlers.context import Ctx, allowed
 from handlers.engine import Flow
@@ -71,6 +75,14 @@ COMMANDS: list[Command] = [
         words=("đề nghị", "đề nghị khen thưởng", "nominate"),
     ),
     Command(
+        "register_titles",
+        "dangky",
+        EVERYONE,
+        flow(register_titles.FLOW),
+        register_titles.describe,
+        words=("đăng ký", "đăng ký thi đua", "register titles"),
+    ),
+    Command(
         "my",
         "cuatoi",
         EVERYONE,
@@ -105,7 +117,31 @@ COMMANDS: list[Command] = [
         words=("đôn đốc",),
         also=("doncoc",),  # the alias's first, misspelt form: links in old messages use it
     ),
+    Command(
+        "council_vote",
+        "binhxet",
+        OFFICE,
+        flow(council.FLOW),
+        council.describe,
+        words=("bình xét", "council vote"),
+    ),
+    Command(
+        "ballot",
+        "phieu",
+        EVERYONE,  # a seat on the council is not a role: the flow checks it
+        flow(ballot.FLOW),
+        ballot.describe,
+        words=("phiếu", "bỏ phiếu", "ballot"),
+    ),
     Command("staff", "nhansu", OFFICE, flow(staff.FLOW), staff.describe, words=("nhân sự",)),
+    Command(
+        "web",
+        "trangweb",
+        UNIT_LEADS,
+        web.run,
+        web.describe,
+        words=("trang web", "web"),
+    ),
     Command("broadcast", None, OFFICE, flow(broadcast.FLOW), broadcast.describe),
     Command(
         "lang",
@@ -140,6 +176,7 @@ FLOWS: dict[str, Flow] = {
     for f in (
         report.FLOW,
         nominate.FLOW,
+        register_titles.FLOW,
         my.FLOW,
         away.FLOW,
         export.FLOW,
@@ -147,6 +184,8 @@ FLOWS: dict[str, Flow] = {
         remind.FLOW,
         broadcast.FLOW,
         staff.FLOW,
+        council.FLOW,
+        ballot.FLOW,
         basics.LANG,
         basics.BIND,
     )

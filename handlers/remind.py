@@ -6,11 +6,14 @@ key of their own (`push:<campaign>:remind.<id>:<date>`), so a second Confirm add
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 
-from bot.core.campaign import Phase
+from sqlmodel import Session
+
+from bot.core.campaign import Campaign, Phase
 from bot.core.i18n import _, language, render
 from bot.core.roles import Role
 from bot.core.settings import get_settings
@@ -43,15 +46,34 @@ class Plan:
 def plan(ctx: Ctx, number: int) -> Plan:
     """The units without a phase report, their reachable heads, and each head's message."""
     assert ctx.campaign_row.id is not None  # a stored row
-    phase = ctx.campaign.phase(number)
-    status = unit_statuses(session=ctx.session, campaign_id=ctx.campaign_row.id, phase=number)
-    missing = owing(status)
-    heads = outbox.recipients(
+    return plan_nudges(
         session=ctx.session,
+        campaign_id=ctx.campaign_row.id,
+        campaign=ctx.campaign,
+        number=number,
+        today=ctx.today,
+    )
+
+
+def plan_nudges(
+    *,
+    session: Session,
+    campaign_id: int,
+    campaign: Campaign,
+    number: int,
+    today: dt.date,
+    unit_id: int | None = None,
+) -> Plan:
+    """`plan`, for every unit or (`unit_id`) one: the web desk's "remind this unit now"."""
+    phase = campaign.phase(number)
+    status = unit_statuses(session=session, campaign_id=campaign_id, phase=number)
+    missing = [s for s in owing(status) if unit_id is None or s.unit.id == unit_id]
+    heads = outbox.recipients(
+        session=session,
         channels=outbox.configured_channels(get_settings()),
         unit_ids=[s.unit.id for s in missing],
         roles=[Role.HEAD],
-        present_on=ctx.today,  # a head away (/vang) is not nudged
+        present_on=today,  # a head away (/vang) is not nudged
     )
     by_unit: dict[int, list[outbox.Recipient]] = defaultdict(list)
     for head in heads:
@@ -61,7 +83,7 @@ def plan(ctx: Ctx, number: int) -> Plan:
     for s, unit_heads in reached:
         for head in unit_heads:
             with language(head.lang):
-                text = outbox.nudge_text(phase=phase, unit=s.unit, today=ctx.today)
+                text = outbox.nudge_text(phase=phase, unit=s.unit, today=today)
             messages.append((head, text))
     return Plan(phase, missing, reached, messages)
 
@@ -105,21 +127,14 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     if not found.messages:
         return [Reply(_("None of these units has a unit head the bot can reach; nothing sent."))]
     assert ctx.person is not None and ctx.campaign_row.id is not None  # registered; stored
-    key, added = outbox.queue_custom(
+    added = queue_nudges(
         session=ctx.session,
         campaign_id=ctx.campaign_row.id,
-        campaign_code=ctx.campaign.code,
-        kind="remind",
+        campaign=ctx.campaign,
+        found=found,
         ref=str(answers["ref"]),
-        messages=found.messages,
-        now=ctx.now,
-    )
-    audit(
-        session=ctx.session,
-        action="push.remind",
         person_id=ctx.person.id,
-        subject=key[:64],
-        detail={"phase": found.phase.number, "units": len(found.reached), "messages": added},
+        now=ctx.now,
     )
     return [
         Reply(
@@ -128,6 +143,37 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
             ).format(n=added, units=len(found.reached))
         )
     ]
+
+
+def queue_nudges(
+    *,
+    session: Session,
+    campaign_id: int,
+    campaign: Campaign,
+    found: Plan,
+    ref: str,
+    person_id: int | None,
+    now: dt.datetime,
+) -> int:
+    """Queue the plan's messages under a push key of their own, in the audit log; how many
+    were added (a second call with the same `ref` adds none)."""
+    key, added = outbox.queue_custom(
+        session=session,
+        campaign_id=campaign_id,
+        campaign_code=campaign.code,
+        kind="remind",
+        ref=ref,
+        messages=found.messages,
+        now=now,
+    )
+    audit(
+        session=session,
+        action="push.remind",
+        person_id=person_id,
+        subject=key[:64],
+        detail={"phase": found.phase.number, "units": len(found.reached), "messages": added},
+    )
+    return added
 
 
 FLOW = Flow(

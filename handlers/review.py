@@ -9,20 +9,23 @@ Returning asks for a reason, which is queued in the outbox for the person
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import mimetypes
 import re
 from pathlib import Path
 from typing import TypeVar, cast
 
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
+from bot.core import citations, eligibility
 from bot.core import models as m
 from bot.core.clock import LOCAL
 from bot.core.i18n import _, format_day, language, render
 from bot.core.store import audit
 from bot.core.summary import REVIEW_NOMINATIONS, status_labels
 from bot.core.unit_status import REVIEW_REPORTS
+from handlers import review_precheck
 from handlers.context import Ctx
 from handlers.engine import Answers, Choices, Flow, Invalid, Step
 from handlers.types import File, Reply
@@ -52,7 +55,7 @@ def _by_receipt(ctx: Ctx, model: type[Item], receipt: str) -> Item | None:
     ).first()
 
 
-def _reviewable(row: m.Report | m.Nomination) -> bool:
+def reviewable(row: m.Report | m.Nomination) -> bool:
     if isinstance(row, m.Report):
         return row.status in REVIEW_REPORTS
     return row.status in REVIEW_NOMINATIONS
@@ -143,7 +146,7 @@ def _begin(ctx: Ctx, args: str) -> Answers | list[Reply]:
                     )
                 )
             ]
-        if not _reviewable(row):
+        if not reviewable(row):
             return [
                 Reply(
                     _("{receipt} is {status}: there is nothing to review.").format(
@@ -184,11 +187,7 @@ def _item(ctx: Ctx, answers: Answers) -> m.Report | m.Nomination:
 
 
 def _owner(ctx: Ctx, row: m.Report | m.Nomination) -> m.Person:
-    owner = ctx.session.get(
-        m.Person, row.person_id if isinstance(row, m.Report) else row.proposer_id
-    )
-    assert owner is not None  # people are never deleted
-    return owner
+    return owner_of(ctx.session, row)
 
 
 def _show(ctx: Ctx, answers: Answers) -> str:
@@ -217,6 +216,11 @@ def _show(ctx: Ctx, answers: Answers) -> str:
         area=area,
         title=title,
     )
+    if isinstance(row, m.Nomination):
+        assert row.id is not None  # a stored row
+        cited = citations.cited(session=ctx.session, nomination_id=row.id)
+        text += "\n" + citations.cited_text(cited)
+        text += "\n\n" + eligibility.render_text(eligibility.precheck(ctx.session, row))
     return text + "\n\n" + _("Accept it, or return it with a reason?")
 
 
@@ -236,7 +240,19 @@ def _evidence(ctx: Ctx, answers: Answers) -> File | None:
 
 
 def _actions(ctx: Ctx, answers: Answers) -> Choices:
-    return [(ACCEPT, _("Accept")), (RETURN, _("Return with a reason")), (CLOSE, _("Close"))]
+    found = [(ACCEPT, _("Accept")), (RETURN, _("Return with a reason"))]
+    found += review_precheck.action(ctx, _item(ctx, answers))
+    return [*found, (CLOSE, _("Close"))]
+
+
+def _overriding(ctx: Ctx, answers: Answers) -> bool:
+    return answers.get("action") == review_precheck.ACTION
+
+
+def _nomination(ctx: Ctx, answers: Answers) -> m.Nomination:
+    row = _item(ctx, answers)
+    assert isinstance(row, m.Nomination)  # the action is offered for nominations only
+    return row
 
 
 def _summary(ctx: Ctx, answers: Answers) -> str | None:
@@ -246,6 +262,8 @@ def _summary(ctx: Ctx, answers: Answers) -> str | None:
     action = answers.get("action")
     if action == CLOSE:
         return None
+    if action == review_precheck.ACTION:
+        return review_precheck.summary(ctx, _nomination(ctx, answers), answers)
     row = _item(ctx, answers)
     name = _owner(ctx, row).full_name
     if action == ACCEPT:
@@ -263,9 +281,14 @@ def _line(row: m.Report | m.Nomination) -> str:
 def _accept_all(ctx: Ctx, answers: Answers) -> list[Reply]:
     """Accept every item of the previewed list still waiting; the others are named."""
     assert ctx.person is not None  # flows run for registered people only
-    done = []
+    done, held = [], []
     for row in _waiting(ctx, answers):
-        if not _reviewable(row):
+        if not reviewable(row):
+            continue
+        if isinstance(row, m.Nomination) and citations.conflicts(
+            session=ctx.session, campaign=ctx.campaign, nomination=row
+        ):
+            held.append(row.receipt)
             continue
         kind = "report" if isinstance(row, m.Report) else "nomination"
         row.status, row.review_note, row.updated_at = "accepted", None, ctx.now
@@ -280,13 +303,14 @@ def _accept_all(ctx: Ctx, answers: Answers) -> list[Reply]:
             detail={"bulk": True},
         )
         done.append(row.receipt)
-    return [
-        Reply(
-            _("Accepted {n}: {receipts}.").format(n=len(done), receipts=", ".join(done))
-            if done
-            else _("Nothing was changed: the items were reviewed meanwhile.")
-        )
-    ]
+    text = (
+        _("Accepted {n}: {receipts}.").format(n=len(done), receipts=", ".join(done))
+        if done
+        else _("Nothing was changed: the items were reviewed meanwhile.")
+    )
+    if held:
+        text += "\n" + citations.held_text(held)
+    return [Reply(text)]
 
 
 def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
@@ -295,28 +319,30 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
     action = answers.get("action")
     if action == CLOSE:
         return [Reply(_("Closed."))]
+    if action == review_precheck.ACTION:
+        return review_precheck.finish(ctx, _nomination(ctx, answers), answers)
     assert ctx.person is not None  # flows run for registered people only
     row = _item(ctx, answers)
-    if not _reviewable(row):  # someone else reviewed it, or the person withdrew it
+    if not reviewable(row):  # someone else reviewed it, or the person withdrew it
         raise Invalid(
             _("{receipt} is now {status}: nothing was changed.").format(
                 receipt=row.receipt, status=status_labels().get(row.status, row.status)
             )
         )
-    kind = "report" if isinstance(row, m.Report) else "nomination"
+    if action == ACCEPT and isinstance(row, m.Nomination):
+        conflict = citations.conflicts(session=ctx.session, campaign=ctx.campaign, nomination=row)
+        if conflict:
+            raise Invalid(conflict)
     reason = str(answers.get("reason") or "") if action == RETURN else ""
-    row.status = "accepted" if action == ACCEPT else "returned"
-    row.review_note = reason or None
-    row.updated_at = ctx.now
-    ctx.session.add(row)
-    audit(
+    channel = decide(
         session=ctx.session,
-        action=f"{kind}.{'accept' if action == ACCEPT else 'return'}",
-        person_id=ctx.person.id,
+        row=row,
+        reviewer=ctx.person,
+        accept=action == ACCEPT,
+        reason=reason,
+        now=ctx.now,
         channel=ctx.incoming.channel,
         chat_id=ctx.incoming.chat_id,
-        subject=row.receipt,
-        detail={"reason": reason} if reason else {},
     )
     owner = _owner(ctx, row)
     if action == ACCEPT:
@@ -327,7 +353,6 @@ def _finish(ctx: Ctx, answers: Answers) -> list[Reply]:
                 )
             )
         ]
-    channel = notify_return(ctx, row, owner, reason)
     if channel is None:
         told = _(
             "{name} cannot be reached on any channel: please tell them the reason directly."
@@ -349,11 +374,53 @@ def describe() -> str:
     return _("accept or return a report or a nomination")
 
 
+def owner_of(session: Session, row: m.Report | m.Nomination) -> m.Person:
+    """Who filed the report, or proposed the nomination."""
+    owner = session.get(m.Person, row.person_id if isinstance(row, m.Report) else row.proposer_id)
+    assert owner is not None  # people are never deleted
+    return owner
+
+
+def decide(
+    *,
+    session: Session,
+    row: m.Report | m.Nomination,
+    reviewer: m.Person,
+    accept: bool,
+    reason: str,
+    now: dt.datetime,
+    channel: str | None,
+    chat_id: str | None,
+) -> str | None:
+    """Accept or return a reviewable item, in the audit log; a return's reason is queued for
+    its owner. The channel the reason goes on (None: it reaches nobody, or an accept).
+
+    The one place a review is decided: `/review` here and the web desk (bot/channels/web).
+    """
+    kind = "report" if isinstance(row, m.Report) else "nomination"
+    row.status = "accepted" if accept else "returned"
+    row.review_note = None if accept else reason
+    row.updated_at = now
+    session.add(row)
+    audit(
+        session=session,
+        action=f"{kind}.{'accept' if accept else 'return'}",
+        person_id=reviewer.id,
+        channel=channel,
+        chat_id=chat_id,
+        subject=row.receipt,
+        detail={} if accept else {"reason": reason},
+    )
+    if accept:
+        return None
+    return notify_return(session, row, owner_of(session, row), reason, now)
+
+
 def notify_return(
-    ctx: Ctx, row: m.Report | m.Nomination, owner: m.Person, reason: str
+    session: Session, row: m.Report | m.Nomination, owner: m.Person, reason: str, now: dt.datetime
 ) -> str | None:
     """Queue the reason for the person on the channel they used last; the channel, or None."""
-    identity = ctx.session.exec(
+    identity = session.exec(
         select(m.Identity)
         .where(
             m.Identity.person_id == owner.id,
@@ -374,15 +441,15 @@ def notify_return(
             reason=reason,
         )
     prefix = f"review:{row.receipt}:"
-    earlier = ctx.session.exec(
+    earlier = session.exec(
         select(func.count()).select_from(m.Outbox).where(col(m.Outbox.key).startswith(prefix))
     ).one()
     queue_message(
-        session=ctx.session,
+        session=session,
         key=f"{prefix}{earlier + 1}",
         identity=identity,
         text=text,
-        now=ctx.now,
+        now=now,
         priority=PRIORITY,
     )
     return identity.channel
@@ -417,6 +484,27 @@ FLOW = Flow(
             ).format(n=REASON_MAX),
             max_len=REASON_MAX,
             when=lambda ctx, a: a.get("action") == RETURN,
+        ),
+        Step(
+            "condition",
+            "choice",
+            review_precheck.prompt_condition,
+            choices=lambda ctx, a: review_precheck.conditions(ctx, _nomination(ctx, a)),
+            when=_overriding,
+        ),
+        Step(
+            "finding",
+            "choice",
+            review_precheck.prompt_finding,
+            choices=review_precheck.findings,
+            when=_overriding,
+        ),
+        Step(
+            "note",
+            "text",
+            review_precheck.prompt_note,
+            max_len=review_precheck.NOTE_MAX,
+            when=_overriding,
         ),
     ),
     summary=_summary,

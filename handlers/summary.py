@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.core import models as m
-from bot.core import personnel
+from bot.core import personnel, registration
 from bot.core import summary as figures_of
 from bot.core.exports import chart
 from bot.core.i18n import _
@@ -105,6 +105,21 @@ def run(ctx: Ctx, args: str) -> list[Reply]:
                 replies[-1] = dataclasses.replace(replies[-1], text=joined)
             else:
                 replies.append(call)
+    assert ctx.campaign_row.id is not None  # a stored row
+    registered = registration.tally_text(
+        registration.tally(
+            session=ctx.session,
+            campaign_id=ctx.campaign_row.id,
+            campaign=ctx.campaign,
+            unit_id=unit.id if unit else None,
+        )
+    )
+    if registered:  # in the same message when it fits, as the call list
+        joined = f"{replies[-1].text}\n\n{registered}"
+        if len(joined) <= limit:
+            replies[-1] = dataclasses.replace(replies[-1], text=joined)
+        else:
+            replies.append(Reply(registered))
     if channel in IMAGE_CHANNELS:
         name = f"tong-hop-dot-{figures.phase.number}"
         if figures.unit is not None:

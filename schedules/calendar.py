@@ -18,6 +18,8 @@ from bot.core.i18n import format_day, render
 
 KINDS = (
     "launch",
+    "registration_open",
+    "registration_reminder",
     "phase_start",
     "anniversary_reminder",
     "anniversary",
@@ -198,6 +200,8 @@ def events(campaign: Campaign, year: int | None = None) -> list[Event]:
             found.add("thematic_deadline", t.code, t.deadline, t.deadline, t.name, days_before=0)
         for anniversary in t.anniversaries:
             _anniversary_events(found, None, anniversary)
+    if c.registration is not None:
+        _registration_events(found)
     if c.push.launch:
         launch = c.push.launch
         # What already happened in the phase the launch falls in, named in the launch text.
@@ -244,6 +248,24 @@ def _phase_events(found: _Found, phase: Phase) -> None:
                 days_before=lead,
             )
     found.add("deadline", ref, deadline, deadline, phase.name, phase=n, days_before=0)
+
+
+def _registration_events(found: _Found) -> None:
+    """The registration window's opening, and reminders before it closes."""
+    window = found.c.registration
+    assert window is not None
+    found.add("registration_open", "registration", window.opens, window.opens, "")
+    for lead in window.reminder_lead_days:
+        day = window.closes - dt.timedelta(days=lead)
+        if lead > 0 and day >= window.opens:
+            found.add(
+                "registration_reminder",
+                "registration",
+                window.closes,
+                day,
+                "",
+                days_before=lead,
+            )
 
 
 def _anniversary_events(found: _Found, phase: int | None, anniversary: Anniversary) -> None:

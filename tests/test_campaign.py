@@ -142,6 +142,8 @@ def test_calendar_sorted_with_offsets(calendar_2022):
     assert all(at.endswith("+07:00") and "T08:00:00" in at for at in ats)
     assert {e["kind"] for e in calendar_2022} == {
         "launch",
+        "registration_open",
+        "registration_reminder",
         "phase_start",
         "anniversary_reminder",
         "anniversary",

@@ -200,7 +200,7 @@ def test_head_nominates_and_it_counts(people, chat_as):
     chat.say("Hoàn thành xuất sắc nhiệm vụ hai năm liền.")
     assert "Sáng kiến đã được công nhận" in chat.text
     chat.say("Sáng kiến số hóa hồ sơ, QĐ số 12/QĐ-SCT ngày 01/03/2022")
-    assert "Kế hoạch yêu cầu có cả Lao động tiên tiến" in chat.text
+    assert "❌ Lao động tiên tiến năm 2022: chưa có đề nghị" in chat.text  # the pre-check
     chat.press("Xác nhận")
     assert "Số biên nhận: DN-2022-0001" in chat.text
     (n,) = rows(m.Nomination)

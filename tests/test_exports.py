@@ -47,7 +47,14 @@ def day(value: str) -> dt.datetime:
 
 def test_xlsx_sheets_cell_by_cell(desk, tmp_path):
     wb = load_workbook(io.BytesIO(export(tmp_path, "--format", "xlsx")))
-    assert wb.sheetnames == ["Đơn vị", "Báo cáo", "Đề nghị", "Mục tiêu thi đua"]
+    assert wb.sheetnames == [
+        "Đơn vị",
+        "Báo cáo",
+        "Đề nghị",
+        "Mục tiêu thi đua",
+        "Đăng ký thi đua",
+        "Kiểm tra điều kiện",
+    ]
     for ws in wb.worksheets:
         assert ws.freeze_panes == "A2"
         assert all(cell.font.bold for cell in ws[1])

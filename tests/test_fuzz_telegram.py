@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 
 from sqlmodel import select
 
@@ -40,12 +41,16 @@ async def settle(someone: Person, quiet: float = 0.15) -> None:
 
 async def act(someone: Person, rng: random.Random, typed: list[str]) -> None:
     """One answer to whatever the bot asked last: confirm a summary, press one of its
-    buttons, or type a random text where it asks for text."""
+    buttons, pick from a numbered list, or type a random text where it asks for text."""
     labels = someone.labels
     if CONFIRM in labels:
         await someone.press(CONFIRM)
     elif options := [label for label in labels if label not in (CANCEL, EDIT)]:
         await someone.press(rng.choice(options))
+    elif numbers := re.findall(r"^(\d+)\. ", someone.text, re.MULTILINE):
+        # a list to pick several from, by typing their numbers ("1, 3"), or "không"
+        picked = rng.sample(numbers, rng.randint(0, min(2, len(numbers))))
+        await someone.say(", ".join(picked) or "không")
     else:
         text = noise(rng, 200)
         typed.append(text)

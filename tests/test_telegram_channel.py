@@ -329,10 +329,10 @@ async def test_command_menus_per_language_and_role(ready, tg, settings, people, 
     en = tg.commands(language_code="en")
     # Vietnamese names in the Vietnamese (default) menu, English ones in the English menu
     assert [c["command"] for c in vi] == [
-        "baocao", "denghi", "cuatoi", "vang", "lang", "huongdan", "huy"
+        "baocao", "denghi", "dangky", "cuatoi", "vang", "phieu", "lang", "huongdan", "huy"
     ]  # fmt: skip
     assert [c["command"] for c in en] == [
-        "report", "nominate", "my", "away", "lang", "help", "cancel"
+        "report", "nominate", "register_titles", "my", "away", "ballot", "lang", "help", "cancel"
     ]  # fmt: skip
     assert tg.commands(language_code="vi") == vi  # Vietnamese clients, and every other one
     assert vi[0]["description"] == "báo cáo thành tích"

@@ -28,8 +28,32 @@ SOURCES = ("bot", "handlers", "schedules")
 
 # domain -> file patterns (relative to the repo root); the first match wins.
 DOMAINS: dict[str, tuple[str, ...]] = {
+    "awards": (
+        "handlers/register_titles.py",
+        "handlers/picks.py",
+        "handlers/review_precheck.py",
+        "bot/core/registration.py",
+        "bot/core/eligibility.py",
+        "bot/core/ratings.py",
+        "bot/core/citations.py",
+        "bot/cli/awards.py",
+        "bot/core/exports/registration*",
+        "bot/core/templates/awards/*",
+        "bot/core/templates/events/registration*",
+        "schedules/outbox/registration*",
+    ),
+    "web": ("bot/channels/web/*", "bot/core/web_auth.py", "handlers/web.py"),
     "telegram": ("bot/channels/telegram*.py",),
     "zalo": ("bot/channels/zalo*.py",),
+    "council": (
+        "bot/core/council.py",
+        "bot/core/ballot_traces.py",
+        "bot/core/exports/dossier*.py",
+        "bot/cli/council.py",
+        "handlers/council.py",
+        "handlers/ballot.py",
+        "bot/core/templates/council/*",
+    ),
     "pushes": (
         "schedules/*",
         "bot/delivery/*",

@@ -10,7 +10,7 @@ import typer
 from sqlmodel import Session
 
 from bot.cli.common import JsonFlag, ensure_ready, fail, print_json, progress
-from bot.core import clock
+from bot.core import clock, registration
 from bot.core import models as m
 from bot.core.campaign import Campaign
 from bot.core.db import session_scope
@@ -100,10 +100,19 @@ def summary(
             phase=phase,
             unit=found,
         )
+        assert row.id is not None  # a stored row
+        registered = registration.tally(
+            session=session,
+            campaign_id=row.id,
+            campaign=campaign,
+            unit_id=found.id if found else None,
+        )
         if as_json:
-            print_json(figures.to_json())
+            print_json({**figures.to_json(), "registrations": [t.to_json() for t in registered]})
         else:
             typer.echo(render_text(figures))
+            if registered:
+                typer.echo("\n" + registration.tally_text(registered))
 
 
 DelimiterOpt = Annotated[

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import typer
 
 from bot.channels.console import serve
-from bot.cli import campaign, clerk, doctor, ops, people, personnel, pushes
+from bot.cli import awards, campaign, clerk, council, doctor, ops, people, personnel, pushes
 from bot.cli.common import DEBUG, ensure_ready, file_problem, setup, store_problem
 from bot.core.i18n import _
 from bot.core.settings import get_settings
@@ -34,6 +34,8 @@ app.add_typer(campaign.app)  # init, campaign check|show, calendar
 app.add_typer(people.app)  # units, people, invite
 assert personnel.people_app is people.people_app  # people deactivate|move|role|…
 app.add_typer(clerk.app)  # summary, export
+app.add_typer(awards.app)  # registrations, ratings, initiatives, eligibility
+app.add_typer(council.app)  # council add|remove|list|sessions, dossier
 app.add_typer(pushes.app)  # launch, outbox
 app.add_typer(ops.app)  # backup, restore, audit
 app.add_typer(doctor.app)  # doctor

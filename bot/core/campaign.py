@@ -209,6 +209,60 @@ class Thematic(_Model):
         return self.start <= day <= (self.deadline or self.end)
 
 
+#: Performance ratings (xếp loại), best first: a `rating` condition names the lowest accepted.
+RATINGS = ("xuat-sac", "tot", "hoan-thanh", "khong-hoan-thanh")
+
+
+class Condition(_Model):
+    """One condition a title's legal basis sets (see docs/campaign-file.md, "Eligibility").
+
+    kind "title": the nominee also holds `title` this year, or `years` years running;
+    "initiative": a recognised initiative (sáng kiến) this year; "rating": rated `at_least`;
+    "no_discipline": not disciplined this year; "member_share": at least `percent` of the
+    unit's members hold `title` (a collective title)."""
+
+    kind: Literal["title", "initiative", "rating", "no_discipline", "member_share"]
+    title: str | None = Field(None, description="The other title (kind title, member_share)")
+    years: int = Field(1, ge=1, le=10, description="Years running, this one included")
+    at_least: Literal["xuat-sac", "tot", "hoan-thanh"] | None = Field(
+        None, description="The lowest rating accepted (kind rating)"
+    )
+    percent: Decimal | None = Field(None, gt=0, le=100, description="kind member_share")
+    above: bool = Field(False, description="member_share: more than `percent` (trên 50%)")
+    basis: str = Field("", description="Where the law sets it, e.g. Điều 26 Luật TĐKT 2022")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Condition:
+        needs = {
+            "title": ("title",),
+            "rating": ("at_least",),
+            "member_share": ("title", "percent"),
+        }
+        lacking = [f for f in needs.get(self.kind, ()) if getattr(self, f) is None]
+        if lacking:
+            raise ValueError(
+                _("a {kind} condition needs {fields}").format(
+                    kind=self.kind, fields=", ".join(lacking)
+                )
+            )
+        return self
+
+    @property
+    def key(self) -> str:
+        """Names the condition within its title (overrides are stored by it)."""
+        if self.kind == "title":
+            return f"title:{self.title}:{self.years}"
+        if self.kind == "member_share":
+            return f"member_share:{self.title}"
+        return self.kind
+
+    @field_serializer("percent")
+    def _percent_number(self, value: Decimal | None) -> int | float | None:
+        if value is None:
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
 class Title(_Model):
     """A title (danh hiệu), award form (hình thức khen thưởng) or rating (xếp loại)."""
 
@@ -217,8 +271,116 @@ class Title(_Model):
     kind: Literal["title", "award", "rating"]
     for_: list[Audience] = Field(alias="for", min_length=1)
     level: str
-    requires: list[str] = []
-    needs_initiative: bool = False
+    requires: list[str] = Field([], description="Shorthand: a title condition for each")
+    needs_initiative: bool = Field(False, description="Shorthand: an initiative condition")
+    conditions: list[Condition] = Field([], description="The eligibility conditions")
+    basis: str = Field("", description="The title's legal basis, e.g. Điều 26 Luật TĐKT 2022")
+    vote_threshold: str = Field(
+        "> 1/2",
+        description='Share of the council\'s votes a candidate needs: "> 1/2" (more than half), '
+        '">= 2/3" (two thirds or more), ">= 70%"',
+    )
+
+    @field_validator("vote_threshold")
+    @classmethod
+    def _share_rule(cls, value: str) -> str:
+        ShareRule.parse(value)
+        return value
+
+    @property
+    def registrable(self) -> bool:
+        """Titles (danh hiệu thi đua) are registered at the start of the year; award forms
+        and ratings are not."""
+        return self.kind == "title"
+
+    @property
+    def all_conditions(self) -> list[Condition]:
+        """`conditions` with the shorthands (`requires`, `needs_initiative`) added."""
+        found = list(self.conditions)
+        named = {(c.kind, c.title) for c in found}
+        found += [
+            Condition(kind="title", title=code)
+            for code in self.requires
+            if ("title", code) not in named
+        ]
+        if self.needs_initiative and not any(c.kind == "initiative" for c in found):
+            found.append(Condition(kind="initiative"))
+        return found
+
+
+class RegistrationWindow(_Model):
+    """When people and units register the titles they aim for (đăng ký thi đua)."""
+
+    opens: dt.date
+    closes: dt.date = Field(description="Last day registrations are taken or changed")
+    required: Literal["warn", "refuse"] = Field(
+        "warn", description="A nomination for a title its nominee did not register"
+    )
+    reminder_lead_days: list[int] = Field(
+        [7, 3, 1], description="Days before `closes` that heads of unregistered units are told"
+    )
+
+    @model_validator(mode="after")
+    def _in_order(self) -> RegistrationWindow:
+        if self.closes < self.opens:
+            raise ValueError(_("closes is before opens"))
+        return self
+
+    def open_on(self, day: dt.date) -> bool:
+        return self.opens <= day <= self.closes
+
+
+class ShareRule(_Model):
+    """A share and whether reaching it is enough: "> 1/2" (more than half), ">= 2/3"."""
+
+    at_least: bool
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def parse(cls, text: str) -> ShareRule:
+        match = _SHARE.match(text)
+        if match is None:
+            raise ValueError(_('not a share rule: write "> 1/2", ">= 2/3" or ">= 70%"'))
+        if match["percent"]:
+            numerator, denominator = int(match["percent"]), 100
+        else:
+            numerator, denominator = int(match["num"]), int(match["den"])
+        if denominator == 0 or not 0 < numerator <= denominator:
+            raise ValueError(_("a share rule's share must be more than 0 and at most 1"))
+        return cls(at_least=match["op"] == ">=", numerator=numerator, denominator=denominator)
+
+    def met(self, count: int, of: int) -> bool:
+        """Whether `count` out of `of` reaches the share (exactly, in whole numbers)."""
+        if of <= 0:
+            return False
+        if self.at_least:
+            return count * self.denominator >= self.numerator * of
+        return count * self.denominator > self.numerator * of
+
+
+_SHARE = re.compile(
+    r"^\s*(?P<op>>=|>)\s*(?:(?P<num>\d{1,3})\s*/\s*(?P<den>\d{1,3})|(?P<percent>\d{1,3})\s*%)\s*$"
+)
+
+
+class CouncilRules(_Model):
+    """How the council (Hội đồng Thi đua – Khen thưởng) decides: its quorum, and what a
+    title's vote threshold is a share of."""
+
+    quorum: str = Field(
+        ">= 2/3", description="Share of the council's members who must vote for a result"
+    )
+    base: Literal["present", "members"] = Field(
+        "present",
+        description="Thresholds count on the members who voted (present) or on all members",
+    )
+
+    @field_validator("quorum")
+    @classmethod
+    def _share_rule(cls, value: str) -> str:
+        ShareRule.parse(value)
+        return value
 
 
 class Target(_Model):
@@ -308,6 +470,10 @@ class Campaign(_Model):
     units: list[UnitDef] = []
     duties: Duties = Duties()
     push: PushSettings = PushSettings()
+    registration: RegistrationWindow | None = Field(
+        None, description="The registration window (đăng ký thi đua); none: no registration"
+    )
+    council: CouncilRules = CouncilRules()
 
     @model_validator(mode="before")
     @classmethod
@@ -485,6 +651,12 @@ class Campaign(_Model):
                 "days_off": [move(d) for d in self.push.days_off],
             }
         )
+        registration = self.registration and self.registration.model_copy(
+            update={
+                "opens": move(self.registration.opens),
+                "closes": move(self.registration.closes),
+            }
+        )
         issued = self.plan.issued
         plan = self.plan.model_copy(update={"issued": f"{int(issued[:4]) + shift}{issued[4:]}"})
         return self.model_copy(
@@ -496,6 +668,7 @@ class Campaign(_Model):
                 "phases": phases,
                 "thematic": thematic,
                 "push": push,
+                "registration": registration,
             }
         )
 

@@ -310,6 +310,21 @@ def _check(c: Campaign) -> list[tuple[Loc, str]]:
                         _("unknown title “{code}” in requires").format(code=code),
                     )
                 )
+        for j, cond in enumerate(title.conditions):
+            if cond.title is not None and cond.title not in known:
+                found.append(
+                    (
+                        ("titles", i, "conditions", j, "title"),
+                        _("unknown title “{code}” in a condition").format(code=cond.title),
+                    )
+                )
+            if cond.kind == "member_share" and title.for_ != ["collective"]:
+                found.append(
+                    (
+                        ("titles", i, "conditions", j, "kind"),
+                        _("a member_share condition is for a collective title only"),
+                    )
+                )
     return found
 
 

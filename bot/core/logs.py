@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from typing import TextIO
 
 from bot.core.redact import redact
 from bot.core.settings import Settings
@@ -40,8 +41,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+#: A secret ballot's button data (handlers/ballot.py): a library's DEBUG line (the Telegram
+#: library logs every request and update) that carries it also names the voter's chat.
+SECRET_DATA = "flow:ballot:"
+
+
+def no_ballots(record: logging.LogRecord) -> bool:
+    """Drop a line that would show a ballot question or answer with its chat."""
+    return SECRET_DATA not in record.getMessage()
+
+
 class _Ours(logging.StreamHandler):
     """The handler `configure` installs (so a second call replaces, never doubles, it)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self.addFilter(no_ballots)
 
 
 def configure(settings: Settings) -> None:

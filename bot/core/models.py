@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import JSON, Column, Field, SQLModel
 
+from bot.core.text import fold
+
 
 class UTCDateTime(TypeDecorator):
     """Stores aware datetimes as UTC and gives them back aware (SQLite forgets the zone)."""
@@ -137,6 +139,15 @@ class Counter(SQLModel, table=True):
 
 
 class Report(SQLModel, table=True):
+    __table_args__ = (  # the web desk's (bot/channels/web): its pages at 100,000 reports
+        sa.Index("ix_report_campaign_id_id", "campaign_id", "id"),
+        sa.Index("ix_report_campaign_unit", "campaign_id", "unit_id", "id"),
+        sa.Index("ix_report_campaign_status", "campaign_id", "status"),
+        sa.Index(  # covers `unit_status.tally_reports`: the phase's rows read from the index
+            "ix_report_tally",
+            "campaign_id", "phase", "scope", "area", "status", "unit_id", "receipt", "created_at",
+        ),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     receipt: str = Field(unique=True, max_length=20)
@@ -155,9 +166,15 @@ class Report(SQLModel, table=True):
     review_note: str | None = None
     created_at: dt.datetime = _when()
     updated_at: dt.datetime = _when()
+    #: receipt, title and detail folded (`bot.core.text.fold`): the web desk's search, where
+    #: "bao cao" finds "báo cáo" on SQLite and PostgreSQL alike. Kept by `_fold_search` below.
+    #: On SQLite, migration 0020 indexes it (ix_report_campaign_search), so a search scans
+    #: that index rather than the table; PostgreSQL's B-tree entries are capped near 2.7 kB.
+    search: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
 
 
 class Nomination(SQLModel, table=True):
+    __table_args__ = (sa.Index("ix_nomination_campaign_status", "campaign_id", "status"),)
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     receipt: str = Field(unique=True, max_length=20)
@@ -298,6 +315,171 @@ class ChannelState(SQLModel, table=True):
     reason: str | None = None
     sent_this_month: int = 0
     month: str | None = Field(default=None, max_length=7)
+
+
+# --- awards: registration (đăng ký thi đua), the year's ratings and initiatives, pre-checks ---
+
+
+class Registration(SQLModel, table=True):
+    """The titles a person (for themselves) or a unit head (for the unit) aims for this year.
+
+    One row per campaign and registrant (`subject`: `person:<id>` or `unit:<id>`); editing it
+    replaces `titles` and keeps the receipt (DK-2022-0001)."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    receipt: str = Field(unique=True, max_length=20)
+    subject: str = Field(max_length=32)
+    audience: str = Field(max_length=12)  # individual | collective
+    person_id: int | None = Field(default=None, foreign_key="person.id")  # who registers
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    nominee_person_id: int | None = Field(default=None, foreign_key="person.id")
+    nominee_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    titles: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = _when()
+    updated_at: dt.datetime = _when()
+
+
+class YearRecord(SQLModel, table=True):
+    """What the office knows of a person's or a unit's year: the performance rating (xếp
+    loại), whether they were disciplined, and the titles conferred (for "N years running").
+    None is "not known" (nothing imported), never "no"."""
+
+    __tablename__ = "year_record"
+    __table_args__ = (sa.UniqueConstraint("year", "subject"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    subject: str = Field(max_length=32)  # person:<id> | unit:<id>
+    rating: str | None = Field(default=None, max_length=16)
+    disciplined: bool | None = None
+    titles: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    imported_at: dt.datetime = _when()
+
+
+class Initiative(SQLModel, table=True):
+    """A recognised initiative (sáng kiến) of a person, imported by the clerk."""
+
+    __table_args__ = (sa.UniqueConstraint("year", "person_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    name: str = Field(max_length=300)
+    decision: str | None = Field(default=None, max_length=120)  # the recognising decision
+    accepted: bool = True
+    imported_at: dt.datetime = _when()
+
+
+class PrecheckOverride(SQLModel, table=True):
+    """The clerk's own finding on one condition of a nomination's pre-check (audited)."""
+
+    __tablename__ = "precheck_override"
+    nomination_id: int = Field(foreign_key="nomination.id", primary_key=True)
+    condition: str = Field(primary_key=True, max_length=48)
+    outcome: str = Field(max_length=8)  # met | missing
+    note: str = Field(max_length=300)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    at: dt.datetime = _when()
+
+
+class NominationReport(SQLModel, table=True):
+    """A report a nomination cites as its basis (one achievement, one award)."""
+
+    __tablename__ = "nomination_report"
+    nomination_id: int = Field(foreign_key="nomination.id", primary_key=True)
+    report_id: int = Field(foreign_key="report.id", primary_key=True, index=True)
+
+
+# --- the council and its secret vote (bình xét) -----------------------------------------------
+
+
+class CouncilMember(SQLModel, table=True):
+    """A seat on a campaign's Hội đồng Thi đua – Khen thưởng; the person keeps their own role."""
+
+    __tablename__ = "council_member"
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    added_at: dt.datetime = _when()
+
+
+class BallotSession(SQLModel, table=True):
+    """A phiên bình xét: the candidates (accepted nominations) the council votes on.
+
+    While it is open, `box` holds the ballots cast so far as one list, shuffled at every cast
+    and written whole, so no row, id or position says which came first. At the close the
+    ballots become `ballot` rows, inserted in one batch in random order, and `box` is emptied.
+    """
+
+    __tablename__ = "ballot_session"
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    phase: int | None = None  # None: the year
+    status: str = Field(default="open", max_length=8)  # open | closed
+    candidates: list = Field(sa_column=Column(JSON, nullable=False))  # nomination ids
+    members: int = 0  # seats on the council when it opened
+    box: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    result: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    opened_by: int = Field(foreign_key="person.id")
+    opened_at: dt.datetime = _when()
+    closed_at: dt.datetime | None = _when(default=None)
+
+
+class BallotTurnout(SQLModel, table=True):
+    """Who has voted in a session (for the turnout and the one-vote rule): never how."""
+
+    __tablename__ = "ballot_turnout"
+    session_id: int = Field(foreign_key="ballot_session.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+
+
+class Ballot(SQLModel, table=True):
+    """One cast ballot: a random id, its session, and a choice per candidate; no voter, no time."""
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
+    id: str = Field(primary_key=True, max_length=32)  # uuid4 hex
+    session_id: int = Field(foreign_key="ballot_session.id", index=True)
+    choices: dict = Field(sa_column=Column(JSON, nullable=False))  # nomination id -> yes | no
+
+
+# ---- the web desk (bot/channels/web): sign-in links and sessions ----------------------------
+
+
+def report_search_text(receipt: str, title: str, detail: str) -> str:
+    """What the web desk's search reads for a report: its words without diacritics."""
+    return fold(f"{receipt} {title} {detail}")
+
+
+@sa.event.listens_for(Report, "before_insert")
+@sa.event.listens_for(Report, "before_update")
+def _fold_search(_mapper: Any, _connection: Any, target: Report) -> None:
+    target.search = report_search_text(target.receipt, target.title, target.detail)
+
+
+class WebLink(SQLModel, table=True):
+    """A one-time sign-in link sent by `/web`: only the token's SHA-256 is kept."""
+
+    __tablename__ = "web_link"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    created_at: dt.datetime = _when()
+    expires_at: dt.datetime = _when()
+    used_at: dt.datetime | None = _when(default=None)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser signed in from a link; the cookie holds the key, the store its SHA-256."""
+
+    __tablename__ = "web_session"
+    id: int | None = Field(default=None, primary_key=True)
+    key_hash: str = Field(unique=True, max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    csrf: str = Field(max_length=64)  # the forms' token (not a secret kept from the store)
+    created_at: dt.datetime = _when()
+    expires_at: dt.datetime = _when()
+    ended_at: dt.datetime | None = _when(default=None)
 
 
 class Lease(SQLModel, table=True):

@@ -7,7 +7,6 @@ import datetime as dt
 from sqlmodel import Session, col, select
 
 from bot.core import models as m
-from bot.core.campaign import Campaign
 from bot.core.roles import UNIT_LEADS
 from bot.core.store import audit, next_receipt
 from bot.core.text import name_key
@@ -43,21 +42,6 @@ def find_duplicate(
             col(m.Nomination.status).in_(LIVE),
         )
     ).first()
-
-
-def missing_prerequisites(
-    *, session: Session, campaign: Campaign, campaign_id: int, key: str, title_code: str
-) -> list[str]:
-    """Titles the plan requires alongside `title_code` that the nominee lacks (names)."""
-    title = campaign.titles_by_code[title_code]
-    missing = []
-    for code in title.requires:
-        if (
-            find_duplicate(session=session, campaign_id=campaign_id, key=key, title_code=code)
-            is None
-        ):
-            missing.append(campaign.titles_by_code[code].name)
-    return missing
 
 
 def record_nomination(

@@ -69,10 +69,13 @@ def read_rows(path: Path, required: tuple[str, ...] = ()) -> list[tuple[int, dic
 
 
 def read_table(
-    path: Path, required: tuple[str, ...] = ()
+    path: Path,
+    required: tuple[str, ...] = (),
+    extra: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[set[str], list[tuple[int, dict[str, str]]]]:
     """The columns a CSV or XLSX file has (normalised) and its rows; a file that cannot be
-    read, or lacks a `required` column, is one problem naming why."""
+    read, or lacks a `required` column, is one problem naming why. `extra`: more columns a
+    caller reads (key: the header spellings it accepts, casefolded)."""
     try:
         rows = _raw_rows(path)
     except (OSError, UnicodeDecodeError) as exc:
@@ -83,7 +86,7 @@ def read_table(
         raise ImportError_([_("not a CSV or XLSX file the import can read")]) from exc
     if not rows:
         return set(), []
-    header = [_column(h) for h in rows[0]]
+    header = [_column(h, extra or {}) for h in rows[0]]
     missing = [key for key in required if key not in header]
     if missing:
         labels = {"code": _("“code”"), "name": _("“name”"), "unit": _("“unit”")}
@@ -122,9 +125,9 @@ def _raw_rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text), dialect or csv.excel))
 
 
-def _column(header: str) -> str | None:
+def _column(header: str, extra: dict[str, tuple[str, ...]]) -> str | None:
     wanted = clean_text(header).casefold()
-    for key, names in _HEADERS.items():
+    for key, names in (*extra.items(), *_HEADERS.items()):
         if wanted in names:
             return key
     return None

@@ -263,14 +263,22 @@ def unreachable(
     every channel refused the bot (blocked, gone), and those registered only on a channel
     whose quota is spent (`spent`). By unit code and name."""
     out: list[Unreachable] = []
+    # Only the people without a reachable identity on a channel that still sends: the
+    # others (most people) are never loaded.
+    reached = sa.exists().where(
+        col(m.Identity.person_id) == col(m.Person.id),
+        col(m.Identity.reachable),
+        col(m.Identity.channel).not_in(tuple(spent)),
+    )
     rows = session.exec(
         select(m.Person, m.Unit)
         .join(m.Unit, col(m.Unit.id) == m.Person.unit_id)
-        .where(col(m.Person.active), col(m.Person.forgotten_at).is_(None))
+        .where(col(m.Person.active), col(m.Person.forgotten_at).is_(None), ~reached)
         .order_by(col(m.Unit.code), col(m.Person.full_name))
     ).all()
     idents: dict[int, list[m.Identity]] = {}
-    for ident in session.exec(select(m.Identity)):
+    ids = [p.id for p, _u in rows]
+    for ident in session.exec(select(m.Identity).where(col(m.Identity.person_id).in_(ids))):
         idents.setdefault(ident.person_id, []).append(ident)
     invited: dict[int, dt.datetime] = {}
     for pid, first in session.exec(

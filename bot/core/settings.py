@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     lang: str = Field("vi", alias="THIDUA_LANG", pattern=r"^(vi|en)$")
     campaign_file: str | None = Field(None, alias="THIDUA_CAMPAIGN")
     listen: str = Field("127.0.0.1:8080", alias="THIDUA_LISTEN", pattern=r"^[^:]*:\d{1,5}$")
+    #: The address people open the web desk at (`/web` links are built on it), e.g.
+    #: https://thidua.example.gov.vn; unset, `/web` says the desk is not set up.
+    public_url: str | None = Field(None, alias="THIDUA_PUBLIC_URL", pattern=r"^https?://[^\s]+$")
     attachments_dir: str = Field("", alias="THIDUA_ATTACHMENTS")  # "": <home>/attachments
     exports_dir: str = Field("", alias="THIDUA_EXPORTS")  # "": <home>/exports
     templates_dir: str | None = Field(None, alias="THIDUA_TEMPLATES")  # the office's .docx
@@ -91,10 +94,10 @@ class Settings(BaseSettings):
             value = value.replace(tzinfo=ZoneInfo(TIMEZONE))
         return value
 
-    @field_validator("telegram_base_url", "zalo_base_url")
+    @field_validator("telegram_base_url", "zalo_base_url", "public_url")
     @classmethod
-    def _no_trailing_slash(cls, value: str) -> str:
-        return value.rstrip("/")
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value is not None else None
 
 
 def default_home() -> Path:

@@ -14,7 +14,7 @@ from bot.core import clock
 from bot.core import models as m
 from bot.core.campaign import Campaign
 
-RECEIPT_KINDS = ("BC", "DN")  # báo cáo, đề nghị
+RECEIPT_KINDS = ("BC", "DN", "DK")  # báo cáo, đề nghị, đăng ký
 
 
 class NoCampaign(Exception):

@@ -25,6 +25,7 @@ from bot.core.unit_status import (
 from schedules.calendar import events
 from schedules.outbox.plan import DEADLINE_KINDS, Push
 from schedules.outbox.recipients import Recipient, recipients
+from schedules.outbox.registration import registration_nudges
 
 CALLS_MAX = 30  # people named in the digest's call list (the count is always exact)
 
@@ -116,6 +117,13 @@ def messages_for(
         ]
     if push.kind == "escalation":
         return _escalation(push, session=session, campaign_id=campaign_id, channels=channels)
+    if push.kind == "registration_reminder":
+        heads = recipients(
+            session=session, channels=channels, roles=(Role.HEAD,), present_on=today
+        )
+        return registration_nudges(
+            push, session=session, campaign_id=campaign_id, heads=heads, today=today
+        )
     everyone = recipients(session=session, channels=channels, present_on=today)
     if push.kind not in DEADLINE_KINDS:
         return [(r, texts.event(push, r.lang)) for r in everyone]

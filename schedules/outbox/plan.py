@@ -15,10 +15,18 @@ PUSH_CHANNELS = ("telegram", "zalo")
 #: Kinds whose unit heads of units without a phase report get a nudge naming what is missing.
 DEADLINE_KINDS = frozenset({"deadline_reminder", "deadline"})
 #: Kinds that come before the day they announce.
-REMINDER_KINDS = frozenset({"deadline_reminder", "anniversary_reminder"})
+REMINDER_KINDS = frozenset({"deadline_reminder", "anniversary_reminder", "registration_reminder"})
 #: Kinds that announce a day: never sent after that day has ended, however late the bot is.
 DATED_KINDS = frozenset(
-    {"deadline_reminder", "deadline", "anniversary_reminder", "anniversary", "thematic_deadline"}
+    {
+        "deadline_reminder",
+        "deadline",
+        "anniversary_reminder",
+        "anniversary",
+        "thematic_deadline",
+        "registration_open",
+        "registration_reminder",
+    }
 )
 
 

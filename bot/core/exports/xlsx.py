@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 from rustpy_xlsxwriter import Format, write_worksheets
 
+from bot.core.exports.registration_rows import prechecks_table, registrations_table
 from bot.core.exports.rows import Percent, Scope, Table, all_tables
 
 MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -105,5 +106,7 @@ def write_tables(
 
 
 def export(scope: Scope, out: Path | BinaryIO, progress: Progress | None = None) -> None:
-    """Units' status, reports, nominations and targets of `scope` as one workbook."""
-    write_tables(all_tables(scope), out, progress)
+    """Units' status, reports, nominations, targets, registrations and pre-checks of `scope`
+    as one workbook."""
+    tables = [*all_tables(scope), registrations_table(scope), prechecks_table(scope)]
+    write_tables(tables, out, progress)
