@@ -1,7 +1,7 @@
 """leases: which process holds an outbox row, and until when it is alive
 
 Revision ID: 0021
-Revises: 0022
+Revises: 0020
 Create Date: 2026-12-02 05:40:00
 
 An outbox row in `sending` names the process that claimed it (`claimed_by`); each running
@@ -16,7 +16,7 @@ from alembic import op
 import bot.core.models
 
 revision = "0021"
-down_revision = "0022"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
