@@ -1,12 +1,16 @@
 """The scheduler: turns the campaign calendar into outbox rows on time, once.
 
-`Scheduler(settings, channels, wake=..., lead=...)` is built by the app (bot/app.py), which
-hands it what delivery offers: `wake` (rows were just queued) and `lead` (this process became
-the pushes leader). How rows are sent is not the scheduler's business. At start-up it:
+`Scheduler(settings, channels, wake=..., lead=..., follow=...)` is built by the app
+(bot/app.py), which hands it what delivery offers: `wake` (rows were just queued), `lead` (this
+process became the pushes leader) and `follow` (it lost the lock). How rows are sent is not the
+scheduler's business. At start-up it:
 
 1. takes the leader lock (PostgreSQL: `pg_try_advisory_lock` on a connection of its own, so of
-   several `thidua run` on one database exactly one expands pushes; SQLite: a lock file next to
-   the database, and a second process is told, in the log, that SQLite means one process);
+   several `thidua run` on one database, on any number of machines, exactly one expands and
+   sends pushes; the lock ends with that connection: at once when the process dies, within
+   `KEEPALIVE` seconds when its machine does. Each follower's tick tries it again, so a new
+   leader is there within a tick. SQLite: a lock file next to the database, and a second
+   process is told, in the log, that SQLite means one process);
 2. catches up: a push due in the past is expanded late if it is within `THIDUA_PUSH_GRACE` (and
    the day it announces has not ended), otherwise recorded as skipped, with a log line;
 3. starts APScheduler (AsyncIOScheduler, Asia/Ho_Chi_Minh) with one DateTrigger job per future
@@ -52,6 +56,10 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 15.0
 ADVISORY_KEY = 0x7468696475610001  # "thidua" + 1: the pushes leader
 LATE = dt.timedelta(minutes=1)  # later than this is logged as a late push
+#: The leader's connection asks the server to probe it (TCP keepalives: idle 5 s, then every
+#: 2 s, 3 misses): a leader whose machine vanishes without closing the connection loses the
+#: lock in ~11 s, not the hours of the system's default, and a follower takes over.
+KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 2, "tcp_keepalives_count": 3}
 
 
 class LeaderLock:
@@ -93,6 +101,8 @@ class LeaderLock:
             return True
         conn = engine().connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
+            for name, value in KEEPALIVE.items():  # ignored on a Unix socket
+                conn.execute(sa.text(f"SET {name} = {int(value)}"))
             got = conn.execute(
                 sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": ADVISORY_KEY}
             ).scalar()
@@ -151,12 +161,14 @@ class Scheduler:
         *,
         wake: Callable[[], None] = lambda: None,
         lead: Callable[[], Awaitable[None]] = _nothing,
+        follow: Callable[[], Awaitable[None]] = _nothing,
         tick: float = TICK_SECONDS,
     ) -> None:
         self.settings = settings
         self.channels = tuple(c for c in channels if c in outbox.PUSH_CHANNELS)
         self.wake = wake
         self.lead = lead
+        self.follow = follow
         self.tick_seconds = tick
         self.lock = LeaderLock(settings.database_url)
         self.scheduler: AsyncIOScheduler | None = None
@@ -209,8 +221,11 @@ class Scheduler:
         if held and not was:
             if tell:
                 await self.lead()
-            if self._warned:
-                log.info("pushes: this process now schedules the pushes")
+            if self._warned or tell:
+                log.info("pushes: this process now schedules the pushes (leader)")
+        if was and not held:
+            log.warning("pushes: lost the leader lock; another process may take over")
+            await self.follow()
         if not held and self.lock.sqlite and not self._warned:
             self._warned = True
             log.warning(

@@ -5,6 +5,7 @@ kill -9 takes both."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -190,9 +191,27 @@ async def test_a_delivery_process_that_dies_is_started_again(ready, monkeypatch,
         if get_settings().database_url.startswith("sqlite"):
             await wait_until(lambda: rows(key="claimed")[0].status == "sent", timeout=10)
             assert "Đã nhận" in [r["plain_text"] for r in tg.sent(1001)]
-        else:  # PostgreSQL: another process may hold it, so it waits out sending_timeout
+        else:  # PostgreSQL: no lease names it (a row from before leases): sending_timeout
             assert rows(key="claimed")[0].status == "sending"
     finally:
         await stop(bot, log)
     assert not alive(first) and not alive(second)
     assert [r["plain_text"] for r in tg.sent(1002)] == [push.event.text]
+
+
+async def test_the_delivery_process_logs_json_like_its_parent(ready, monkeypatch, tg, tmp_path):
+    """THIDUA_LOG_FORMAT=json: every line of both processes is one JSON object."""
+    telegram_settings(monkeypatch, tg)
+    monkeypatch.setenv("THIDUA_LOG_FORMAT", "json")
+    log = tmp_path / "bot.log"
+    bot = await start_bot("2022-05-10T09:00:00+07:00", log)
+    try:
+        child = await delivery_child(bot, log)
+    finally:
+        await stop(bot, log)
+    entries = [json.loads(line) for line in log.read_text().splitlines()]
+    by_child = [e for e in entries if e["logger"] == "bot.delivery.process"]
+    messages = [e["message"] for e in by_child]
+    assert f"delivery: own process {child} for telegram" in messages  # the parent's line
+    assert "delivery: sending for telegram" in messages and "delivery: stopped" in messages
+    assert all({"at", "level", "logger", "message"} <= set(e) for e in entries)

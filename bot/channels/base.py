@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import hmac
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
@@ -65,8 +67,14 @@ class Paused(SendError):
 class Runner(Protocol):
     name: str
 
-    async def start(self, web_app: web.Application | None) -> None:
-        """Begin receiving: add webhook routes to `web_app`, or start polling."""
+    async def start(self, web_app: web.Application | None, *, poll: bool = True) -> None:
+        """Begin receiving: add webhook routes to `web_app`, or start polling if `poll`."""
+
+    async def start_polling(self) -> None:
+        """Poll from now on (this process became the one that polls); no-op by webhook."""
+
+    async def stop_polling(self) -> None:
+        """Stop polling (another process polls now)."""
 
     async def stop(self) -> None:
         """Finish the update in hand and stop."""
@@ -79,3 +87,10 @@ class Runner(Protocol):
 
     async def send(self, chat_id: str, text: str) -> None:
         """Send one plain-text push; raise a `SendError` on failure."""
+
+
+def webhook_secret(token: str) -> str:
+    """The webhook secret when none is configured: derived from the bot token, so every process
+    behind a load balancer registers and checks the same one (a random one each would let the
+    last to start refuse the others' requests). Whoever knows it knows the token already."""
+    return hmac.new(token.encode(), b"thidua webhook secret", hashlib.sha256).hexdigest()

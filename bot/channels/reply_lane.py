@@ -27,7 +27,7 @@ from typing import Any
 from bot.channels.base import Paused, RetryAfter, SendError, Unreachable
 from bot.channels.inbox import Outage
 from bot.channels.pacer import Pacer
-from bot.core import clock, people
+from bot.core import clock, leases, people
 from bot.core.db import is_sqlite, session_scope
 from bot.core.settings import get_settings
 from handlers.journal import reply_files, reply_of
@@ -52,9 +52,11 @@ BATCH = 200  # replies claimed at a time
 BACKOFF_BASE, BACKOFF_MAX = 0.5, 15.0  # s; a person is waiting, so never long
 PAUSE_RECHECK = 1.0  # s between looks at a pause (lifted from outside by `outbox retry`)
 IDLE_POLL = 2.0
-RECLAIM_EVERY = 60.0
-#: A reply left `sending` this long belongs to a process that died (on PostgreSQL, where
-#: several may share the outbox; on SQLite one process owns it and takes all at start).
+#: s between looks for replies a dead process left `sending` (its lease ran out: several
+#: processes may share the outbox on PostgreSQL; on SQLite one owns it and takes all at start),
+#: and between renewals of this process's lease while it holds replies.
+RECLAIM_EVERY = 5.0
+#: Replies claimed before leases (no `claimed_by`) left `sending` this long: a dead process's.
 STUCK_AFTER = dt.timedelta(minutes=2)
 
 
@@ -132,7 +134,7 @@ class ReplyLane:
 
     async def _loop(self) -> None:
         # At start on SQLite every `sending` reply is ours from before a crash; elsewhere,
-        # and later on, only those stuck for `STUCK_AFTER`.
+        # and later on, only those whose claimant's lease ran out.
         first = is_sqlite(get_settings().database_url)
         loop = asyncio.get_running_loop()
         next_reclaim = loop.time()
@@ -140,8 +142,10 @@ class ReplyLane:
             self._wake.clear()  # before looking: a wake-up during the look is not lost
             try:
                 if loop.time() >= next_reclaim:
-                    before = clock.now() - (dt.timedelta(0) if first else STUCK_AFTER)
-                    await asyncio.to_thread(reclaim_replies, self.channel, before)
+                    before = None if first else clock.now() - STUCK_AFTER
+                    await asyncio.to_thread(leases.renew_if_due)  # the replies in hand are ours
+                    if await asyncio.to_thread(reclaim_replies, self.channel, before):
+                        self._wake.set()
                     first, next_reclaim = False, loop.time() + RECLAIM_EVERY
                 until = await asyncio.to_thread(paused_until, self.channel, clock.now())
                 self._paused = until

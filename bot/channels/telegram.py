@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import hmac
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -37,7 +36,7 @@ from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.error import RetryAfter as TgRetryAfter
 
-from bot.channels.base import RetryAfter, SendError, Transient, Unreachable
+from bot.channels.base import RetryAfter, SendError, Transient, Unreachable, webhook_secret
 from bot.channels.inbox import Inbox, Outage
 from bot.channels.reply_lane import ReplyLane
 from bot.channels.telegram_inbound import CHANNEL, from_callback, from_message
@@ -131,7 +130,7 @@ class TelegramRunner:
         self._settings = settings
         self._webhook_url = settings.telegram_webhook_url
         given = settings.telegram_webhook_secret
-        self._secret = given.get_secret_value() if given else secrets.token_urlsafe(32)
+        self._secret = given.get_secret_value() if given else webhook_secret(token_of(settings))
         protect(token_of(settings), self._secret)
         self._store = Path(settings.attachments_dir)
         self._accepting = False
@@ -164,7 +163,10 @@ class TelegramRunner:
 
     # ---- lifecycle ----------------------------------------------------------------------
 
-    async def start(self, web_app: web.Application | None) -> None:
+    async def start(self, web_app: web.Application | None, *, poll: bool = True) -> None:
+        """Webhook routes on `web_app` if TELEGRAM_WEBHOOK_URL is set; else polling, now if
+        `poll` (several processes on one database: only the pushes leader polls, since
+        Telegram answers a second poller 409 Conflict; see `start_polling`)."""
         await self.application.initialize()
         await self.set_commands()
         self.replies.start()
@@ -182,20 +184,35 @@ class TelegramRunner:
             )
             log.info("telegram: webhook set (@%s)", self.bot.username)
             return
-        await call_with_retries(lambda: self.bot.delete_webhook(drop_pending_updates=False))
         self._accepting = True
+        if poll:
+            await self.start_polling()
+        else:
+            log.info("telegram: polling is another process's; answering what it journals")
+
+    async def start_polling(self) -> None:
+        """Fetch updates with getUpdates from now on (nothing by webhook, or already)."""
+        if self._webhook_url or self._poller is not None or self._stopping.is_set():
+            return
+        await call_with_retries(lambda: self.bot.delete_webhook(drop_pending_updates=False))
         self._poller = asyncio.create_task(self._poll_loop(), name="telegram-poll")
         log.info("telegram: polling (@%s)", self.bot.username)
+
+    async def stop_polling(self) -> None:
+        """Stop fetching (another process polls now); what was journalled is confirmed."""
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+            await self._confirm()
+            log.info("telegram: polling stopped")
 
     async def stop(self) -> None:
         """Stop fetching (a poll in flight confirmed nothing), finish the turns under way and
         the replies being sent, close the connections. What is left waits in the store."""
         self._accepting = False
         self._stopping.set()
-        if self._poller is not None:
-            self._poller.cancel()
-            await asyncio.gather(self._poller, return_exceptions=True)
-            await self._confirm()
+        await self.stop_polling()
         await self.inbox.stop()
         await self.replies.stop()
         if self._acks:

@@ -22,14 +22,13 @@ import dataclasses
 import datetime as dt
 import hmac
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from bot.channels import zalo_state as state
-from bot.channels.base import Paused, SendError, Transient, Unreachable
+from bot.channels.base import Paused, SendError, Transient, Unreachable, webhook_secret
 from bot.channels.inbox import Inbox, Outage
 from bot.channels.reply_lane import ReplyLane
 from bot.channels.text import render_reply, split_text
@@ -38,6 +37,7 @@ from bot.channels.zalo_inbound import Photos, to_incoming
 from bot.channels.zalo_update import ZaloUpdate
 from bot.core import clock
 from bot.core.i18n import _, language
+from bot.core.redact import protect
 from bot.core.settings import Settings
 from handlers import journal
 from handlers.types import Incoming, Reply, Respond
@@ -85,11 +85,15 @@ class ZaloRunner:
         self._poll_timeout = poll_timeout
         self._poll_interval = poll_interval
         configured = settings.zalo_webhook_secret
-        # No secret configured: one of our own for this process (we register it ourselves).
-        self._secret = configured.get_secret_value() if configured else secrets.token_urlsafe(32)
+        # No secret configured: one derived from the token, the same in every process (we
+        # register it ourselves).
+        token = settings.zalo_bot_token.get_secret_value() if settings.zalo_bot_token else ""
+        self._secret = configured.get_secret_value() if configured else webhook_secret(token)
+        protect(self._secret)  # never in a log line
         self._recent: dict[str, None] = {}  # insertion-ordered: the poll loop's last ids
         self._apologised: set[str] = set()  # updates told of an outage, not yet journalled
         self._background: asyncio.Task[None] | None = None
+        self._polling = False  # cleared to end the poll loop after the poll in flight
         self._stopping = asyncio.Event()
         self._photos = Photos(settings)
         outage = Outage(CHANNEL)
@@ -119,7 +123,10 @@ class ZaloRunner:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, web_app: web.Application | None) -> None:
+    async def start(self, web_app: web.Application | None, *, poll: bool = True) -> None:
+        """Webhook routes on `web_app` if ZALO_WEBHOOK_URL is set; else long polling, now if
+        `poll` (several processes on one database: only the pushes leader polls, or two
+        would take each other's updates; see `start_polling`)."""
         self.replies.start()
         self.inbox.start()
         url = self._settings.zalo_webhook_url
@@ -132,9 +139,31 @@ class ZaloRunner:
             web_app.router.add_post(path, self._on_webhook)
             self._background = asyncio.create_task(self._register_webhook(url), name="zalo-hook")
             log.info("zalo: receiving by webhook on path %s", path)
+        elif poll:
+            await self.start_polling()
         else:
-            self._background = asyncio.create_task(self._poll_loop(), name="zalo-poll")
-            log.info("zalo: receiving by long polling")
+            log.info("zalo: polling is another process's; answering what it journals")
+
+    async def start_polling(self) -> None:
+        """Long-poll from now on (nothing by webhook, or already)."""
+        if self._settings.zalo_webhook_url or self._background is not None:
+            return
+        if self._stopping.is_set():
+            return
+        self._polling = True
+        self._background = asyncio.create_task(self._poll_loop(), name="zalo-poll")
+        log.info("zalo: receiving by long polling")
+
+    async def stop_polling(self) -> None:
+        """Stop long-polling (another process polls now), after the poll in flight: Zalo takes
+        no acknowledgement, so an update it handed us must be journalled first."""
+        if self._settings.zalo_webhook_url or self._background is None:
+            return
+        self._polling = False
+        background, self._background = self._background, None
+        with contextlib.suppress(TimeoutError):  # then wait_for cancelled it
+            await asyncio.wait_for(background, self._poll_timeout + 15.0)
+        log.info("zalo: polling stopped")
 
     async def start_sending(self) -> None:
         """Nothing to open: the client connects on its first call."""
@@ -194,7 +223,7 @@ class ZaloRunner:
         if not await self._retrying("deleteWebhook", self._client.delete_webhook):
             return
         backoff = 0.0
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and self._polling:
             try:
                 update = await self._client.get_updates(timeout=self._poll_timeout)
             except ZaloMalformedUpdate as exc:

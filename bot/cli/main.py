@@ -60,7 +60,16 @@ def chat(
 
 
 @app.command()
-def run() -> None:
+def run(
+    no_deliver: Annotated[
+        bool,
+        typer.Option(
+            "--no-deliver",
+            help="Only answer people (a web tier behind a load balancer, PostgreSQL): never "
+            "schedule, send pushes or poll; another `thidua run` does.",
+        ),
+    ] = False,
+) -> None:
     """Run the bot: Telegram and/or Zalo when their tokens are set, else the console demo."""
     from bot.app import main  # python-telegram-bot, aiohttp, APScheduler: for `run` only
 
@@ -71,7 +80,7 @@ def run() -> None:
         os.environ["DATABASE_URL"] = settings.demo_database_url
         get_settings.cache_clear()
     ensure_ready()
-    main()
+    main(deliver=not no_deliver)
 
 
 def main() -> None:

@@ -269,6 +269,8 @@ class Outbox(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = _when()
     claimed_at: dt.datetime | None = _when(default=None)
+    # The process that claimed it (`Lease.holder`): its rows are due again once its lease ends.
+    claimed_by: str | None = Field(default=None, max_length=80)
     last_error: str | None = None
     created_at: dt.datetime = _when()
     sent_at: dt.datetime | None = _when(default=None)
@@ -494,3 +496,20 @@ class ReportEvidence(SQLModel, table=True):
     path: str | None = None  # the file in the attachment store (None: not downloaded)
     name: str = Field(default="", max_length=120)  # as the sender named it
     created_at: dt.datetime = _when()
+
+
+class Lease(SQLModel, table=True):
+    """A running process that may hold outbox rows in `sending`, alive until `expires_at`.
+
+    Each process renews its row every few seconds (bot/core/leases.py); rows claimed by a
+    holder whose lease has run out belong to a process that died, and are due again.
+    """
+
+    if TYPE_CHECKING:  # set by SQLAlchemy's declarative mapping; SQLModel does not declare it
+        __table__: ClassVar[sa.Table]
+
+    holder: str = Field(primary_key=True, max_length=80)  # host:pid:random
+    host: str = Field(max_length=64)
+    pid: int
+    started_at: dt.datetime = _when()
+    expires_at: dt.datetime = _when()

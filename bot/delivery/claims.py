@@ -1,5 +1,8 @@
 """The outbox rows' side of delivery: claim, mark sent, retry, fail, defer, reclaim.
 
+A claimed row names this process (`claimed_by`, its lease in bot/core/leases.py): when the
+process dies its lease runs out and `reclaim_stuck` makes its rows due again.
+
 Sync, one short transaction each, run in the worker's own thread. Core statements on the table,
 not ORM ones: at 300 messages a second the ORM's bulk-update bookkeeping was a fifth of the
 process's CPU, and every millisecond this thread holds the GIL is one the event loop (and the
@@ -14,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.core import leases
 from bot.core import models as m
 from bot.core.db import engine, session_scope
 
@@ -48,10 +52,11 @@ def claim(channel: str, limit: int, now: dt.datetime, *, pushes: bool = True) ->
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite serialises writers anyway
     )
+    leases.renew_if_due()  # first: a row must never name a holder with no live lease
     stmt = (
         OUTBOX.update()
         .where(t.id.in_(due.scalar_subquery()))
-        .values(status="sending", claimed_at=now)
+        .values(status="sending", claimed_at=now, claimed_by=leases.holder())
         .returning(t.id, t.identity_id, t.chat_id, t.text, t.attempts, t.priority)
     )
     with engine().begin() as conn:
@@ -72,6 +77,7 @@ def mark_sent(ids: list[int], now: dt.datetime) -> None:
         status="sent",
         sent_at=now,
         claimed_at=None,
+        claimed_by=None,
         attempts=t.attempts + 1,
         last_error=None,
     )
@@ -79,7 +85,7 @@ def mark_sent(ids: list[int], now: dt.datetime) -> None:
 
 def release(ids: list[int], status: str = "pending", at: dt.datetime | None = None) -> None:
     """Put claimed rows back, unsent (a stop, a pause)."""
-    values: dict[str, Any] = {"status": status, "claimed_at": None}
+    values: dict[str, Any] = {"status": status, "claimed_at": None, "claimed_by": None}
     if at is not None:
         values["next_attempt_at"] = at
     _update(OUTBOX.c.id.in_(ids), **values)
@@ -92,6 +98,7 @@ def retry_later(row_id: int, attempts: int, at: dt.datetime, error: str) -> None
         attempts=attempts,
         next_attempt_at=at,
         claimed_at=None,
+        claimed_by=None,
         last_error=error[:500],
     )
 
@@ -102,7 +109,9 @@ def fail(row: Claimed, attempts: int, error: str, *, unreachable: bool = False) 
     Returns how many rows failed."""
     t, error = OUTBOX.c, error[:500]
     with engine().begin() as conn:
-        failed = OUTBOX.update().values(status="failed", claimed_at=None, last_error=error)
+        failed = OUTBOX.update().values(
+            status="failed", claimed_at=None, claimed_by=None, last_error=error
+        )
         conn.execute(failed.where(t.id == row.id).values(attempts=attempts))
         if not unreachable or row.identity_id is None:
             return 1
@@ -151,11 +160,13 @@ def next_due(channel: str, *, pushes: bool = True) -> dt.datetime | None:
 
 
 def reclaim_stuck(channel: str | None, claimed_before: dt.datetime | None) -> int:
-    """Rows left in `sending` by a process that died: due again (None: all of them)."""
+    """Rows left in `sending` by a process that died: due again. `claimed_before` None (SQLite,
+    where the leader lock proves every other process gone): all of them; else those whose
+    claimant's lease ran out (or, claimed before leases, claimed before `claimed_before`)."""
     t = OUTBOX.c
     where = [t.status == "sending", t.priority < m.REPLY_LANE]  # replies: the reply lane's
     if channel is not None:
         where.append(t.channel == channel)
     if claimed_before is not None:
-        where.append(t.claimed_at < claimed_before)
-    return _update(sa.and_(*where), status="pending", claimed_at=None)
+        where.append(leases.stale(t.claimed_by, t.claimed_at, claimed_before))
+    return _update(sa.and_(*where), status="pending", claimed_at=None, claimed_by=None)

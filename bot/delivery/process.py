@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 
 from bot.channels.factory import build_senders
 from bot.channels.pacer import channel_rate
-from bot.core import clock
+from bot.core import clock, leases, logs
 from bot.core.settings import get_settings
 from bot.delivery import worker as delivery
 from bot.delivery.claims import reclaim_stuck
@@ -54,7 +54,8 @@ class DeliveryProcess:
     a kill), it is started again, after 1 s, doubling up to a minute while it keeps dying.
     `sole_sender` (SQLite, where this process holds the one leader lock): the rows the dead
     child had claimed are due again at once, since no other process can be sending them; on
-    PostgreSQL they wait `sending_timeout` like those of any process that died.
+    PostgreSQL once the child's lease runs out (`leases.TTL`), like those of any process that
+    died.
     """
 
     def __init__(
@@ -192,13 +193,7 @@ def _child(
         os.nice(NICE)  # when the cores are busy, a person's answer goes before a push
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
     clock.resume(origin)  # the parent's clock, THIDUA_NOW included
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(get_settings())  # as the parent: THIDUA_LOG_FORMAT, THIDUA_LOG_LEVEL, redacted
     asyncio.run(_serve(conn, channels, dt.timedelta(seconds=sending_timeout), idle_poll))
 
 
@@ -240,4 +235,6 @@ async def _serve(
         await worker.stop()
     for runner in runners:
         await runner.stop_sending()
+    with contextlib.suppress(Exception):  # the store is gone: the lease runs out by itself
+        await asyncio.to_thread(leases.end)
     log.info("delivery: stopped")

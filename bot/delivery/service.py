@@ -1,9 +1,16 @@
 """Who sends this process's outbox rows: workers on this event loop, or a child process.
 
-The app builds one `Delivery` and hands its `wake` and `lead` to the scheduler, which knows
-nothing of how rows are sent. On SQLite one process owns the database, so only the pushes
-leader sends, and when it becomes leader the rows a dead process left in `sending` are due at
-once; on PostgreSQL every process sends (rows are claimed with SKIP LOCKED) from the start.
+The app builds one `Delivery` and hands its `lead` and `follow` to the scheduler, which knows
+nothing of how rows are sent. Only the pushes leader delivers pushes, on every database:
+
+- SQLite: one process owns the database; when it becomes leader the rows a dead process left
+  in `sending` are due at once (the lock proves that process gone);
+- PostgreSQL, several `thidua run` on one database, on one machine or many: one sender means
+  one pacer, so the platform's rate holds for all of them together, exactly, with no shared
+  budget to keep in the store (a round trip per slot) nor clocks to agree on. One process
+  already sends at the platform's limit (benchmarks/README.md, "Scale-out"): more senders
+  would only share it. Rows a dead process held are due once its lease runs out
+  (bot/core/leases.py); a leader that loses its lock stops sending (`follow`).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ log = logging.getLogger(__name__)
 
 
 class Delivery:
-    """`start`, `lead`, `wake`, `stop` for the workers of `runners` (one per channel)."""
+    """`lead`, `follow`, `wake`, `stop` for the workers of `runners` (one per channel)."""
 
     def __init__(
         self,
@@ -43,21 +50,23 @@ class Delivery:
         self.idle_poll = idle_poll
         self.workers: dict[str, worker.Worker | DeliveryProcess] = {}
 
-    async def start(self) -> None:
-        """Start sending now, unless only the pushes leader may (SQLite)."""
-        if self.runners and not self.sole_sender:
-            self._start_workers()
-
     async def lead(self) -> None:
-        """This process just became the pushes leader."""
-        if not self.sole_sender:
+        """This process just became the pushes leader: start sending."""
+        if not self.runners:
             return
-        # One process per SQLite database: rows in `sending` belong to a process that died
-        # (a crash, kill -9); the leader lock proves it is gone, so they are due now.
-        n = await asyncio.to_thread(reclaim_stuck, None, None)
-        if n:
-            log.warning("pushes: %d messages left in sending by a stopped process", n)
+        if self.sole_sender:
+            # One process per SQLite database: rows in `sending` belong to a process that died
+            # (a crash, kill -9); the leader lock proves it is gone, so they are due now.
+            n = await asyncio.to_thread(reclaim_stuck, None, None)
+            if n:
+                log.warning("pushes: %d messages left in sending by a stopped process", n)
         self._start_workers()
+
+    async def follow(self) -> None:
+        """This process is no longer the leader (its lock was lost): stop sending."""
+        if self.workers:
+            log.warning("pushes: not the leader any more; delivery stops here")
+        await self.stop()
 
     def wake(self) -> None:
         """Rows may be due now (a push was just expanded)."""

@@ -18,8 +18,10 @@ take the same row; on SQLite one conditional UPDATE does the same) and sends the
   then, the pause kept in `channel_state`, and sending resumes with a single probe.
 
 A row is marked sent after the platform accepted it (in batches, every `FLUSH_EVERY`). A crash
-leaves the rows it had claimed in `sending`; they are sent again after `sending_timeout`
-(at once on SQLite, where one process owns delivery): those, and only those, can arrive twice.
+leaves the rows it had claimed in `sending`, each naming this process (`claimed_by`); the
+process's lease (bot/core/leases.py, renewed here while it runs) runs out `leases.TTL` later,
+and the next look (`RECLAIM_EVERY`) of whichever process delivers makes them due again (at
+once on SQLite, where one process owns delivery): those, and only those, can arrive twice.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from typing import Any, TypeVar
 
 from bot.channels.base import Paused, RetryAfter, Runner, SendError, Transient, Unreachable
 from bot.channels.pacer import Pacer, broadcast_rate
-from bot.core import clock
+from bot.core import clock, leases
 from bot.delivery.claims import (
     Claimed,
     claim,
@@ -70,13 +72,14 @@ MAX_RATE_LIMITED = 30  # 429s before a row is given up
 #: A 5xx or a network error: the first retry after 0.25–0.75 s (most are one-off), doubling.
 BACKOFF_BASE = 0.5
 BACKOFF_MAX = 300.0
+#: Rows claimed before leases (no `claimed_by`) left `sending` this long: a dead process's.
 SENDING_TIMEOUT = dt.timedelta(minutes=5)
 #: While a channel is paused, look at the store this often: `thidua outbox retry`, run from
 #: another process, lifts the pause there, and the rows must go out then, not at the old end.
 PAUSE_RECHECK = 5.0
 IDLE_POLL = 2.0  # s between looks at an empty outbox (a local push wakes the worker at once)
 FLUSH_EVERY = 0.1  # s between batched "sent" marks
-RECLAIM_EVERY = 30.0
+RECLAIM_EVERY = 5.0  # s between looks for rows of a process whose lease ran out
 STORM_SHARE = 0.1  # failures among the last second's tries that mean the channel, not a chat
 
 
@@ -362,6 +365,7 @@ class Worker:
             await asyncio.sleep(FLUSH_EVERY)
             try:
                 await self._flush()
+                await self._call(leases.renew_if_due)  # the rows in hand are still ours
                 if loop.time() >= next_reclaim:
                     next_reclaim = loop.time() + RECLAIM_EVERY
                     await self._reclaim()

@@ -9,7 +9,8 @@ overtaken by the next. Core statements, one short transaction each, as in bot/de
 The usual case, a chat with nothing else waiting, takes no claim of its own: the turn writes
 its replies already claimed and hands them to the lane in memory, so a person's answer costs
 the journal's commit and the turn's, not a third. A crash before they are sent leaves them
-`sending`, and `reclaim_replies` makes them due again, as for any claimed row.
+`sending`, naming this process, and `reclaim_replies` makes them due again once its lease runs
+out, as for any claimed row.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from bot.core import leases
 from bot.core import models as m
 from bot.core.db import engine
 from schedules.outbox.rows import insert_ignore
@@ -77,6 +79,7 @@ def queue_replies(
             "priority": m.REPLY_LANE,
             "status": "sending" if claim else "pending",
             "claimed_at": now if claim else None,
+            "claimed_by": leases.holder() if claim else None,  # its lease: the lane renews it
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,
@@ -145,10 +148,11 @@ def claim_replies(channel: str, limit: int, now: dt.datetime) -> list[ReplyRow]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    leases.renew_if_due()  # first: a row must never name a holder with no live lease
     stmt = (
         OUTBOX.update()
         .where(t.id.in_(due.scalar_subquery()))
-        .values(status="sending", claimed_at=now)
+        .values(status="sending", claimed_at=now, claimed_by=leases.holder())
         .returning(t.id, t.identity_id, t.chat_id, t.text, t.payload, t.attempts, t.created_at)
     )
     with engine().begin() as conn:
@@ -175,7 +179,13 @@ def _update(ids: list[int], **values: Any) -> None:
 def replies_sent(ids: list[int], now: dt.datetime) -> None:
     t = OUTBOX.c
     _update(
-        ids, status="sent", sent_at=now, claimed_at=None, attempts=t.attempts + 1, last_error=None
+        ids,
+        status="sent",
+        sent_at=now,
+        claimed_at=None,
+        claimed_by=None,
+        attempts=t.attempts + 1,
+        last_error=None,
     )
 
 
@@ -183,7 +193,12 @@ def replies_later(ids: list[int], at: dt.datetime, error: str | None, *, tried: 
     """Back to waiting until `at`: the first `tried` of `ids` (in order) count an attempt."""
     t = OUTBOX.c
     for n, row_id in enumerate(ids):
-        values: dict[str, Any] = {"status": "pending", "claimed_at": None, "next_attempt_at": at}
+        values: dict[str, Any] = {
+            "status": "pending",
+            "claimed_at": None,
+            "claimed_by": None,
+            "next_attempt_at": at,
+        }
         if n < tried:
             values["attempts"] = t.attempts + 1
             values["last_error"] = (error or "")[:500]
@@ -193,22 +208,28 @@ def replies_later(ids: list[int], at: dt.datetime, error: str | None, *, tried: 
 def replies_failed(ids: list[int], error: str) -> None:
     """Given up (the clerk sees them in `thidua outbox`)."""
     t = OUTBOX.c
-    _update(ids, status="failed", claimed_at=None, attempts=t.attempts + 1, last_error=error[:500])
+    _update(
+        ids,
+        status="failed",
+        claimed_at=None,
+        claimed_by=None,
+        attempts=t.attempts + 1,
+        last_error=error[:500],
+    )
 
 
-def reclaim_replies(channel: str, claimed_before: dt.datetime) -> int:
-    """Replies left `sending` by a process that died: due again."""
+def reclaim_replies(channel: str, claimed_before: dt.datetime | None) -> int:
+    """Replies left `sending` by a process that died (its lease ran out): due again.
+    `claimed_before` None (SQLite at start, one process per database): all of them."""
     t = OUTBOX.c
+    where = [t.channel == channel, t.priority >= m.REPLY_LANE, t.status == "sending"]
+    if claimed_before is not None:
+        where.append(leases.stale(t.claimed_by, t.claimed_at, claimed_before))
     with engine().begin() as conn:
         return conn.execute(
             OUTBOX.update()
-            .where(
-                t.channel == channel,
-                t.priority >= m.REPLY_LANE,
-                t.status == "sending",
-                t.claimed_at < claimed_before,
-            )
-            .values(status="pending", claimed_at=None)
+            .where(*where)
+            .values(status="pending", claimed_at=None, claimed_by=None)
         ).rowcount
 
 
