@@ -17,16 +17,17 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from bot.core import clock
 from bot.core import models as m
 from bot.core.db import engine, session_scope
-from bot.core.people import who
 from bot.core.settings import get_settings
 from handlers import export
 from handlers.router import apology, respond
@@ -59,8 +60,19 @@ def record(channel: str, update_id: str, incoming: Incoming) -> bool:
         "status": "pending",
         "received_at": clock.now(),
     }
-    with session_scope() as session:
-        return insert_ignore(session, INBOUND, [row], ["channel", "update_id"]) == 1
+    with engine().begin() as conn:
+        return conn.execute(_journal_insert(conn.dialect.name), row).first() is not None
+
+
+@cache
+def _journal_insert(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (channel, update_id) DO NOTHING RETURNING id, built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(INBOUND)
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(INBOUND.c.id)
+    )
 
 
 def waiting_chats(channel: str, limit: int = 500) -> list[str]:
@@ -111,14 +123,8 @@ def take_turn(
     fails raises: the row stays waiting. With `claim` the replies go in claimed when their
     chat has none waiting (`queue_replies`): the caller sends them.
     """
-    t = INBOUND.c
     with engine().connect() as conn:
-        row = conn.execute(
-            sa.select(t.id, t.update_id, t.payload)
-            .where(t.channel == channel, t.chat_id == chat_id, t.status == "pending")
-            .order_by(t.id)
-            .limit(1)
-        ).first()
+        row = conn.execute(_OLDEST, {"channel": channel, "chat_id": chat_id}).first()
     if row is None:
         return None
     if "later" in row.payload:
@@ -135,9 +141,12 @@ def take_turn(
             raise  # the store is gone: the row stays waiting
         except Exception:  # `router.respond` catches its own; another `respond` may not
             replies = [apology(incoming)]
-        found = who(session=session, channel=incoming.channel, user_id=incoming.user_id)
-        identity_id = found[0].id if found else None
-        person_id = found[1].id if found else None
+        found = (
+            session.connection()
+            .execute(_WHO_IDS, {"channel": incoming.channel, "user_id": incoming.user_id})
+            .first()
+        )
+        identity_id, person_id = found if found else (None, None)
         key = f"reply:{channel}:{row.update_id}"
         try:
             messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
@@ -169,22 +178,40 @@ def take_turn(
         return Turn(row.update_id, queued.count, queued.claimed, more)
 
 
+# The statements of every turn, built once: building them anew each time (coercions, cache
+# keys) cost more CPU than running them.
+_T, _B = INBOUND.c, sa.bindparam
+_OLDEST = (
+    sa.select(_T.id, _T.update_id, _T.payload)
+    .where(_T.channel == _B("channel"), _T.chat_id == _B("chat_id"), _T.status == "pending")
+    .order_by(_T.id)
+    .limit(1)
+)
+_LATER = (
+    sa.select(_T.id)
+    .where(_T.channel == _B("channel"), _T.chat_id == _B("chat_id"), _T.status == "pending")
+    .where(_T.id > _B("after"))
+    .limit(1)
+)
+_MARK = (
+    INBOUND.update()
+    .where(_T.id == _B("row"), _T.status == "pending")
+    .values(status="handled", handled_at=_B("at"))
+    .returning(_T.id)
+)
+_I = m.Identity.__table__.c
+_WHO_IDS = sa.select(_I.id, _I.person_id).where(
+    _I.channel == _B("channel"), _I.user_id == _B("user_id")
+)
+
+
 def _waiting(session: Session, channel: str, chat_id: str, *, after: int) -> bool:
-    t = INBOUND.c
-    later = sa.select(t.id).where(
-        t.channel == channel, t.chat_id == chat_id, t.status == "pending", t.id > after
-    )
-    return session.connection().execute(later.limit(1)).first() is not None
+    params = {"channel": channel, "chat_id": chat_id, "after": after}
+    return session.connection().execute(_LATER, params).first() is not None
 
 
 def _mark(session: Session, row_id: int) -> bool:
-    t = INBOUND.c
-    marked = session.exec(
-        INBOUND.update()
-        .where(t.id == row_id, t.status == "pending")
-        .values(status="handled", handled_at=clock.now())
-        .returning(t.id)
-    ).first()
+    marked = session.connection().execute(_MARK, {"row": row_id, "at": clock.now()}).first()
     return marked is not None
 
 

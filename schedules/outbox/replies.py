@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +28,6 @@ from sqlmodel import Session, col, select
 from bot.core import leases
 from bot.core import models as m
 from bot.core.db import engine
-from schedules.outbox.rows import insert_ignore
 
 OUTBOX = m.Outbox.__table__
 WAITING = ("pending", "deferred")
@@ -86,41 +86,39 @@ def queue_replies(
         }
         for n, (text, payload) in enumerate(messages)
     ]
-    if not claim:
-        return Queued(insert_ignore(session, OUTBOX, rows, ["key"]) if rows else 0, [])
-    t = OUTBOX.c
-    stmt = (
-        _insert(session)(OUTBOX)
-        .values(rows)
+    if not rows:
+        return Queued(0, [])
+    found = session.connection().execute(_insert_rows(session.get_bind().dialect.name), rows)
+    written = sorted((ReplyRow(*row) for row in found), key=lambda r: r.id)
+    return Queued(len(written), written if claim else [])
+
+
+_T, _B = OUTBOX.c, sa.bindparam
+_UNSENT = (
+    sa.select(_T.id)
+    .where(_T.channel == _B("channel"), _T.chat_id == _B("chat_id"))
+    .where(_T.priority >= m.REPLY_LANE, _T.status.in_((*WAITING, "sending")))
+    .limit(1)
+)
+
+
+@cache
+def _insert_rows(dialect: str) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the row, built once per dialect."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(OUTBOX)
         .on_conflict_do_nothing(index_elements=["key"])
-        .returning(t.id, t.identity_id, t.chat_id, t.text, t.payload, t.attempts, t.created_at)
+        .returning(
+            _T.id, _T.identity_id, _T.chat_id, _T.text, _T.payload, _T.attempts, _T.created_at
+        )
     )
-    claimed = sorted((ReplyRow(*row) for row in session.exec(stmt)), key=lambda r: r.id)
-    return Queued(len(claimed), claimed)
-
-
-def _insert(session: Session) -> Any:
-    postgres = session.get_bind().dialect.name == "postgresql"
-    return postgresql.insert if postgres else sqlite.insert
 
 
 def _unsent(session: Session, channel: str, chat_id: str) -> bool:
     """Does a reply of this chat wait or go out now (the new ones must queue behind it)?"""
-    t = OUTBOX.c
-    conn = session.connection()
-    return (
-        conn.execute(
-            sa.select(t.id)
-            .where(
-                t.channel == channel,
-                t.chat_id == chat_id,
-                t.priority >= m.REPLY_LANE,
-                t.status.in_((*WAITING, "sending")),
-            )
-            .limit(1)
-        ).first()
-        is not None
-    )
+    params = {"channel": channel, "chat_id": chat_id}
+    return session.connection().execute(_UNSENT, params).first() is not None
 
 
 def claim_replies(channel: str, limit: int, now: dt.datetime) -> list[ReplyRow]:
