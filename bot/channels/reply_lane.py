@@ -83,6 +83,9 @@ class ReplyLane:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._paused: dt.datetime | None = None  # the pause as the loop last saw it
+        # Replies may wait to be claimed (behind a chat's reply being sent): a send that ends
+        # wakes the loop for them. Off, a send wakes nothing: the usual turn costs no look.
+        self._behind = False
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name=f"replies-{self.channel}")
@@ -92,7 +95,8 @@ class ReplyLane:
 
     def hand(self, rows: list[ReplyRow]) -> None:
         """A turn's replies: sent now if they came claimed, else claimed by the loop."""
-        if not rows:
+        if not rows:  # queued behind a reply of the chat: the loop claims them
+            self._behind = True
             self.wake()
             return
         held = self._paused if self._paused and self._paused > clock.now() else None
@@ -140,6 +144,7 @@ class ReplyLane:
         next_reclaim = loop.time()
         while not self._stopping:
             self._wake.clear()  # before looking: a wake-up during the look is not lost
+            self._behind = False  # set again below if replies wait, or by `hand` meanwhile
             try:
                 if loop.time() >= next_reclaim:
                     before = None if first else clock.now() - STUCK_AFTER
@@ -162,7 +167,12 @@ class ReplyLane:
                     await asyncio.wait(set(self._tasks))  # their chats' next replies
                     continue
                 if not rows:
-                    due = await asyncio.to_thread(next_reply_due, self.channel)
+                    # Replies due but not claimable wait for their chat's send to end, which
+                    # wakes this loop; otherwise look again when the next one falls due.
+                    waiting, due = await asyncio.to_thread(
+                        next_reply_due, self.channel, clock.now()
+                    )
+                    self._behind = self._behind or waiting
                     soon = (due - clock.now()).total_seconds() if due else IDLE_POLL
                     await self._wait(min(IDLE_POLL, soon))
                     continue
@@ -170,6 +180,7 @@ class ReplyLane:
                 self.outage.failed(exc)
                 await self._wait(IDLE_POLL)
                 continue
+            self._behind = True  # the claimed chats' next replies may follow
             for chat_rows in _by_chat(rows):
                 self._spawn(self._send_chat(chat_rows))
 
@@ -180,7 +191,11 @@ class ReplyLane:
             async with self._slots:
                 for n, row in enumerate(rows):
                     try:
-                        reply = await asyncio.to_thread(reply_of, row.text, row.payload)
+                        reply = (  # a file is read on a thread; the rest is no work at all
+                            await asyncio.to_thread(reply_of, row.text, row.payload)
+                            if reply_files(row.payload)
+                            else reply_of(row.text, row.payload)
+                        )
                     except OSError as exc:  # its file is gone: nothing to send
                         await asyncio.to_thread(replies_failed, [row.id], f"file: {exc}")
                         continue
@@ -200,8 +215,10 @@ class ReplyLane:
         finally:
             if sent:
                 await asyncio.to_thread(replies_sent, [r.id for r in sent], clock.now())
-                await asyncio.to_thread(_remove_files, sent)
-            self.wake()  # the chat's next replies may be claimed now
+                if any(reply_files(r.payload) for r in sent):
+                    await asyncio.to_thread(_remove_files, sent)
+            if self._behind or len(sent) < len(rows):  # the chat's next, or a retry's time
+                self.wake()
 
     async def _failed(self, row: ReplyRow, rest: list[ReplyRow], exc: SendError) -> None:
         now = clock.now()

@@ -158,14 +158,18 @@ def claim_replies(channel: str, limit: int, now: dt.datetime) -> list[ReplyRow]:
     return sorted(rows, key=lambda r: r.id)
 
 
-def next_reply_due(channel: str) -> dt.datetime | None:
+def next_reply_due(channel: str, now: dt.datetime) -> tuple[bool, dt.datetime | None]:
+    """Whether replies of `channel` wait at all, and when the next one not yet due falls due
+    (those due now but not claimable wait for their chat's reply being sent)."""
     t = OUTBOX.c
     with engine().connect() as conn:
-        return conn.execute(
-            sa.select(sa.func.min(t.next_attempt_at)).where(
-                t.channel == channel, t.priority >= m.REPLY_LANE, t.status.in_(WAITING)
-            )
-        ).scalar()
+        count, due = conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.min(t.next_attempt_at).filter(t.next_attempt_at > now),
+            ).where(t.channel == channel, t.priority >= m.REPLY_LANE, t.status.in_(WAITING))
+        ).one()
+    return count > 0, due
 
 
 def _update(ids: list[int], **values: Any) -> None:
