@@ -360,6 +360,19 @@ def check(receipt: str) -> dict[str, tuple[str, str]]:
     return {c["key"]: (c["outcome"], c["why"]) for c in json.loads(result.stdout)["checks"]}
 
 
+def same_in_bulk() -> int:
+    """Every stored nomination's pre-check, read for it alone and from `known` (what an
+    export reads once for all of them), is the same; how many were compared."""
+    with session_scope() as session:
+        row, _c = active_campaign(session=session)
+        assert row.id is not None
+        bulk = eligibility.known(session, row.id)
+        stored = session.exec(select(m.Nomination)).all()
+        for n in stored:
+            assert eligibility.precheck(session, n, bulk) == eligibility.precheck(session, n)
+        return len(stored)
+
+
 @pytest.fixture
 def staff(people):
     people.add(role="clerk", unit="VP", name="Đỗ Văn Thư")
@@ -429,6 +442,7 @@ def test_ratings_and_initiatives_make_conditions_met_or_missing(staff, tmp_path)
         "rating": ("met", "Hoàn thành tốt nhiệm vụ"),
         "no_discipline": ("missing", "bị kỷ luật"),
     }
+    assert same_in_bulk() >= 1
 
 
 def test_years_running_read_earlier_years_records(staff, tmp_path):
@@ -453,6 +467,7 @@ def test_years_running_read_earlier_years_records(staff, tmp_path):
     assert cli("ratings", "import", str(fixed), "--year", "2020").exit_code == 0
     assert check(tinh)[key] == ("met", "đạt đủ các năm")
     assert cs  # this year's, accepted: the first of the three
+    assert same_in_bulk() >= 1
 
 
 def test_a_collective_title_reads_the_members(staff, tmp_path):
@@ -496,6 +511,7 @@ def test_a_collective_title_reads_the_members(staff, tmp_path):
         )
         found = eligibility.precheck(session, draft)
     assert {c.outcome for c in found.checks} == {"unknown"}  # a typed name: not in the store
+    assert same_in_bulk() >= 1
 
 
 def test_the_clerk_overrides_a_condition_and_it_is_audited(staff):
@@ -521,6 +537,7 @@ def test_the_clerk_overrides_a_condition_and_it_is_audited(staff):
         == 2
     )
     assert cli("eligibility", "show", "DN-2022-9999").exit_code == 1
+    assert same_in_bulk() >= 1
 
 
 @pytest.mark.parametrize(

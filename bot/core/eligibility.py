@@ -121,28 +121,84 @@ def subject_of(nomination: m.Nomination) -> str | None:
     return None
 
 
-def precheck(session: Session, nomination: m.Nomination) -> Precheck:
-    """Each condition of the nomination's title, checked against the store."""
+@dataclass
+class Known:
+    """What the store knows of a whole campaign's nominees, read in a few queries: for the
+    pre-checks of many nominations at once (an export's sheet), which one by one cost a few
+    queries each."""
+
+    year: int
+    plan: Campaign
+    records: dict[tuple[str, int], m.YearRecord]
+    nominated: dict[str, list[m.Nomination]]  # live nominations by nominee key
+    initiatives: dict[int, m.Initiative]  # the year's accepted ones, by person
+    any_initiative: bool  # the year's initiatives were imported
+    members: dict[int, list[m.Person]]  # active people by unit
+    overrides: dict[int, dict[str, m.PrecheckOverride]]  # by nomination, by condition
+
+
+def known(session: Session, campaign_id: int) -> Known:
+    year, plan = _campaign(session, campaign_id)
+    nominated: dict[str, list[m.Nomination]] = {}
+    for n in session.exec(
+        select(m.Nomination)
+        .where(
+            m.Nomination.campaign_id == campaign_id,
+            col(m.Nomination.status).in_((*HELD, *PENDING)),
+        )
+        .order_by(col(m.Nomination.id))
+    ):
+        nominated.setdefault(n.nominee_key, []).append(n)
+    initiatives = list(session.exec(select(m.Initiative).where(m.Initiative.year == year)))
+    members: dict[int, list[m.Person]] = {}
+    for p in session.exec(select(m.Person).where(col(m.Person.active).is_(True))):
+        members.setdefault(p.unit_id, []).append(p)
+    overrides: dict[int, dict[str, m.PrecheckOverride]] = {}
+    for o in session.exec(
+        select(m.PrecheckOverride)
+        .join(m.Nomination, col(m.Nomination.id) == col(m.PrecheckOverride.nomination_id))
+        .where(m.Nomination.campaign_id == campaign_id)
+    ):
+        overrides.setdefault(o.nomination_id, {})[o.condition] = o
+    return Known(
+        year=year,
+        plan=plan,
+        records={(r.subject, r.year): r for r in session.exec(select(m.YearRecord))},
+        nominated=nominated,
+        initiatives={i.person_id: i for i in reversed(initiatives) if i.accepted},
+        any_initiative=bool(initiatives),
+        members=members,
+        overrides=overrides,
+    )
+
+
+def precheck(session: Session, nomination: m.Nomination, known: Known | None = None) -> Precheck:
+    """Each condition of the nomination's title, checked against the store (or against
+    `known`, read once for many nominations)."""
     with session.no_autoflush:  # reads only; a draft nomination is never added
-        return _precheck(session, nomination)
+        return _precheck(session, nomination, known)
 
 
-def _precheck(session: Session, nomination: m.Nomination) -> Precheck:
-    year, campaign = _campaign(session, nomination.campaign_id)
+def _precheck(session: Session, nomination: m.Nomination, known: Known | None) -> Precheck:
+    if known is not None:
+        year, campaign = known.year, known.plan
+    else:
+        year, campaign = _campaign(session, nomination.campaign_id)
     title = campaign.titles_by_code.get(nomination.title_code)
     if title is None:
         return Precheck(nomination.title_code, ())
-    facts = _Facts(session, campaign, year, nomination)
-    overrides = (
-        {
+    facts = _Facts(session, campaign, year, nomination, known)
+    if known is not None:
+        overrides = known.overrides.get(nomination.id or 0, {})
+    elif nomination.id is not None:
+        overrides = {
             o.condition: o
             for o in session.exec(
                 select(m.PrecheckOverride).where(m.PrecheckOverride.nomination_id == nomination.id)
             )
         }
-        if nomination.id is not None
-        else {}
-    )
+    else:
+        overrides = {}
     checks = []
     for condition in title.all_conditions:
         check = facts.check(condition)
@@ -224,11 +280,17 @@ class _Facts:
     """What the store knows about one nominee's year, read as each condition asks."""
 
     def __init__(
-        self, session: Session, campaign: Campaign, year: int, nomination: m.Nomination
+        self,
+        session: Session,
+        campaign: Campaign,
+        year: int,
+        nomination: m.Nomination,
+        known: Known | None = None,
     ) -> None:
         self.session, self.campaign, self.year = session, campaign, year
         self.nomination = nomination
         self.subject = subject_of(nomination)
+        self.known = known
         self._records: dict[tuple[str, int], m.YearRecord] = {}
         self._seen: set[str] = set()
         self._nominated: dict[str, list[m.Nomination]] = {}
@@ -243,6 +305,8 @@ class _Facts:
 
     def records(self, subjects: list[str]) -> dict[tuple[str, int], m.YearRecord]:
         """Every imported year of `subjects`, read once per subject for this pre-check."""
+        if self.known is not None:
+            return self.known.records
         wanted = [s for s in subjects if s not in self._seen]
         if wanted:
             found = self.session.exec(
@@ -255,6 +319,8 @@ class _Facts:
 
     def nominations(self, subjects: list[str]) -> list[m.Nomination]:
         """The campaign's live nominations of `subjects` (read once per subject)."""
+        if self.known is not None:
+            return [n for s in subjects for n in self.known.nominated.get(s, [])]
         wanted = [s for s in subjects if s not in self._nominated]
         if wanted:
             for s in wanted:
@@ -329,6 +395,13 @@ class _Facts:
         person = self.nomination.nominee_person_id
         if person is None:
             return what, "unknown", self._not_listed()
+        if self.known is not None:
+            found_known = self.known.initiatives.get(person)
+            if found_known is not None:
+                return what, "met", found_known.name[:80]
+            if not self.known.any_initiative:
+                return what, "unknown", _("the year's initiatives are not imported")
+            return what, "missing", _("none in the imported list")
         found = self.session.exec(
             select(m.Initiative).where(
                 m.Initiative.year == self.year,
@@ -372,6 +445,8 @@ class _Facts:
         return what, "met", _("none")
 
     def members(self) -> list[m.Person]:
+        if self._members is None and self.known is not None:
+            self._members = self.known.members.get(self.nomination.nominee_unit_id or 0, [])
         if self._members is None:
             unit = self.nomination.nominee_unit_id
             self._members = list(

@@ -74,8 +74,10 @@ def _precheck_rows(scope: Scope) -> Iterator[tuple]:
         .order_by(col(n.receipt))
     )
     titles = scope.campaign.titles_by_code
+    assert scope.campaign_row.id is not None  # a stored campaign
+    known = eligibility.known(scope.session, scope.campaign_row.id)
     for nomination in scope.session.exec(query):
-        found = eligibility.precheck(scope.session, nomination)
+        found = eligibility.precheck(scope.session, nomination, known)
         title = titles.get(nomination.title_code)
         for c in found.checks:
             yield (
