@@ -479,7 +479,8 @@ async def test_poll_floor_backoff_and_empty_polls(
     # The floor holds after the empty poll and after the error; after each new update the next
     # poll goes at once (ZALO_BOT_API.md, "getUpdates"), so a queue of updates is read quickly.
     assert len(times) >= 5 and all(gap >= 0.95 for gap in gaps[:2]), gaps
-    assert all(gap < 0.5 for gap in gaps[2:5]), gaps
+    # under the floor: no pause (each gap is the journal's commit, 0.69 s once on a loaded CI)
+    assert all(gap < 0.9 for gap in gaps[2:5]), gaps
     assert any("getUpdates failed" in r.getMessage() for r in caplog.records)
 
 
