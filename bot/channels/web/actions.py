@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from sqlmodel import col, select
 
+from bot.channels.web import views
 from bot.channels.web.views import Forbidden, NotFound, Store, Viewer
 from bot.core import citations
 from bot.core import models as m
@@ -33,23 +34,11 @@ def review_item(
     """Accept or return a report (`kind` "reports") or a nomination ("nominations")."""
     if not viewer.office:
         raise Forbidden
-    row: m.Report | m.Nomination | None
-    if kind == "reports":
-        row = store.session.exec(
-            select(m.Report).where(
-                col(m.Report.campaign_id) == store.campaign_id,
-                col(m.Report.receipt) == receipt.upper(),
-            )
-        ).first()
-    else:
-        row = store.session.exec(
-            select(m.Nomination).where(
-                col(m.Nomination.campaign_id) == store.campaign_id,
-                col(m.Nomination.receipt) == receipt.upper(),
-            )
-        ).first()
-    if row is None:
-        raise NotFound
+    row: m.Report | m.Nomination = (
+        views.item(store, viewer, m.Report, receipt)
+        if kind == "reports"
+        else views.item(store, viewer, m.Nomination, receipt)
+    )
     action = form.get("action")
     reason = " ".join(form.get("reason", "").split())
     if action not in (ACCEPT, RETURN):

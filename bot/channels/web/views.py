@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, func, select
 
@@ -288,11 +288,15 @@ def reports_page(
     }
 
 
-def _report(store: Store, viewer: Viewer, receipt: str) -> m.Report:
+Row = TypeVar("Row", m.Report, m.Nomination)
+
+
+def item(store: Store, viewer: Viewer, kind: type[Row], receipt: str) -> Row:
+    """The campaign's report or nomination by its receipt, if this viewer may see it (a head:
+    their own unit's only; NotFound otherwise, as for one that does not exist)."""
     row = store.session.exec(
-        select(m.Report).where(
-            col(m.Report.campaign_id) == store.campaign_id,
-            col(m.Report.receipt) == receipt.upper(),
+        select(kind).where(
+            col(kind.campaign_id) == store.campaign_id, col(kind.receipt) == receipt.upper()
         )
     ).first()
     if row is None or (not viewer.office and row.unit_id != viewer.unit_id):
@@ -303,7 +307,7 @@ def _report(store: Store, viewer: Viewer, receipt: str) -> m.Report:
 def report_page(
     store: Store, viewer: Viewer, receipt: str, query: dict[str, str]
 ) -> tuple[str, dict[str, Any]]:
-    row = _report(store, viewer, receipt)
+    row = item(store, viewer, m.Report, receipt)
     owner = store.session.get(m.Person, row.person_id)
     unit = store.session.get(m.Unit, row.unit_id)
     return "report.html.j2", {
@@ -337,7 +341,7 @@ def _on_disk(item: m.ReportEvidence) -> Path | None:
 
 def report_evidence(store: Store, viewer: Viewer, receipt: str, number: str) -> tuple[Path, str]:
     """The report's file number `number` (from 1), and the name to download it as."""
-    row = _report(store, viewer, receipt)
+    row = item(store, viewer, m.Report, receipt)
     assert row.id is not None  # a stored report
     files = evidence_of(store.session, [row.id]).get(row.id, [])
     n = int(number) if number.isdigit() else 0
@@ -388,22 +392,10 @@ def nominations_page(
     }
 
 
-def _nomination(store: Store, viewer: Viewer, receipt: str) -> m.Nomination:
-    row = store.session.exec(
-        select(m.Nomination).where(
-            col(m.Nomination.campaign_id) == store.campaign_id,
-            col(m.Nomination.receipt) == receipt.upper(),
-        )
-    ).first()
-    if row is None or (not viewer.office and row.unit_id != viewer.unit_id):
-        raise NotFound
-    return row
-
-
 def nomination_page(
     store: Store, viewer: Viewer, receipt: str, query: dict[str, str]
 ) -> tuple[str, dict[str, Any]]:
-    row = _nomination(store, viewer, receipt)
+    row = item(store, viewer, m.Nomination, receipt)
     titles = store.campaign.titles_by_code
     return "nomination.html.j2", {
         "row": row,
