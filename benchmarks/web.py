@@ -14,33 +14,30 @@ yardstick: what the database alone costs). Goal: every page p95 <= 150 ms.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
-import socket
 import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from aiohttp import web
 from sqlmodel import Session, select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.compile import NOW, build  # noqa: E402
-from bot.channels.web.desk import COOKIE, Desk  # noqa: E402
+from bot.channels.web.desk import COOKIE  # noqa: E402
 from bot.core import clock  # noqa: E402
 from bot.core import models as m  # noqa: E402
 from bot.core.db import engine_for  # noqa: E402
 from bot.core.settings import get_settings  # noqa: E402
 from bot.core.store import forget_cached_campaign  # noqa: E402
 from bot.core.web_auth import issue_link, redeem_link  # noqa: E402
+from tests.web_helpers import free_port, serving  # noqa: E402
 
 GOAL_MS = 150.0
 
@@ -151,31 +148,6 @@ def raw_ms(path: str, statements: list[str], repeat: int) -> float:
     return p95(times)
 
 
-def serve(port: int) -> tuple[asyncio.AbstractEventLoop, list[web.AppRunner]]:
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    runners: list[web.AppRunner] = []
-
-    async def start() -> None:
-        app = web.Application()
-        Desk(get_settings()).mount(app)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        runners.append(runner)
-        ready.set()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    ready.wait(10)
-    return loop, runners
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=int, default=100_000)
@@ -193,13 +165,13 @@ def main() -> None:
         get_settings.cache_clear()
         forget_cached_campaign()
         clock.start_at(NOW)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        loop, runners = serve(port)
+        port = free_port()
         failed = []
         print(f"{'page':<24}{'p50 ms':>9}{'p95 ms':>9}{'raw SQL p95':>13}   goal p95 <= 150 ms")
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", cookies={COOKIE: key}) as client:
+        with (
+            serving(port),
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", cookies={COOKIE: key}) as client,
+        ):
             for name, path, statements in pages(url):
                 for _ in range(3):  # warm-up: caches, the campaign, templates
                     assert client.get(path).status_code == 200, path
@@ -217,8 +189,6 @@ def main() -> None:
                     f"{name:<24}{statistics.median(times):>9.1f}{page_p95:>9.1f}{raw:>13.1f}"
                     f"   {'ok' if ok else 'OVER'}"
                 )
-        asyncio.run_coroutine_threadsafe(runners[0].cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
         engine_for(url).dispose()
     load = os.getloadavg()
     print(f"load average while measuring: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -9,6 +9,7 @@ Each page is also photographed at phone (390 px) and desktop (1280 px) widths in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -112,11 +113,9 @@ def seen(driver, words: str, timeout: float = 10) -> bool:
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            if words in text(driver):
+        with contextlib.suppress(StaleElementReferenceException, NoSuchElementException):
+            if words in text(driver):  # (the page may be mid-navigation)
                 return True
-        except (StaleElementReferenceException, NoSuchElementException):  # mid-navigation
-            pass
         time.sleep(0.05)
     return False
 

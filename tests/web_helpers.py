@@ -33,6 +33,13 @@ def desk_server(monkeypatch) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("THIDUA_PUBLIC_URL", base)
     get_settings.cache_clear()
+    with serving(port):
+        yield base
+
+
+@contextmanager
+def serving(port: int) -> Iterator[None]:
+    """The desk on 127.0.0.1:`port`, on an event loop of its own thread, while inside."""
     loop = asyncio.new_event_loop()
     started = threading.Event()
     runner_box: list[web.AppRunner] = []
@@ -55,7 +62,7 @@ def desk_server(monkeypatch) -> Iterator[str]:
     thread.start()
     assert started.wait(10), "the desk did not start"
     try:
-        yield base
+        yield
     finally:
         asyncio.run_coroutine_threadsafe(runner_box[0].cleanup(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
