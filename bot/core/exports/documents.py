@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from bot.core import clock
 from bot.core import models as m
+from bot.core.campaign import Plan
 from bot.core.exports import docx_defaults
 from bot.core.exports.docx_template import render
 from bot.core.exports.rows import Scope
@@ -87,6 +88,24 @@ def _nominees(scope: Scope, phase: int) -> list[dict[str, Any]]:
     return found
 
 
+def title_counts(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """How many of `items` (rows with `title`, `audience`) go for each title, grouped by
+    `key`, in first-seen order: the proposal's "- Lao động tiên tiến: 4 cá nhân;" lines."""
+    audiences = {"individual": _("individuals"), "collective": _("collectives")}
+    titles: dict[str, dict[str, Any]] = {}
+    for item in items:
+        entry = titles.setdefault(
+            item[key], {"name": item["title"], "count": 0, "audience": audiences[item["audience"]]}
+        )
+        entry["count"] += 1
+    return list(titles.values())
+
+
+def plan_name(plan: Plan) -> str:
+    """The plan as a document names it: "Kế hoạch tổ chức phong trào thi đua …"."""
+    return f"{plan.document_type.capitalize()} {plan.title[:1].lower()}{plan.title[1:]}"
+
+
 def context(scope: Scope, phase: int | None = None) -> dict[str, Any]:
     """What the proposal and the list say, for `phase` (default: the current one)."""
     campaign, plan = scope.campaign, scope.campaign.plan
@@ -94,15 +113,7 @@ def context(scope: Scope, phase: int | None = None) -> dict[str, Any]:
     found = next(p for p in campaign.phases if p.number == number)
     issuer = plan.issuing_body.title()
     nominees = _nominees(scope, number)
-    audiences = {"individual": _("individuals"), "collective": _("collectives")}
-    titles: dict[str, dict[str, Any]] = {}
-    for item in nominees:
-        entry = titles.setdefault(
-            item["title_code"],
-            {"name": item["title"], "count": 0, "audience": audiences[item["audience"]]},
-        )
-        entry["count"] += 1
-    plan_name = f"{plan.document_type.capitalize()} {plan.title[:1].lower()}{plan.title[1:]}"
+    titles = title_counts(nominees, "title_code")
     return {
         "issuer": issuer,
         "issuing_body": plan.issuing_body.upper(),
@@ -115,11 +126,11 @@ def context(scope: Scope, phase: int | None = None) -> dict[str, Any]:
         "phase_name": found.name[:1].lower() + found.name[1:],
         "phase_number": number,
         "council": _("Emulation and Commendation Council of {issuer}").format(issuer=issuer),
-        "plan_name": plan_name,
+        "plan_name": plan_name(plan),
         "legal_basis": [
             _("Pursuant to {basis};").format(basis=b.rstrip(";. ")) for b in plan.legal_basis
         ],
-        "titles": list(titles.values()),
+        "titles": titles,
         "collectives": sum(1 for n in nominees if n["audience"] == "collective"),
         "individuals": sum(1 for n in nominees if n["audience"] == "individual"),
         "nominees": nominees,

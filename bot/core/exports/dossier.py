@@ -26,6 +26,7 @@ from bot.core.campaign import Campaign
 from bot.core.clock import LOCAL
 from bot.core.exports import dossier_templates
 from bot.core.exports.csv_export import safe
+from bot.core.exports.documents import plan_name, title_counts
 from bot.core.exports.docx_template import render
 from bot.core.i18n import _, format_percent, language
 from bot.core.reports import evidence_of
@@ -121,17 +122,8 @@ def context(found: Dossier) -> dict[str, Any]:
         }
         for no, line in enumerate(passed, start=1)
     ]
-    audiences = {"individual": _("individuals"), "collective": _("collectives")}
-    titles: dict[str, dict[str, Any]] = {}
-    for item in carried:
-        entry = titles.setdefault(
-            item["title"],
-            {"name": item["title"], "count": 0, "audience": audiences[item["audience"]]},
-        )
-        entry["count"] += 1
     tally = council.result_of(row)
     symbol = plan.symbol.split("-", 1)[1] if "-" in plan.symbol else plan.symbol
-    plan_name = f"{plan.document_type.capitalize()} {plan.title[:1].lower()}{plan.title[1:]}"
     return {
         "issuer": issuer,
         "issuing_body": plan.issuing_body.upper(),
@@ -150,13 +142,13 @@ def context(found: Dossier) -> dict[str, Any]:
         "quorum_met": tally.quorum_met,
         "lines": lines,
         "carried": carried,
-        "titles": list(titles.values()),
+        "titles": title_counts(carried, "title"),
         "collectives": sum(1 for c in carried if c["audience"] == "collective"),
         "individuals": sum(1 for c in carried if c["audience"] == "individual"),
         "legal_basis": [
             _("Pursuant to {basis};").format(basis=b.rstrip(";. ")) for b in plan.legal_basis
         ],
-        "plan_name": plan_name,
+        "plan_name": plan_name(plan),
         # the proposal goes from the council to the head of the office, who decides
         "head": f"{plan.signer.position.capitalize()} {issuer}" if plan.signer else issuer,
         "signer_position": _("FOR THE EMULATION AND COMMENDATION COUNCIL"),
