@@ -86,8 +86,10 @@ class ReplyLane:
         # Replies may wait to be claimed (behind a chat's reply being sent): a send that ends
         # wakes the loop for them. Off, a send wakes nothing: the usual turn costs no look.
         self._behind = False
+        self._started = clock.now()
 
     def start(self) -> None:
+        self._started = clock.now()  # what turns claim from now on is not reclaimed at start
         self._loop_task = asyncio.create_task(self._loop(), name=f"replies-{self.channel}")
 
     def wake(self) -> None:
@@ -147,9 +149,9 @@ class ReplyLane:
             self._behind = False  # set again below if replies wait, or by `hand` meanwhile
             try:
                 if loop.time() >= next_reclaim:
-                    before = None if first else clock.now() - STUCK_AFTER
+                    before = self._started if first else clock.now() - STUCK_AFTER
                     await asyncio.to_thread(leases.renew_if_due)  # the replies in hand are ours
-                    if await asyncio.to_thread(reclaim_replies, self.channel, before):
+                    if await asyncio.to_thread(reclaim_replies, self.channel, before, every=first):
                         self._wake.set()
                     first, next_reclaim = False, loop.time() + RECLAIM_EVERY
                 until = await asyncio.to_thread(paused_until, self.channel, clock.now())

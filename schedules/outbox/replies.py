@@ -220,12 +220,15 @@ def replies_failed(ids: list[int], error: str) -> None:
     )
 
 
-def reclaim_replies(channel: str, claimed_before: dt.datetime | None) -> int:
-    """Replies left `sending` by a process that died (its lease ran out): due again.
-    `claimed_before` None (SQLite at start, one process per database): all of them."""
+def reclaim_replies(channel: str, claimed_before: dt.datetime, *, every: bool = False) -> int:
+    """Replies left `sending` by a process that died (its lease ran out): due again. With
+    `every` (SQLite at start, one process per database), all those claimed before
+    `claimed_before` (the lane's start: the replies its turns claim since are its own)."""
     t = OUTBOX.c
     where = [t.channel == channel, t.priority >= m.REPLY_LANE, t.status == "sending"]
-    if claimed_before is not None:
+    if every:
+        where.append(sa.or_(t.claimed_at.is_(None), t.claimed_at < claimed_before))
+    else:
         where.append(leases.stale(t.claimed_by, t.claimed_at, claimed_before))
     with engine().begin() as conn:
         return conn.execute(
