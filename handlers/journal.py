@@ -52,7 +52,57 @@ def record(channel: str, update_id: str, incoming: Incoming) -> bool:
     Raises the store's error if the store is unreachable: the caller must then not
     acknowledge the update, so the platform delivers it again.
     """
-    row = {
+    with engine().begin() as conn:
+        row = _journal_row(channel, update_id, incoming)
+        return conn.execute(_journal_insert(conn.dialect.name), row).first() is not None
+
+
+@dataclass(frozen=True)
+class Received:
+    """What `receive` did: `new` False for a redelivery (nothing done); `turn` the update's
+    turn, or None when it was left waiting behind an earlier update of its chat."""
+
+    new: bool
+    turn: Turn | None = None
+
+
+def receive(
+    channel: str,
+    update_id: str,
+    incoming: Incoming,
+    respond: Respond = respond,
+    claim: bool = False,
+) -> Received:
+    """Journal one update and, when no earlier update of its chat waits, take its turn in the
+    same transaction: one commit where `record` then `take_turn` make two. A crash before the
+    commit leaves nothing, so the platform, never told, delivers the update again; after it,
+    the update is journalled and handled, as `take_turn` would have. Raises the store's error
+    as `record` does (the caller must then not acknowledge the update)."""
+    row = _journal_row(channel, update_id, incoming)
+    with session_scope() as session:
+        conn = session.connection()
+        found = conn.execute(_journal_insert(conn.dialect.name), row).first()
+        if found is None:
+            return Received(new=False)
+        params = {"channel": channel, "chat_id": row["chat_id"], "before": found.id}
+        if conn.execute(_EARLIER, params).first() is not None:
+            return Received(new=True)  # the inbox takes the chat's updates in order
+        _mark(session, found.id)
+        turn = _handle(
+            session,
+            channel,
+            row["chat_id"],
+            found.id,
+            row["update_id"],
+            row["payload"],
+            respond,
+            claim,
+        )
+        return Received(new=True, turn=turn)
+
+
+def _journal_row(channel: str, update_id: str, incoming: Incoming) -> dict[str, Any]:
+    return {
         "channel": channel,
         "update_id": update_key(update_id),
         "chat_id": incoming.chat_id[:64],
@@ -60,8 +110,6 @@ def record(channel: str, update_id: str, incoming: Incoming) -> bool:
         "status": "pending",
         "received_at": clock.now(),
     }
-    with engine().begin() as conn:
-        return conn.execute(_journal_insert(conn.dialect.name), row).first() is not None
 
 
 @cache
@@ -134,48 +182,65 @@ def take_turn(
     with session_scope() as session:
         if not _mark(session, row.id):
             return Turn(update_id=row.update_id, replies=0)  # another process took it
-        incoming = _incoming(row.payload)
-        try:
-            replies = respond(session, incoming)
-        except (sa.exc.OperationalError, sa.exc.InterfaceError):
-            raise  # the store is gone: the row stays waiting
-        except Exception:  # `router.respond` catches its own; another `respond` may not
-            replies = [apology(incoming)]
-        found = (
-            session.connection()
-            .execute(_WHO_IDS, {"channel": incoming.channel, "user_id": incoming.user_id})
-            .first()
+        return _handle(
+            session, channel, chat_id, row.id, row.update_id, row.payload, respond, claim
         )
-        identity_id, person_id = found if found else (None, None)
-        key = f"reply:{channel}:{row.update_id}"
+
+
+def _handle(
+    session: Session,
+    channel: str,
+    chat_id: str,
+    row_id: int,
+    update_id: str,
+    payload: dict[str, Any],
+    respond: Respond,
+    claim: bool,
+) -> Turn:
+    """The turn of a journal row already marked handled in `session`: the person's replies
+    queued, long work left as rows of its own, all committed with the mark."""
+    incoming = _incoming(payload)
+    try:
+        replies = respond(session, incoming)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError):
+        raise  # the store is gone: the row stays waiting
+    except Exception:  # `router.respond` catches its own; another `respond` may not
+        replies = [apology(incoming)]
+    found = (
+        session.connection()
+        .execute(_WHO_IDS, {"channel": incoming.channel, "user_id": incoming.user_id})
+        .first()
+    )
+    identity_id, person_id = found if found else (None, None)
+    key = f"reply:{channel}:{update_id}"
+    try:
+        messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
+    except OSError:  # a file could not be written (a full disk): say sorry instead
+        messages = [(apology(incoming).text, None)]
+    queued = queue_replies(
+        session=session,
+        key=key,
+        channel=channel,
+        chat_id=chat_id,
+        identity_id=identity_id,
+        person_id=person_id,
+        messages=messages,
+        now=clock.now(),
+        claim=claim,
+    )
+    more = False
+    for n, reply in enumerate(replies):
+        if reply.later is None:
+            continue
         try:
-            messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
-        except OSError:  # a file could not be written (a full disk): say sorry instead
-            messages = [(apology(incoming).text, None)]
-        queued = queue_replies(
-            session=session,
-            key=key,
-            channel=channel,
-            chat_id=chat_id,
-            identity_id=identity_id,
-            person_id=person_id,
-            messages=messages,
-            now=clock.now(),
-            claim=claim,
-        )
-        more = False
-        for n, reply in enumerate(replies):
-            if reply.later is None:
-                continue
-            try:
-                later = {"later": _job(reply.later), "who": [identity_id, person_id]}
-            except TypeError:  # a handler's bug: the work cannot be kept, so it is not done
-                log.exception("reply.later dropped in chat %s", chat_id)
-                continue
-            _add(session, channel, f"{row.update_id}:later:{n}", chat_id, later)
-            more = True
-        more = more or _waiting(session, channel, chat_id, after=row.id)
-        return Turn(row.update_id, queued.count, queued.claimed, more)
+            later = {"later": _job(reply.later), "who": [identity_id, person_id]}
+        except TypeError:  # a handler's bug: the work cannot be kept, so it is not done
+            log.exception("reply.later dropped in chat %s", chat_id)
+            continue
+        _add(session, channel, f"{update_id}:later:{n}", chat_id, later)
+        more = True
+    more = more or _waiting(session, channel, chat_id, after=row_id)
+    return Turn(update_id, queued.count, queued.claimed, more)
 
 
 # The statements of every turn, built once: building them anew each time (coercions, cache
@@ -191,6 +256,12 @@ _LATER = (
     sa.select(_T.id)
     .where(_T.channel == _B("channel"), _T.chat_id == _B("chat_id"), _T.status == "pending")
     .where(_T.id > _B("after"))
+    .limit(1)
+)
+_EARLIER = (
+    sa.select(_T.id)
+    .where(_T.channel == _B("channel"), _T.chat_id == _B("chat_id"), _T.status == "pending")
+    .where(_T.id < _B("before"))
     .limit(1)
 )
 _MARK = (

@@ -1,7 +1,8 @@
 """Handling journalled updates: one chat's in order, different chats at once.
 
-A channel journals each update (`handlers.journal.record`) and wakes its `Inbox` with the chat.
-The inbox runs `take_turn` for that chat on the handlers' threads until none is left waiting,
+A channel hands each update to its `Inbox` (`receive`), which journals it and, when the chat has
+nothing waiting, takes its turn in the same transaction (`handlers.journal.receive`). Otherwise
+the inbox runs `take_turn` for that chat on the handlers' threads until none is left waiting,
 handing each turn's replies to the reply lane (already claimed, when the chat had none
 waiting). It also looks at the journal every `SCAN_EVERY` seconds, so what a crashed process
 left waiting (or another process journalled) is handled too.
@@ -22,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from bot.channels.base import in_handler_thread
 from bot.core.redact import redact
 from handlers import journal
-from handlers.types import Respond
+from handlers.types import Incoming, Respond
 from schedules.outbox.replies import ReplyRow
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,10 @@ class Inbox:
         apologise: Callable[[str], Awaitable[None]],
         outage: Outage,
         show_working: Callable[[str], Awaitable[None]] | None = None,
+        redelivers: bool = False,
     ) -> None:
         self.channel = channel
+        self._redelivers = redelivers
         self._respond = respond
         self._show_working = show_working
         self._replies_queued = replies_queued
@@ -110,6 +113,46 @@ class Inbox:
             for task in late:
                 task.cancel()
 
+    async def receive(self, update_id: str, incoming: Incoming) -> bool:
+        """Journal an update and, if its chat is not being answered here, take its turn in
+        the same transaction (`journal.receive`); the chat's later updates, and updates of a
+        chat being answered, are taken by `_take_all` in order. False for a redelivery.
+
+        Only on a channel that `redelivers` an update it was not told was received (Telegram:
+        the offset, the webhook's answer): a crash mid-turn then loses nothing. Elsewhere
+        (Zalo, which takes no acknowledgement) the update is journalled in a commit of its
+        own before its turn.
+
+        Raises the store's error: the channel must then not acknowledge the update.
+        """
+        chat_id = incoming.chat_id
+        if self._stopping or chat_id in self._busy or not self._redelivers:
+            return await self._record(update_id, incoming)
+        self._busy.add(chat_id)
+        self._dirty.discard(chat_id)
+        try:
+            got = await in_handler_thread(
+                journal.receive, self.channel, update_id, incoming, self._respond, True
+            )
+        except Exception:  # the turn failed (the store, or a bug): journalled alone, as before,
+            self._busy.discard(chat_id)  # the turn is tried again by `_take_all`
+            if chat_id in self._dirty:
+                self._drain(chat_id)
+            return await self._record(update_id, incoming)
+        if got.turn is not None and got.turn.replies:
+            self._replies_queued(got.turn.claimed)
+        if (got.new and (got.turn is None or got.turn.more)) or chat_id in self._dirty:
+            self._take_soon(chat_id)  # the chat stays busy
+        else:
+            self._busy.discard(chat_id)
+        return got.new
+
+    async def _record(self, update_id: str, incoming: Incoming) -> bool:
+        new = await asyncio.to_thread(journal.record, self.channel, update_id, incoming)
+        if new:
+            self.wake(incoming.chat_id)
+        return new
+
     def wake(self, chat_id: str) -> None:
         """An update of `chat_id` was journalled."""
         if self._stopping:
@@ -121,6 +164,9 @@ class Inbox:
 
     def _drain(self, chat_id: str) -> None:
         self._busy.add(chat_id)
+        self._take_soon(chat_id)
+
+    def _take_soon(self, chat_id: str) -> None:
         task = asyncio.create_task(self._take_all(chat_id), name=f"inbox-{self.channel}-chat")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

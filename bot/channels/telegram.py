@@ -54,7 +54,6 @@ from bot.core.i18n import DEFAULT_LANGUAGE, LANGUAGES, _, language
 from bot.core.redact import protect, redact
 from bot.core.roles import Role
 from bot.core.settings import Settings
-from handlers import journal
 from handlers.types import Incoming, Reply, Respond
 
 __all__ = ["TelegramRunner", "bot_username"]
@@ -137,6 +136,7 @@ class TelegramRunner:
         self._stopping = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._offset: int | None = None  # past the last update journalled
+        self._batch: asyncio.Task[bool] | None = None  # the last getUpdates' updates
         self._acks: set[asyncio.Task[None]] = set()
         self._apologised: set[int] = set()  # updates told of an outage, not yet journalled
         self.application = build_application(settings)
@@ -155,6 +155,7 @@ class TelegramRunner:
             apologise=self._apologise,
             outage=outage,
             show_working=self._sending_a_file,
+            redelivers=True,  # an update not confirmed (offset, webhook answer) comes again
         )
 
     @property
@@ -204,6 +205,8 @@ class TelegramRunner:
         if poller is not None:
             poller.cancel()
             await asyncio.gather(poller, return_exceptions=True)
+            if self._batch is not None:
+                await asyncio.gather(self._batch, return_exceptions=True)
             await self._confirm()
             log.info("telegram: polling stopped")
 
@@ -259,17 +262,37 @@ class TelegramRunner:
                 )
                 await self._sleep(backoff)
                 continue
-            journalled = True
-            for update in updates:
-                if not await self._receive(update):
-                    journalled = False  # not confirmed: Telegram gives it again
-                    break
-                self._offset = update.update_id + 1
-            if journalled:
+            # Not cancelled by `stop_polling`, which waits for it: turns under way finish
+            # and their replies are handed to the lane.
+            self._batch = asyncio.create_task(self._receive_all(updates))
+            if await asyncio.shield(self._batch):
                 backoff = 0.0
             else:
                 backoff = min(max(backoff * 2, 1.0), POLL_BACKOFF_MAX)
                 await self._sleep(backoff)
+
+    async def _receive_all(self, updates: tuple[Update, ...]) -> bool:
+        """`_receive` each update of a batch: different chats' at once, one chat's in order
+        (after a failure, that chat's later ones are left for Telegram to give again). The
+        offset moves past those received before the first failure; False if there was one."""
+        by_chat: dict[int | None, list[int]] = {}
+        for n, update in enumerate(updates):
+            chat = update.effective_chat
+            by_chat.setdefault(chat.id if chat else None, []).append(n)
+        received = [False] * len(updates)
+
+        async def one_chat(indexes: list[int]) -> None:
+            for n in indexes:
+                received[n] = await self._receive(updates[n])
+                if not received[n]:
+                    return
+
+        await asyncio.gather(*(one_chat(indexes) for indexes in by_chat.values()))
+        for update, ok in zip(updates, received, strict=True):
+            if not ok:
+                return False  # not confirmed: Telegram gives it again
+            self._offset = update.update_id + 1
+        return True
 
     async def _confirm(self) -> None:
         """Tell Telegram what is journalled (the next poll would have): a restart is then
@@ -318,7 +341,7 @@ class TelegramRunner:
         if incoming is None:
             return True
         try:
-            new = await asyncio.to_thread(journal.record, CHANNEL, str(update.update_id), incoming)
+            await self.inbox.receive(str(update.update_id), incoming)
         except Exception as exc:
             self.inbox.outage.failed(exc)
             if update.update_id not in self._apologised:
@@ -327,8 +350,6 @@ class TelegramRunner:
             return False
         self.inbox.outage.ok()
         self._apologised.discard(update.update_id)
-        if new:
-            self.inbox.wake(incoming.chat_id)
         return True
 
     def _acknowledge_soon(self, query: CallbackQuery) -> None:

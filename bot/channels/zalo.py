@@ -39,7 +39,6 @@ from bot.core import clock
 from bot.core.i18n import _, language
 from bot.core.redact import protect
 from bot.core.settings import Settings
-from handlers import journal
 from handlers.types import Incoming, Reply, Respond
 
 log = logging.getLogger(__name__)
@@ -286,7 +285,7 @@ class ZaloRunner:
             display_name=update.display_name or "",
         )
         try:
-            new = await asyncio.to_thread(journal.record, CHANNEL, update.message_id, incoming)
+            await self.inbox.receive(update.message_id, incoming)
         except Exception as exc:
             self.inbox.outage.failed(exc)
             if update.message_id not in self._apologised:
@@ -295,8 +294,6 @@ class ZaloRunner:
             return False
         self.inbox.outage.ok()
         self._apologised.discard(update.message_id)
-        if new:
-            self.inbox.wake(update.chat_id)
         return True
 
     async def _apologise(self, chat_id: str) -> None:
