@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -244,8 +245,9 @@ def test_figures_come_from_grouped_queries(desk):
             )
     finally:
         sa.event.remove(engine(), "before_cursor_execute", record)
-    touching = [s for s in seen if "FROM report" in s or "FROM nomination" in s]
-    assert len(touching) >= 3  # reports once, nominations twice
+    touching = [s for s in seen if re.search(r"FROM (report|nomination)\b", s)]
+    assert len(touching) >= 3  # unit reports once, nominations twice
+    assert any("FROM report_tally" in s for s in seen)  # personal reports: their counts
     for statement in touching:
         assert "GROUP BY" in statement or "count(" in statement, statement
 

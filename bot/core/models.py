@@ -170,8 +170,29 @@ class Report(SQLModel, table=True):
     search: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
 
 
+class ReportTally(SQLModel, table=True):
+    """Personal reports counted by (campaign, phase, unit, area, status), kept exact by
+    triggers on `report` (migration 0023): what the units page, /tonghop and the digests
+    count, read from a few hundred rows rather than every report of the phase. A count
+    that fell to 0 keeps its row."""
+
+    __tablename__ = "report_tally"
+    campaign_id: int = Field(primary_key=True)
+    phase: int = Field(primary_key=True)
+    unit_id: int = Field(primary_key=True)
+    area: str = Field(primary_key=True, max_length=64)
+    status: str = Field(primary_key=True, max_length=12)
+    n: int
+
+
 class Nomination(SQLModel, table=True):
-    __table_args__ = (sa.Index("ix_nomination_campaign_status", "campaign_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_nomination_campaign_status", "campaign_id", "status"),
+        sa.Index(  # covers `summary._targets`: the counting nominations read from the index
+            "ix_nomination_tally",
+            "campaign_id", "status", "unit_id", "phase", "audience", "title_code",
+        ),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     receipt: str = Field(unique=True, max_length=20)

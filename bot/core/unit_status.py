@@ -109,37 +109,46 @@ def tally_reports(
     """Fold the phase's reports into `status` (filed, receipts, personal counts by area) and
     `by_area`; the number of reports waiting for review.
 
-    One pass over the phase's reports, grouped by (scope, area, status, unit): grouping by unit
-    first makes SQLite walk the unit index row by row; this order lets it read the phase's rows
-    once, 3x faster at 100k.
+    Personal reports are read as counts from `report_tally` (kept by triggers, migration
+    0023): a few hundred rows where the reports are tens of thousands. Unit reports (one or
+    two a unit) are read from `report`, grouped, for their first receipt and time.
     """
     pending = 0
+    t = m.ReportTally
+    tally_q = select(col(t.area), col(t.status), col(t.unit_id), col(t.n)).where(
+        col(t.campaign_id) == campaign_id, col(t.phase) == phase, col(t.n) > 0
+    )
+    if unit_id is not None:
+        tally_q = tally_q.where(col(t.unit_id) == unit_id)
+    for area, state, unit, n in session.exec(tally_q):
+        if state == "withdrawn":
+            continue
+        if state in REVIEW_REPORTS:
+            pending += n
+        by_area[area] = by_area.get(area, 0) + n
+        if unit in status:
+            status[unit].personal += n
+            status[unit].by_area[area] = status[unit].by_area.get(area, 0) + n
     # sqlmodel's select() is typed up to four columns; for more it builds this Select.
-    reports_q: Select[str, str, str, int, int, str, dt.datetime | str | None] = Select(
-        col(m.Report.scope),
-        col(m.Report.area),
+    units_q: Select[str, int, int, str, dt.datetime | str | None] = Select(
         col(m.Report.status),
         col(m.Report.unit_id),
         func.count(),
         func.min(m.Report.receipt),
         func.min(m.Report.created_at),
     )
-    reports_q = reports_q.where(*_phase_reports(campaign_id, phase, unit_id)).group_by(
-        col(m.Report.scope), col(m.Report.area), col(m.Report.status), col(m.Report.unit_id)
+    units_q = units_q.where(
+        *_phase_reports(campaign_id, phase, unit_id), col(m.Report.scope) == "unit"
+    ).group_by(  # in the order of ix_report_tally, so it is read from that index alone
+        col(m.Report.area), col(m.Report.status), col(m.Report.unit_id)
     )
-    for scope, area, state, unit, n, receipt, at in session.exec(reports_q):
+    for state, unit, n, receipt, at in session.exec(units_q):
         if state == "withdrawn":
             continue
         if state in REVIEW_REPORTS:
             pending += n
-        if scope == "unit":
-            if unit in status:
-                _filed(status[unit], receipt, _aware(at))
-            continue
-        by_area[area] = by_area.get(area, 0) + n
         if unit in status:
-            status[unit].personal += n
-            status[unit].by_area[area] = status[unit].by_area.get(area, 0) + n
+            _filed(status[unit], receipt, _aware(at))
     return pending
 
 
