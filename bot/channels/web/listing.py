@@ -39,6 +39,10 @@ class Page:
     next_after: int | None = None  # the `after` of the next page, if there is one
 
 
+#: Matches of a search few enough to be read through the search index (see `reports`).
+RARE = 1000
+
+
 def _like(text: str) -> str:
     """The folded words as a LIKE pattern, with LIKE's own characters taken literally."""
     words = fold(text[:SEARCH_MAX])
@@ -66,6 +70,15 @@ def reports(session: Session, campaign_id: int, f: Filters) -> Page:
     """One page of reports with their person's name and unit code, and how many match."""
     r, p, u = m.Report, m.Person, m.Unit
     cond = report_conditions(campaign_id, f)
+    total: int | None = None
+    matching: list[sa.ColumnElement[bool]] = cond
+    if f.search.strip():
+        # Counted first, from the search index alone. Few matches (rare words): the page
+        # takes them from that count's index too; reading the reports newest first until
+        # 51 match would look up every report on the way (three times slower at 100,000).
+        total = session.exec(select(func.count()).select_from(r).where(*cond)).one()
+        if total <= RARE:
+            matching = [col(r.id).in_(sa.select(col(r.id)).where(*cond))]
     query = (
         sa.select(
             col(r.id),
@@ -81,17 +94,18 @@ def reports(session: Session, campaign_id: int, f: Filters) -> Page:
         )
         .join(p, col(p.id) == col(r.person_id))
         .join(u, col(u.id) == col(r.unit_id))
-        .where(*cond)
+        .where(*matching)
     )
     if f.after is not None:
         query = query.where(col(r.id) < f.after)
     rows = list(session.connection().execute(query.order_by(col(r.id).desc()).limit(PAGE + 1)))
     more = len(rows) > PAGE
     rows = rows[:PAGE]
-    if more or f.after is not None:
-        total = session.exec(select(func.count()).select_from(r).where(*cond)).one()
-    else:  # all of it is on this page: a search for rare words scans the store once, not twice
-        total = len(rows)
+    if total is None:
+        if more or f.after is not None:
+            total = session.exec(select(func.count()).select_from(r).where(*cond)).one()
+        else:  # all of it is on this page
+            total = len(rows)
     return Page(
         rows=[tuple(row) for row in rows],
         total=int(total),
