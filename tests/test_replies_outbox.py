@@ -48,8 +48,9 @@ async def test_telegram_down_for_10_s_then_back_every_reply_arrives_once(ready, 
     try:
         lan = Person(tg, tg.user(5001, "Lan"))
         await lan.say(f"/start {invite_code()}")
+        await until(tg.polling, 10, "the next long poll")
         tg.fail_next("*", 502, times=100_000)  # every call, polling too, for 10 seconds
-        await lan.user.send_text("/help")  # fetched before the outage, or after it
+        await lan.user.send_text("/help")  # handed to the poll under way: answered in the outage
         await asyncio.sleep(10)
         assert len(tg.sent(lan.id)) == 1  # only the greeting: nothing got through
         tg.clear_faults()

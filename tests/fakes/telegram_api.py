@@ -865,6 +865,10 @@ class FakeTelegram:
         """Enqueue a raw update body (without ``update_id``); returns the full update."""
         return self._enqueue(self._bot(token), dict(update))
 
+    def polling(self, *, token: str | None = None) -> bool:
+        """Is a getUpdates long poll waiting (an update sent now is handed to it)?"""
+        return any(not future.done() for future in self._bot(token).pollers)
+
     def pending_updates(self, *, token: str | None = None) -> list[JSON]:
         """Updates not yet confirmed by an offset (or not yet accepted by the webhook)."""
         return list(self._bot(token).pending)
