@@ -274,7 +274,13 @@ class Outbox(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_outbox_due", "channel", "status", "next_attempt_at"),
         sa.Index("ix_outbox_chat", "channel", "chat_id", "status"),  # a chat's unsent replies
-    )
+        sa.Index(  # the delivery's claim: the waiting rows, already in the order it takes them
+            "ix_outbox_claim",
+            "channel", sa.text("priority DESC"), "next_attempt_at", "id",
+            sqlite_where=sa.text("status IN ('pending', 'deferred')"),
+            postgresql_where=sa.text("status IN ('pending', 'deferred')"),
+        ),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
     push_key: str | None = Field(default=None, max_length=160, index=True)
