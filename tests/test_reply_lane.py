@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.channels.inbox import Outage
 from bot.channels.reply_lane import ReplyLane
-from bot.core import clock
+from bot.core import clock, leases
 from bot.core import models as m
 from bot.core.db import session_scope
 from handlers.types import Reply
@@ -51,6 +51,7 @@ async def test_a_reply_claimed_as_the_lane_starts_is_sent_once(ready):
         delivered.append(reply.text)
         await release.wait()  # the send is in flight while the lane looks
 
+    leases.renew()  # as `thidua run` does first: the replies its turns claim name this lease
     lane = ReplyLane(
         "telegram",
         deliver,
