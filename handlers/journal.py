@@ -32,7 +32,7 @@ from bot.core.settings import get_settings
 from handlers import export
 from handlers.router import apology, respond
 from handlers.types import Attachment, File, Incoming, Option, Reply, Respond
-from schedules.outbox.replies import ReplyRow, queue_replies
+from schedules.outbox.replies import Queued, ReplyRow, queue_replies
 from schedules.outbox.rows import insert_ignore
 
 log = logging.getLogger(__name__)
@@ -217,17 +217,7 @@ def _handle(
         messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
     except OSError:  # a file could not be written (a full disk): say sorry instead
         messages = [(apology(incoming).text, None)]
-    queued = queue_replies(
-        session=session,
-        key=key,
-        channel=channel,
-        chat_id=chat_id,
-        identity_id=identity_id,
-        person_id=person_id,
-        messages=messages,
-        now=clock.now(),
-        claim=claim,
-    )
+    queued = _queue(session, channel, chat_id, key, (identity_id, person_id), messages, claim)
     more = False
     for n, reply in enumerate(replies):
         if reply.later is None:
@@ -312,18 +302,32 @@ def _finish_later(
         if not _mark(session, row_id):
             return Turn(update_id=update_id, replies=0)
         messages = [_message(reply, key, n) for n, reply in enumerate(replies)]
-        queued = queue_replies(
-            session=session,
-            key=key,
-            channel=channel,
-            chat_id=chat_id,
-            identity_id=identity_id,
-            person_id=person_id,
-            messages=messages,
-            now=clock.now(),
-            claim=claim,
-        )
+        queued = _queue(session, channel, chat_id, key, (identity_id, person_id), messages, claim)
         return Turn(update_id, queued.count, queued.claimed)
+
+
+def _queue(
+    session: Session,
+    channel: str,
+    chat_id: str,
+    key: str,
+    who: tuple[int | None, int | None],
+    messages: list[tuple[str, dict[str, Any] | None]],
+    claim: bool,
+) -> Queued:
+    """A turn's replies into the outbox, for the identity and person `who` (either None)."""
+    identity_id, person_id = who
+    return queue_replies(
+        session=session,
+        key=key,
+        channel=channel,
+        chat_id=chat_id,
+        identity_id=identity_id,
+        person_id=person_id,
+        messages=messages,
+        now=clock.now(),
+        claim=claim,
+    )
 
 
 def _job(work: Callable[[], list[Reply]]) -> dict[str, Any]:
