@@ -87,6 +87,8 @@ class ReplyLane:
         # wakes the loop for them. Off, a send wakes nothing: the usual turn costs no look.
         self._behind = False
         self._started = clock.now()
+        self._unmarked: list[ReplyRow] = []  # sent, not yet marked so in the store
+        self._marking: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._started = clock.now()  # what turns claim from now on is not reclaimed at start
@@ -132,6 +134,9 @@ class ReplyLane:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
+        if self._marking is not None:  # what was sent is marked so before the store closes
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._marking), timeout)
 
     async def _wait(self, seconds: float) -> None:
         if not self._stopping:
@@ -164,9 +169,12 @@ class ReplyLane:
                     continue
                 rows = await asyncio.to_thread(claim_replies, self.channel, BATCH, clock.now())
                 if not rows and self._closing:
-                    if not self._tasks:
+                    busy = set(self._tasks)  # their chats' next replies, once marked
+                    if self._marking is not None and not self._marking.done():
+                        busy.add(self._marking)
+                    if not busy:
                         return
-                    await asyncio.wait(set(self._tasks))  # their chats' next replies
+                    await asyncio.wait(busy)
                     continue
                 if not rows:
                     # Replies due but not claimable wait for their chat's send to end, which
@@ -216,10 +224,35 @@ class ReplyLane:
                     self.stats["sent"] += 1
         finally:
             if sent:
-                await asyncio.to_thread(replies_sent, [r.id for r in sent], clock.now())
-                if any(reply_files(r.payload) for r in sent):
-                    await asyncio.to_thread(_remove_files, sent)
-            if self._behind or len(sent) < len(rows):  # the chat's next, or a retry's time
+                self._mark_sent(sent)
+            elif len(sent) < len(rows):  # a retry's time to look at
+                self.wake()
+
+    def _mark_sent(self, rows: list[ReplyRow]) -> None:
+        """Mark replies sent, with those other chats' sends ended while the last mark was
+        being written: one commit for all of them (a group commit), not one per reply."""
+        self._unmarked.extend(rows)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_all(), name=f"marks-{self.channel}")
+
+    async def _mark_all(self) -> None:
+        delay = BACKOFF_BASE
+        while self._unmarked:
+            rows = self._unmarked
+            self._unmarked = []
+            try:
+                await asyncio.to_thread(replies_sent, [r.id for r in rows], clock.now())
+            except Exception as exc:  # the store is down: they stay `sending`; try again
+                self.outage.failed(exc)
+                self._unmarked[:0] = rows
+                if self._stopping:  # taken again at the next start (sent twice, then)
+                    return
+                await asyncio.sleep(delay)
+                delay = min(BACKOFF_MAX, delay * 2)
+                continue
+            if any(reply_files(r.payload) for r in rows):
+                await asyncio.to_thread(_remove_files, rows)
+            if self._behind:  # the chats' next replies can be claimed now
                 self.wake()
 
     async def _failed(self, row: ReplyRow, rest: list[ReplyRow], exc: SendError) -> None:

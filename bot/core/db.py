@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -17,6 +18,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
+from bot.core import sqlite_writes
 from bot.core.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,10 @@ def sqlite_path(url: str) -> Path | None:
 def engine_for(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        eng = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # The process's writers queue for one lock instead of SQLite's sleeping busy handler.
+        factory = sqlite_writes.connection_class(threading.Lock())
+        args = {"timeout": 30, "check_same_thread": False, "factory": factory}
+        eng = sa.create_engine(url, connect_args=args)
 
         @sa.event.listens_for(eng, "connect")
         def _pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:

@@ -1,0 +1,75 @@
+"""SQLite: the process's writers queue for one lock (bot/core/sqlite_writes.py), so a write
+starts as soon as the one before it ends, and nothing is lost or left locked."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from bot.core import sqlite_writes
+from bot.core.db import engine, is_sqlite
+
+pytestmark = pytest.mark.usefixtures("ready")
+
+NOTES = sa.table("note", sa.column("id", sa.Integer), sa.column("text", sa.String))
+
+
+@pytest.fixture(autouse=True)
+def notes(database):
+    if not is_sqlite(database):
+        pytest.skip("SQLite's single writer only")
+    with engine().begin() as conn:
+        conn.execute(sa.text("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)"))
+
+
+def count() -> int:
+    with engine().connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(NOTES)).scalar_one()
+
+
+def test_many_threads_writing_at_once_all_commit():
+    def write(n: int) -> None:
+        for i in range(25):
+            with engine().begin() as conn:
+                conn.execute(NOTES.insert().values(text=f"{n}-{i}"))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert count() == 200
+
+
+def test_a_writer_waits_for_the_open_write_then_goes(monkeypatch):
+    monkeypatch.setattr(sqlite_writes, "WAIT", 0.2)
+    first = engine().connect()
+    first.begin()
+    first.execute(NOTES.insert().values(text="đang ghi"))  # holds the write, not committed
+    with engine().connect() as reader:  # reads never wait for it
+        assert reader.execute(sa.select(sa.func.count()).select_from(NOTES)).scalar_one() == 0
+    began = time.monotonic()
+    locked = pytest.raises(sa.exc.OperationalError, match="database is locked")
+    with locked, engine().begin() as conn:
+        conn.execute(NOTES.insert().values(text="chen ngang"))
+    assert time.monotonic() - began < 10  # queued in the process: not SQLite's 30 s busy wait
+    first.commit()
+    first.close()
+    with engine().begin() as conn:
+        conn.execute(NOTES.insert().values(text="sau"))
+    assert count() == 2
+
+
+def test_a_failed_or_rolled_back_write_hands_the_lock_on(monkeypatch):
+    monkeypatch.setattr(sqlite_writes, "WAIT", 0.5)
+    with pytest.raises(sa.exc.IntegrityError), engine().begin() as conn:
+        conn.execute(NOTES.insert().values(id=1, text="một"))
+        conn.execute(NOTES.insert().values(id=1, text="trùng"))
+    with engine().connect() as conn:  # a connection closed mid-write, never committed
+        conn.execute(NOTES.insert().values(text="bỏ dở"))
+    with engine().begin() as conn:  # would wait and fail if either had kept the lock
+        conn.execute(NOTES.insert().values(text="tiếp"))
+    assert count() == 1
