@@ -3,8 +3,11 @@ starts as soon as the one before it ends, and nothing is lost or left locked."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +17,7 @@ from bot.core.db import engine, is_sqlite
 
 pytestmark = pytest.mark.usefixtures("ready")
 
+ROOT = Path(__file__).resolve().parent.parent
 NOTES = sa.table("note", sa.column("id", sa.Integer), sa.column("text", sa.String))
 
 
@@ -73,3 +77,22 @@ def test_a_failed_or_rolled_back_write_hands_the_lock_on(monkeypatch):
     with engine().begin() as conn:  # would wait and fail if either had kept the lock
         conn.execute(NOTES.insert().values(text="tiếp"))
     assert count() == 1
+
+
+def test_another_process_writing_is_waited_for_not_failed(database, tmp_path):
+    """The bot's delivery process (or the CLI) writes beside it: each queues for the other."""
+    script = (
+        "import sys, sqlalchemy as sa\n"
+        "from bot.core.db import engine_for\n"
+        "eng = engine_for(sys.argv[1])\n"
+        "for i in range(150):\n"
+        "    with eng.begin() as conn:\n"
+        "        conn.execute(sa.text('INSERT INTO note (text) VALUES (:t)'), {'t': f'p{i}'})\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script, database], cwd=ROOT)
+    for i in range(150):
+        with engine().begin() as conn:
+            conn.execute(NOTES.insert().values(text=f"t{i}"))
+    assert child.wait(60) == 0
+    assert count() == 300
+    assert (tmp_path / "thidua.db.writer.lock").exists()  # the processes' queue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -53,7 +52,7 @@ def engine_for(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
         # The process's writers queue for one lock instead of SQLite's sleeping busy handler.
-        factory = sqlite_writes.connection_class(threading.Lock())
+        factory = sqlite_writes.connection_class(sqlite_writes.WriterLock(sqlite_path(url)))
         args = {"timeout": 30, "check_same_thread": False, "factory": factory}
         eng = sa.create_engine(url, connect_args=args)
 
