@@ -1,5 +1,6 @@
 """SQLite: the process's writers queue for one lock (bot/core/sqlite_writes.py), so a write
-starts as soon as the one before it ends, and nothing is lost or left locked."""
+starts as soon as the one before it ends, and nothing is lost or left locked. On a SQLite file
+of its own, whatever store the other tests use."""
 
 from __future__ import annotations
 
@@ -13,31 +14,34 @@ import pytest
 import sqlalchemy as sa
 
 from bot.core import sqlite_writes
-from bot.core.db import engine, is_sqlite
-
-pytestmark = pytest.mark.usefixtures("ready")
+from bot.core.db import engine_for
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTES = sa.table("note", sa.column("id", sa.Integer), sa.column("text", sa.String))
 
 
-@pytest.fixture(autouse=True)
-def notes(database):
-    if not is_sqlite(database):
-        pytest.skip("SQLite's single writer only")
-    with engine().begin() as conn:
+@pytest.fixture
+def url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    with engine_for(url).begin() as conn:
         conn.execute(sa.text("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT NOT NULL)"))
+    return url
 
 
-def count() -> int:
-    with engine().connect() as conn:
+@pytest.fixture
+def store(url) -> sa.Engine:
+    return engine_for(url)
+
+
+def count(store: sa.Engine) -> int:
+    with store.connect() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(NOTES)).scalar_one()
 
 
-def test_many_threads_writing_at_once_all_commit():
+def test_many_threads_writing_at_once_all_commit(store):
     def write(n: int) -> None:
         for i in range(25):
-            with engine().begin() as conn:
+            with store.begin() as conn:
                 conn.execute(NOTES.insert().values(text=f"{n}-{i}"))
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
@@ -45,41 +49,41 @@ def test_many_threads_writing_at_once_all_commit():
         t.start()
     for t in threads:
         t.join()
-    assert count() == 200
+    assert count(store) == 200
 
 
-def test_a_writer_waits_for_the_open_write_then_goes(monkeypatch):
+def test_a_writer_waits_for_the_open_write_then_goes(store, monkeypatch):
     monkeypatch.setattr(sqlite_writes, "WAIT", 0.2)
-    first = engine().connect()
+    first = store.connect()
     first.begin()
     first.execute(NOTES.insert().values(text="đang ghi"))  # holds the write, not committed
-    with engine().connect() as reader:  # reads never wait for it
+    with store.connect() as reader:  # reads never wait for it
         assert reader.execute(sa.select(sa.func.count()).select_from(NOTES)).scalar_one() == 0
     began = time.monotonic()
     locked = pytest.raises(sa.exc.OperationalError, match="database is locked")
-    with locked, engine().begin() as conn:
+    with locked, store.begin() as conn:
         conn.execute(NOTES.insert().values(text="chen ngang"))
     assert time.monotonic() - began < 10  # queued in the process: not SQLite's 30 s busy wait
     first.commit()
     first.close()
-    with engine().begin() as conn:
+    with store.begin() as conn:
         conn.execute(NOTES.insert().values(text="sau"))
-    assert count() == 2
+    assert count(store) == 2
 
 
-def test_a_failed_or_rolled_back_write_hands_the_lock_on(monkeypatch):
+def test_a_failed_or_rolled_back_write_hands_the_lock_on(store, monkeypatch):
     monkeypatch.setattr(sqlite_writes, "WAIT", 0.5)
-    with pytest.raises(sa.exc.IntegrityError), engine().begin() as conn:
+    with pytest.raises(sa.exc.IntegrityError), store.begin() as conn:
         conn.execute(NOTES.insert().values(id=1, text="một"))
         conn.execute(NOTES.insert().values(id=1, text="trùng"))
-    with engine().connect() as conn:  # a connection closed mid-write, never committed
+    with store.connect() as conn:  # a connection closed mid-write, never committed
         conn.execute(NOTES.insert().values(text="bỏ dở"))
-    with engine().begin() as conn:  # would wait and fail if either had kept the lock
+    with store.begin() as conn:  # would wait and fail if either had kept the lock
         conn.execute(NOTES.insert().values(text="tiếp"))
-    assert count() == 1
+    assert count(store) == 1
 
 
-def test_another_process_writing_is_waited_for_not_failed(database, tmp_path):
+def test_another_process_writing_is_waited_for_not_failed(store, url, tmp_path):
     """The bot's delivery process (or the CLI) writes beside it: each queues for the other."""
     script = (
         "import sys, sqlalchemy as sa\n"
@@ -89,10 +93,10 @@ def test_another_process_writing_is_waited_for_not_failed(database, tmp_path):
         "    with eng.begin() as conn:\n"
         "        conn.execute(sa.text('INSERT INTO note (text) VALUES (:t)'), {'t': f'p{i}'})\n"
     )
-    child = subprocess.Popen([sys.executable, "-c", script, database], cwd=ROOT)
+    child = subprocess.Popen([sys.executable, "-c", script, url], cwd=ROOT)
     for i in range(150):
-        with engine().begin() as conn:
+        with store.begin() as conn:
             conn.execute(NOTES.insert().values(text=f"t{i}"))
     assert child.wait(60) == 0
-    assert count() == 300
-    assert (tmp_path / "thidua.db.writer.lock").exists()  # the processes' queue
+    assert count(store) == 300
+    assert (tmp_path / "notes.db.writer.lock").exists()  # the processes' queue

@@ -224,8 +224,8 @@ class ReplyLane:
                     self.stats["sent"] += 1
         finally:
             if sent:
-                self._mark_sent(sent)
-            elif len(sent) < len(rows):  # a retry's time to look at
+                self._mark_sent(sent)  # wakes the loop for the chat's next replies
+            if len(sent) < len(rows):  # a retry's time to look at
                 self.wake()
 
     def _mark_sent(self, rows: list[ReplyRow]) -> None:

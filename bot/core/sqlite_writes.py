@@ -48,20 +48,24 @@ class WriterLock:
         if self.path is None:
             return True
         try:
-            fd = self._descriptor()
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    return True
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        break
-                    time.sleep(POLL)
+            got = self._other_processes(deadline)
         except BaseException:
             self._threads.release()
             raise
-        self._threads.release()
-        return False
+        if not got:
+            self._threads.release()
+        return got
+
+    def _other_processes(self, deadline: float) -> bool:
+        fd = self._descriptor()
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(POLL)
 
     def release(self) -> None:
         if self.path is not None:
