@@ -417,6 +417,29 @@ async def test_documents_and_photos_are_sent(ready, tg, settings):
     assert photo["method"] == "sendPhoto" and photo["photo"] == png and photo["caption"] is None
 
 
+async def test_press_under_a_document_adds_the_choice_to_its_caption(ready, tg, settings):
+    def files(incoming: Incoming) -> list[Reply]:
+        if incoming.choice:
+            return [Reply("Đã gửi lại.")]
+        csv = File("tong-hop.csv", b"a;b\n1;2\n", "text/csv")
+        return [
+            Reply("Bảng tổng hợp <đợt 1>", (Option("Gửi lại", "flow:x:y:0000:re"),), document=csv)
+        ]
+
+    running = await start_runner(settings, files)
+    try:
+        lan = person(tg)
+        (doc,) = await lan.say("/export")
+        await lan.press("Gửi lại")
+        assert lan.text == "Đã gửi lại."
+        await tg.wait_for(lambda: "reply_markup" not in tg.message(lan.id, doc["message_id"]))
+    finally:
+        await running.stop()
+    pressed = tg.message(lan.id, doc["message_id"])
+    assert pressed["caption"] == "Bảng tổng hợp <đợt 1>\n\n→ Gửi lại"
+    assert pressed["document"]["file_name"] == "tong-hop.csv"  # the file stays
+
+
 async def test_each_chat_in_order(ready, tg, settings):
     def echo(incoming: Incoming) -> list[Reply]:
         time.sleep(0.01 if int(incoming.text or 0) % 2 else 0.03)

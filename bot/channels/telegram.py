@@ -40,7 +40,14 @@ from bot.channels.base import RetryAfter, SendError, Transient, Unreachable, web
 from bot.channels.inbox import Inbox, Outage
 from bot.channels.reply_lane import ReplyLane
 from bot.channels.telegram_inbound import CHANNEL, from_callback, from_message
-from bot.channels.telegram_render import escape, pressed_label, send_reply, split, with_choice
+from bot.channels.telegram_render import (
+    escape,
+    post,
+    pressed_label,
+    send_reply,
+    split,
+    with_choice,
+)
 from bot.channels.telegram_setup import (
     bot_username,
     build_application,
@@ -367,13 +374,16 @@ class TelegramRunner:
         if not isinstance(message, Message) or message.reply_markup is None:
             return
         edited = with_choice(message, pressed_label(message, query.data or ""))
+        which = {"chat_id": message.chat_id, "message_id": message.message_id}
         try:
             if edited is None:
-                await message.edit_reply_markup(reply_markup=None)
+                await post(self.bot, "editMessageReplyMarkup", **which)
             elif edited[1]:
-                await message.edit_caption(edited[0], parse_mode=ParseMode.HTML)
+                await post(
+                    self.bot, "editMessageCaption", caption=edited[0], parse_mode="HTML", **which
+                )
             else:
-                await message.edit_text(edited[0], parse_mode=ParseMode.HTML)
+                await post(self.bot, "editMessageText", text=edited[0], parse_mode="HTML", **which)
         except TelegramError as exc:  # e.g. "message is not modified" on a double press
             log.info("telegram: could not edit a pressed keyboard: %s", redact(str(exc)))
 

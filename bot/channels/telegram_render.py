@@ -11,12 +11,14 @@ the text fits in 1,024 characters, else after the text.
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
+from telegram.warnings import PTBUserWarning
 
 from bot.channels.text import split_text
 from handlers.types import Option, Reply
@@ -27,6 +29,25 @@ LABEL_LIMIT = 60  # longer labels are cut at a word and get "…"
 CHOSEN_MARK = "→"
 
 Call = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+# PTB warns when `do_api_request` is asked for a method it has a method of its own for: `post`
+# does that on purpose, for the calls whose answer nobody reads.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Please use 'Bot\.(sendMessage|editMessage(Text|Caption|ReplyMarkup))'",
+    category=PTBUserWarning,
+)
+
+
+async def post(bot: Bot, method: str, **params: Any) -> None:
+    """One Bot API call whose answer is not needed, through PTB's `do_api_request`.
+
+    `Bot.send_message` turns the answered message into PTB objects: a third of the call's CPU
+    (0.35 of 1.0 ms against the test server), for an answer the reply lane never reads.
+    Errors are PTB's as for its own methods (`BadRequest`, `RetryAfter`, `Forbidden`…).
+    """
+    given = {name: value for name, value in params.items() if value is not None}
+    await bot.do_api_request(method, api_kwargs=given)
 
 
 def utf16_len(text: str) -> int:
@@ -110,9 +131,8 @@ def with_choice(message: Message, label: str | None) -> tuple[str, bool] | None:
     return body + escape(suffix), is_caption
 
 
-async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> list[Message]:
-    """Send one reply; `call` wraps each API call (retries). Returns the messages sent."""
-    sent: list[Message] = []
+async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> None:
+    """Send one reply; `call` wraps each API call (retries)."""
     markup = keyboard(reply.options)
     file = reply.document or reply.image
     text = reply.text.strip()
@@ -122,15 +142,15 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> 
         caption, pieces = (marked(text, reply.headings) if text else None), []
     for n, piece in enumerate(pieces, start=1):
         last = n == len(pieces) and file is None
-        sent.append(
-            await call(
-                partial(
-                    bot.send_message,
-                    chat_id,
-                    marked(piece, reply.headings),
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup if last else None,
-                )
+        await call(
+            partial(
+                post,
+                bot,
+                "sendMessage",
+                chat_id=chat_id,
+                text=marked(piece, reply.headings),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup if last else None,
             )
         )
     files = [(f, kind) for f, kind in ((reply.document, "document"), (reply.image, "photo")) if f]
@@ -139,16 +159,13 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply, call: Call) -> 
         upload = InputFile(item.content, filename=item.filename)
         first_caption = caption if n == 1 else None
         last_markup = markup if n == len(files) else None
-        sent.append(
-            await call(
-                partial(
-                    send,
-                    chat_id,
-                    upload,
-                    caption=first_caption,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=last_markup,
-                )
+        await call(
+            partial(
+                send,
+                chat_id,
+                upload,
+                caption=first_caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=last_markup,
             )
         )
-    return sent
