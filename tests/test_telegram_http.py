@@ -8,6 +8,7 @@ outbox turns into `Transient`, with no token in the message."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -120,6 +121,37 @@ async def test_proxy_from_the_environment_is_used_unless_bypassed(monkeypatch):
         assert len(seen) == 1
     finally:
         await runner.cleanup()
+
+
+async def test_parameters_arrive_as_a_form_whatever_they_hold():
+    """Text with the form's own separators, emoji and markup, and a keyboard (JSON), come out
+    of the server's form parser exactly as the bot gave them."""
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    async def api(request: web.Request) -> web.Response:
+        seen.append((request.content_type, dict(await request.post())))
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", api)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    text = "a&b=c+d %20 100% <b>Tổ 1 & 2</b>\nxin chào 😀"
+    keyboard = {"inline_keyboard": [[{"text": "Hủy", "callback_data": "flow:x:cancel"}]]}
+    try:
+        bot = await bot_at(runner.addresses[0][1])
+        await bot.do_api_request(
+            "sendMessage", {"chat_id": 5, "text": text, "reply_markup": keyboard}
+        )
+        await bot.request.shutdown()
+    finally:
+        await runner.cleanup()
+    ((content_type, form),) = seen
+    assert content_type == "application/x-www-form-urlencoded"
+    assert form["text"] == text and form["chat_id"] == "5"
+    assert json.loads(form["reply_markup"]) == keyboard
 
 
 async def test_tls_is_verified(tmp_path):

@@ -16,7 +16,7 @@ every request (7 % of a push's CPU).
 from __future__ import annotations
 
 import ssl
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
@@ -27,6 +27,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.core import metrics
+
+_FORM = "application/x-www-form-urlencoded"
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
@@ -123,14 +125,21 @@ class AiohttpRequest(BaseRequest):
         return self._proxies[key]
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
-    """The parameters as a form (PTB encodes each value as JSON), multipart if files go too."""
+def _body(request_data: RequestData | None) -> aiohttp.FormData | aiohttp.Payload | None:
+    """The parameters as a form (PTB encodes each value as JSON), multipart if files go too.
+
+    A form without files is URL-encoded here: given a dict, aiohttp builds a `FormData`, and
+    with it a multipart writer and its random boundary, only to URL-encode the same dict (a
+    tenth of a reply's CPU in the transport).
+    """
     if request_data is None:
         return None
     fields = request_data.json_parameters
     files = request_data.multipart_data
     if not files:
-        return fields or None
+        if not fields:
+            return None
+        return aiohttp.BytesPayload(urlencode(fields).encode(), content_type=_FORM)
     form = aiohttp.FormData()
     for name, value in fields.items():
         form.add_field(name, value)
