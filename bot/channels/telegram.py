@@ -447,7 +447,14 @@ class TelegramRunner:
         target = _target(chat_id)
         for piece in split(text):
             await call_once(
-                partial(self.bot.send_message, target, escape(piece), parse_mode=ParseMode.HTML)
+                partial(
+                    post,
+                    self.bot,
+                    "sendMessage",
+                    chat_id=target,
+                    text=escape(piece),
+                    parse_mode=ParseMode.HTML,
+                )
             )
 
 
