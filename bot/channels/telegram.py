@@ -380,10 +380,16 @@ class TelegramRunner:
                 await post(self.bot, "editMessageReplyMarkup", **which)
             elif edited[1]:
                 await post(
-                    self.bot, "editMessageCaption", caption=edited[0], parse_mode="HTML", **which
+                    self.bot,
+                    "editMessageCaption",
+                    caption=edited[0],
+                    parse_mode=ParseMode.HTML,
+                    **which,
                 )
             else:
-                await post(self.bot, "editMessageText", text=edited[0], parse_mode="HTML", **which)
+                await post(
+                    self.bot, "editMessageText", text=edited[0], parse_mode=ParseMode.HTML, **which
+                )
         except TelegramError as exc:  # e.g. "message is not modified" on a double press
             log.info("telegram: could not edit a pressed keyboard: %s", redact(str(exc)))
 
