@@ -11,7 +11,8 @@ import asyncio
 import json
 import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from telegram.error import NetworkError, TimedOut
 from bot.channels.telegram_http import AiohttpRequest
 
 TOKEN = "123456:secret-token-value"
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 def free_port() -> int:
@@ -35,6 +37,20 @@ async def bot_at(port: int, **timeouts: float) -> Bot:
     bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
     await request.initialize()
     return bot
+
+
+@asynccontextmanager
+async def local_server(handler: Handler) -> AsyncIterator[int]:
+    """An HTTP server on 127.0.0.1 answering every path with `handler`; yields its port."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
 
 
 @pytest.fixture
@@ -95,17 +111,10 @@ async def test_proxy_from_the_environment_is_used_unless_bypassed(monkeypatch):
         seen.append(str(request.url))
         return web.json_response({"ok": True, "result": True})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", proxy)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    try:
+    async with local_server(proxy) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
         request = AiohttpRequest()
         bot = Bot(TOKEN, base_url="http://bot-api.invalid/bot", request=request)
         await request.initialize()
@@ -119,8 +128,6 @@ async def test_proxy_from_the_environment_is_used_unless_bypassed(monkeypatch):
             await bot.delete_webhook()
         await request.shutdown()
         assert len(seen) == 1
-    finally:
-        await runner.cleanup()
 
 
 async def test_parameters_arrive_as_a_form_whatever_they_hold():
@@ -132,22 +139,14 @@ async def test_parameters_arrive_as_a_form_whatever_they_hold():
         seen.append((request.content_type, dict(await request.post())))
         return web.json_response({"ok": True, "result": True})
 
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", api)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
     text = "a&b=c+d %20 100% <b>Tổ 1 & 2</b>\nxin chào 😀"
     keyboard = {"inline_keyboard": [[{"text": "Hủy", "callback_data": "flow:x:cancel"}]]}
-    try:
-        bot = await bot_at(runner.addresses[0][1])
+    async with local_server(api) as port:
+        bot = await bot_at(port)
         await bot.do_api_request(
             "sendMessage", {"chat_id": 5, "text": text, "reply_markup": keyboard}
         )
         await bot.request.shutdown()
-    finally:
-        await runner.cleanup()
     ((content_type, form),) = seen
     assert content_type == "application/x-www-form-urlencoded"
     assert form["text"] == text and form["chat_id"] == "5"

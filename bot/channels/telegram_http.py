@@ -137,9 +137,11 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | aiohttp.Payloa
     fields = request_data.json_parameters
     files = request_data.multipart_data
     if not files:
-        if not fields:
-            return None
-        return aiohttp.BytesPayload(urlencode(fields).encode(), content_type=_FORM)
+        return (
+            aiohttp.BytesPayload(urlencode(fields).encode(), content_type=_FORM)
+            if fields
+            else None
+        )
     form = aiohttp.FormData()
     for name, value in fields.items():
         form.add_field(name, value)
